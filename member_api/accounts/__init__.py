@@ -1,0 +1,1 @@
+"""Challenge-response login and the caller's own identity."""

@@ -1,0 +1,105 @@
+"""/api/v1/auth: log in by signing a challenge; no shared secrets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+
+from attestations.keys import b64encode
+from member_api.schemas import EnvelopeIn
+from registry.accounts.access import PUBLIC, opt, roles
+from registry.accounts.caller import Caller
+from registry.accounts.models import Role
+from registry.services import Services
+
+ANY_ROLE = roles(*Role)
+
+
+class ChallengeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Which registered key is about to log in."""
+
+    key_id: str = msgspec.field()
+
+
+class ChallengeOut(msgspec.Struct):
+    """Sign `payload` (base64) as a DSSE envelope with `payload_type`, then POST /auth/token."""
+
+    key_id: str
+    nonce: str
+    payload_type: str
+    payload: str
+    expires_at: datetime
+
+
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The signed challenge."""
+
+    envelope: EnvelopeIn
+
+
+class TokenOut(msgspec.Struct):
+    """A bearer token, shown only this once."""
+
+    token: str
+    token_type: str
+    role: str
+    vendor: str | None
+    expires_at: datetime
+
+
+class WhoAmIOut(msgspec.Struct):
+    """The identity behind the presented token."""
+
+    principal_id: int
+    role: str
+    association_id: int | None
+    vendor_id: int | None
+
+
+class AuthController(Controller):
+    """Login for any principal or vendor with a registered active key."""
+
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/challenge", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    async def challenge(self, services: Services, data: ChallengeIn) -> ChallengeOut:
+        """Get a one-time challenge for a registered, active key (valid a few minutes)."""
+        issued = await services.accounts.issue_challenge(data.key_id.strip().lower())
+        return ChallengeOut(
+            key_id=issued.key_id,
+            nonce=issued.nonce,
+            payload_type=issued.payload_type,
+            payload=b64encode(issued.payload),
+            expires_at=issued.expires_at,
+        )
+
+    @post("/token", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    async def token(self, services: Services, data: TokenIn) -> TokenOut:
+        """Exchange the signed challenge for a short-lived bearer token."""
+        issued = await services.accounts.login(data.envelope.to_envelope())
+        return TokenOut(
+            token=issued.token,
+            token_type="Bearer",  # noqa: S106 - the OAuth token type name
+            role=issued.role.value,
+            vendor=issued.vendor,
+            expires_at=issued.expires_at,
+        )
+
+    @get("/whoami", opt=opt(ANY_ROLE))
+    async def whoami(self, caller: Caller) -> WhoAmIOut:
+        """Who the presented token speaks for."""
+        return WhoAmIOut(
+            principal_id=caller.principal_id,
+            role=caller.role.value,
+            association_id=caller.association_id,
+            vendor_id=caller.vendor_id,
+        )
+
+    @post("/logout", opt=opt(ANY_ROLE), status_code=HTTP_204_NO_CONTENT)
+    async def logout(self, services: Services, caller: Caller) -> None:
+        """Revoke the presented token."""
+        await services.accounts.revoke_token(caller)

@@ -1,0 +1,30 @@
+"""Dependency providers: the same `Services` the CLI and jobs use, and the caller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from member_api.access import current_caller
+from registry.accounts.caller import Caller
+from registry.services import Services
+
+
+def provide_services(state: State) -> Services:
+    """The app's service container."""
+    services: Services = state.services
+    return services
+
+
+def provide_caller(request: Request[Any, Any, Any]) -> Caller:
+    """The authenticated caller."""
+    return current_caller(request)
+
+
+DEPENDENCIES = {
+    "services": Provide(provide_services, sync_to_thread=False),
+    "caller": Provide(provide_caller, sync_to_thread=False),
+}

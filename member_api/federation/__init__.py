@@ -1,0 +1,1 @@
+"""The federation's public key and service health."""

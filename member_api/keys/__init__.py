@@ -1,0 +1,1 @@
+"""Vendor signing keys: listing, rotation, revocation."""

@@ -1,0 +1,1 @@
+"""The Trust Registry domain: settings, models, services, jobs, CLI and the app factory."""

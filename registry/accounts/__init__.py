@@ -1,0 +1,1 @@
+"""Principals, roles, API tokens and challenge-response login."""

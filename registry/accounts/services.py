@@ -1,0 +1,333 @@
+"""Principals, bearer tokens and challenge-response login with registered keys.
+
+Tokens are 256-bit random strings; only their SHA-256 is stored, so a database leak
+does not leak working credentials. Login never uses a shared secret: the key holder
+signs a one-time server nonce wrapped in a DSSE envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attestations.canonical import canonicalize, parse_json
+from attestations.envelope import Envelope, verify_envelope
+from attestations.errors import AttestationError
+from attestations.keys import PublicKey
+from registry.accounts.caller import Caller
+from registry.accounts.models import ApiToken, LoginChallenge, Principal, Role
+from registry.clock import isoformat
+from registry.context import RegistryContext
+from registry.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidSignature, NotFound
+from registry.federation.models import Association
+from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
+from registry.membership.models import Vendor
+
+TOKEN_PREFIX = "trt_"  # noqa: S105 - a public marker, not a secret
+LOGIN_PAYLOAD_TYPE = "application/vnd.trust-registry.login+json"
+
+# Roles whose tokens must name the association or vendor they act for.
+_ASSOCIATION_SCOPED = {Role.ASSOCIATION_ADMIN, Role.COMMITTEE_MEMBER, Role.MEDIATOR}
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly minted token: the secret is in `token` and is never retrievable again."""
+
+    token: str
+    token_id: int
+    role: Role
+    expires_at: datetime
+    association: str | None
+    vendor: str | None
+
+
+@dataclass(frozen=True)
+class IssuedChallenge:
+    """A nonce to sign: `payload` is the exact byte string to put in a DSSE envelope."""
+
+    nonce: str
+    key_id: str
+    payload_type: str
+    payload: bytes
+    expires_at: datetime
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a bearer token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class AccountService:
+    """Creates principals and tokens, logs key holders in, and resolves bearer tokens."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+
+    async def create_principal_with_token(
+        self,
+        *,
+        role: Role,
+        display_name: str,
+        association_slug: str | None = None,
+        vendor_slug: str | None = None,
+        ttl: timedelta | None = None,
+        label: str = "created from the command line",
+    ) -> IssuedToken:
+        """Create a principal for `role` with its scope and mint its first token (CLI only)."""
+        async with self.ctx.db.transaction() as session:
+            association_id, vendor_id = await _resolve_scope(
+                session, role, association_slug, vendor_slug
+            )
+            principal = Principal(
+                role=role,
+                display_name=display_name,
+                association_id=association_id,
+                vendor_id=vendor_id,
+                created_at=self.ctx.clock.now(),
+            )
+            session.add(principal)
+            await session.flush()
+            return await self._mint(
+                session,
+                principal,
+                ttl or self.ctx.settings.admin_token_ttl,
+                label,
+                association_slug=association_slug,
+                vendor_slug=vendor_slug,
+            )
+
+    async def _mint(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        ttl: timedelta,
+        label: str,
+        *,
+        association_slug: str | None,
+        vendor_slug: str | None,
+        via_key_id: str | None = None,
+    ) -> IssuedToken:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        now = self.ctx.clock.now()
+        row = ApiToken(
+            principal_id=principal.id,
+            token_hash=hash_token(token),
+            prefix=token[:12],
+            label=label,
+            role=principal.role,
+            association_id=principal.association_id,
+            vendor_id=principal.vendor_id,
+            created_at=now,
+            expires_at=now + ttl,
+            via_key_id=via_key_id,
+        )
+        session.add(row)
+        await session.flush()
+        return IssuedToken(
+            token=token,
+            token_id=row.id,
+            role=principal.role,
+            expires_at=row.expires_at,
+            association=association_slug,
+            vendor=vendor_slug,
+        )
+
+    async def authenticate(self, token: str) -> Caller:
+        """Resolve a bearer token to its caller, or raise AuthenticationFailed."""
+        if not token.startswith(TOKEN_PREFIX):
+            raise AuthenticationFailed("the bearer token is not a Trust Registry token")
+        async with self.ctx.db.read() as session:
+            row = (
+                await session.execute(
+                    select(ApiToken, Principal)
+                    .join(Principal, Principal.id == ApiToken.principal_id)
+                    .where(ApiToken.token_hash == hash_token(token))
+                )
+            ).one_or_none()
+        if row is None:
+            raise AuthenticationFailed("the bearer token is not known")
+        api_token, principal = row.tuple()
+        now = self.ctx.clock.now()
+        if api_token.revoked_at is not None:
+            raise AuthenticationFailed("the bearer token has been revoked")
+        if api_token.expires_at <= now:
+            raise AuthenticationFailed(
+                f"the bearer token expired at {isoformat(api_token.expires_at)}; log in again"
+            )
+        if principal.disabled_at is not None:
+            raise AuthenticationFailed("the account behind this token is disabled")
+        return Caller(
+            principal_id=principal.id,
+            role=api_token.role,
+            association_id=api_token.association_id,
+            vendor_id=api_token.vendor_id,
+            token_id=api_token.id,
+        )
+
+    async def revoke_token(self, caller: Caller) -> None:
+        """Log out: revoke the token the caller is using."""
+        async with self.ctx.db.transaction() as session:
+            await session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == caller.token_id)
+                .values(revoked_at=self.ctx.clock.now())
+            )
+
+    async def issue_challenge(self, key_id: str) -> IssuedChallenge:
+        """Create a one-time login nonce for a registered, active key."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            key = await _active_key(session, key_id, now)
+            if key is None:
+                raise NotFound(f"no active signing key with id {key_id} is registered")
+            nonce = secrets.token_hex(32)
+            expires_at = now + self.ctx.settings.challenge_ttl
+            session.add(
+                LoginChallenge(nonce=nonce, key_id=key_id, created_at=now, expires_at=expires_at)
+            )
+        payload = canonicalize(
+            {
+                "audience": self.ctx.settings.public_base_url,
+                "expires_at": isoformat(expires_at),
+                "key_id": key_id,
+                "nonce": nonce,
+                "purpose": "trust-registry-login",
+            }
+        )
+        return IssuedChallenge(nonce, key_id, LOGIN_PAYLOAD_TYPE, payload, expires_at)
+
+    async def login(self, envelope: Envelope) -> IssuedToken:
+        """Exchange a signed challenge for a short-lived token; each challenge works once."""
+        if envelope.payload_type != LOGIN_PAYLOAD_TYPE:
+            raise InvalidInput(
+                f"a login envelope has payloadType {LOGIN_PAYLOAD_TYPE!r}, "
+                f"not {envelope.payload_type!r}"
+            )
+        try:
+            claims = parse_json(envelope.payload)
+        except AttestationError as exc:
+            raise InvalidInput(f"login payload: {exc.reason}") from exc
+        if not isinstance(claims, dict) or not isinstance(claims.get("nonce"), str):
+            raise InvalidInput("login payload must be the challenge object the server issued")
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            challenge = (
+                await session.execute(
+                    select(LoginChallenge).where(LoginChallenge.nonce == claims["nonce"])
+                )
+            ).scalar_one_or_none()
+            if challenge is None:
+                raise AuthenticationFailed("the challenge is unknown; ask for a new one")
+            if canonicalize(claims) != envelope.payload or claims.get("key_id") != challenge.key_id:
+                raise AuthenticationFailed("the signed payload is not the challenge as issued")
+            if challenge.used_at is not None:
+                raise Conflict("this challenge was already used; ask for a new one")
+            if challenge.expires_at <= now:
+                raise AuthenticationFailed("the challenge expired; ask for a new one")
+            key = await _active_key(session, challenge.key_id, now)
+            if key is None:
+                raise AuthenticationFailed("the key of this challenge is no longer active")
+            try:
+                verify_envelope(
+                    envelope, {key.key_id: PublicKey(key.public_key)}, require={key.key_id}
+                )
+            except AttestationError as exc:
+                raise InvalidSignature(exc.reason) from exc
+            # Claim the challenge atomically: a concurrent replay updates zero rows.
+            claimed = await session.execute(
+                update(LoginChallenge)
+                .where(LoginChallenge.id == challenge.id, LoginChallenge.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict("this challenge was already used; ask for a new one")
+            principal, vendor_slug = await _principal_for_key(session, key, now)
+            return await self._mint(
+                session,
+                principal,
+                self.ctx.settings.login_token_ttl,
+                f"login with key {key.key_id[:16]}",
+                association_slug=None,
+                vendor_slug=vendor_slug,
+                via_key_id=key.key_id,
+            )
+
+
+async def _resolve_scope(
+    session: AsyncSession, role: Role, association_slug: str | None, vendor_slug: str | None
+) -> tuple[int | None, int | None]:
+    association_id: int | None = None
+    vendor_id: int | None = None
+    if role in _ASSOCIATION_SCOPED:
+        if not association_slug:
+            raise InvalidInput(f"a {role.value} token needs --association")
+        association_id = (
+            await session.execute(
+                select(Association.id).where(Association.slug == association_slug)
+            )
+        ).scalar_one_or_none()
+        if association_id is None:
+            raise NotFound(f"no association with slug {association_slug!r}")
+    if role is Role.VENDOR_ADMIN:
+        if not vendor_slug:
+            raise InvalidInput("a vendor_admin token needs --vendor")
+        vendor = (
+            await session.execute(select(Vendor).where(Vendor.slug == vendor_slug))
+        ).scalar_one_or_none()
+        if vendor is None:
+            raise NotFound(f"no vendor with slug {vendor_slug!r}")
+        vendor_id, association_id = vendor.id, vendor.association_id
+    return association_id, vendor_id
+
+
+async def _active_key(session: AsyncSession, key_id: str, now: datetime) -> SigningKeyRecord | None:
+    key = (
+        await session.execute(select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id))
+    ).scalar_one_or_none()
+    if key is None or key.status is not KeyStatus.ACTIVE:
+        return None
+    if key.revoked_at is not None and key.revoked_at <= now:
+        return None
+    return key
+
+
+async def _principal_for_key(
+    session: AsyncSession, key: SigningKeyRecord, now: datetime
+) -> tuple[Principal, str | None]:
+    """The principal a key logs in as; a vendor key acts as that vendor's admin."""
+    if key.owner_kind is KeyOwnerKind.PRINCIPAL and key.principal_id is not None:
+        principal = await session.get(Principal, key.principal_id)
+        if principal is None or principal.disabled_at is not None:
+            raise AuthenticationFailed("the account of this key is disabled")
+        return principal, None
+    if key.owner_kind is KeyOwnerKind.VENDOR and key.vendor_id is not None:
+        vendor = await session.get(Vendor, key.vendor_id)
+        if vendor is None:
+            raise AuthenticationFailed("the vendor of this key no longer exists")
+        principal = (
+            await session.execute(
+                select(Principal).where(
+                    Principal.vendor_id == vendor.id,
+                    Principal.role == Role.VENDOR_ADMIN,
+                    Principal.disabled_at.is_(None),
+                )
+            )
+        ).scalar_one_or_none()
+        if principal is None:
+            principal = Principal(
+                role=Role.VENDOR_ADMIN,
+                display_name=vendor.name_en,
+                association_id=vendor.association_id,
+                vendor_id=vendor.id,
+                created_at=now,
+            )
+            session.add(principal)
+            await session.flush()
+        return principal, vendor.slug
+    raise AuthenticationFailed("this key cannot be used to log in")

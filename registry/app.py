@@ -1,0 +1,139 @@
+"""The app factory: the composition root that wires registry services into both web packages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.routes import HTTPRoute
+from litestar.types import ControllerRouterHandler
+
+from member_api.access import access_guard
+from member_api.accounts.controllers import AuthController
+from member_api.deps import DEPENDENCIES
+from member_api.errors import EXCEPTION_HANDLERS
+from member_api.federation.controllers import FederationController, HealthController
+from member_api.keys.controllers import KeyRevocationController, VendorKeyController
+from member_api.membership.controllers import ApplicationController, VendorDirectoryController
+from registry.accounts.access import ACCESS_OPT, PUBLIC
+from registry.clock import Clock, SystemClock
+from registry.context import RegistryContext
+from registry.db.session import Database, create_engine
+from registry.federation.keyring import load_or_create_federation_key
+from registry.logs import configure_logging
+from registry.services import Services
+from registry.settings import Settings
+
+logger = logging.getLogger("registry.app")
+
+API_ROUTES: Sequence[ControllerRouterHandler] = (
+    HealthController,
+    FederationController,
+    ApplicationController,
+    VendorDirectoryController,
+    VendorKeyController,
+    KeyRevocationController,
+    AuthController,
+)
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> RegistryContext:
+    """Engine, clock and federation key: what every service needs."""
+    return RegistryContext(
+        settings=settings,
+        db=Database(create_engine(settings)),
+        clock=clock or SystemClock(),
+        federation_key=load_or_create_federation_key(settings),
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    context: RegistryContext | None = None,
+    run_scheduler: bool | None = None,
+) -> Litestar:
+    """Build the ASGI app; `context` lets tests share a database and move the clock."""
+    settings = context.settings if context is not None else (settings or Settings.from_env())
+    configure_logging(settings.log_level)
+    ctx = context or build_context(settings)
+    services = Services(ctx)
+    scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.services = services
+        runner = None
+        if scheduler_on:
+            from registry.scheduling import start_scheduler
+
+            runner = await start_scheduler(services)
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await runner.stop()
+            if context is None:
+                await ctx.db.dispose()
+
+    app = Litestar(
+        route_handlers=[*API_ROUTES, *_public_site_routes()],
+        dependencies=DEPENDENCIES,
+        guards=[access_guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        openapi_config=OpenAPIConfig(
+            title="Trust Registry member API",
+            version="1",
+            description=(
+                "Signed applications, keys, certification and the transparency log of the "
+                "software-industry trust federation. Errors are RFC 9457 problem+json."
+            ),
+            path="/api/docs",
+            render_plugins=[ScalarRenderPlugin()],
+        ),
+        state=_initial_state(services),
+        debug=False,
+    )
+    _require_declared_access(app)
+    return app
+
+
+def _initial_state(services: Services) -> Any:
+    from litestar.datastructures import State
+
+    return State({"services": services})
+
+
+def _public_site_routes() -> list[ControllerRouterHandler]:
+    return []
+
+
+def _require_declared_access(app: Litestar) -> None:
+    """Refuse to start if any route does not state who may call it (deny-by-default)."""
+    undeclared: list[str] = []
+    for route in app.routes:
+        handlers = route.route_handlers if isinstance(route, HTTPRoute) else [route.route_handler]
+        for handler in handlers:
+            if ACCESS_OPT in handler.opt:
+                continue
+            # Litestar's own OpenAPI pages and automatic OPTIONS answers reveal nothing private.
+            if route.path.startswith("/api/docs") or handler.handler_name == "options_handler":
+                handler.opt[ACCESS_OPT] = PUBLIC
+                continue
+            undeclared.append(f"{route.path} ({handler.handler_name})")
+    if undeclared:
+        raise RuntimeError("routes without an access declaration: " + ", ".join(undeclared))
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for `uvicorn --factory` workers: settings from the environment."""
+    return create_app(Settings.from_env())

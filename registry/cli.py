@@ -1,0 +1,416 @@
+"""The `registry` command: server, database, demo data, keys and the vendor-side client.
+
+Part of the composition root: it builds the same `Services` the web app uses, so a
+command can never skip a rule the API enforces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from attestations.canonical import parse_json
+from attestations.envelope import PAYLOAD_TYPE_INTOTO, sign_envelope
+from attestations.errors import AttestationError
+from attestations.keys import SigningKey, load_signing_key
+from registry.accounts.models import Role
+from registry.client import (
+    RegistryClient,
+    RegistryClientError,
+    application_envelope,
+    rotation_envelope,
+)
+from registry.clock import SystemClock
+from registry.errors import RegistryError
+from registry.services import Services
+from registry.settings import Settings
+
+T = TypeVar("T")
+DEFAULT_URL = "http://127.0.0.1:8000"
+url_option = click.option(
+    "--url", envvar="REGISTRY_URL", default=DEFAULT_URL, show_default=True, help="registry base URL"
+)
+token_option = click.option(
+    "--token", envvar="REGISTRY_TOKEN", required=True, help="bearer token (or REGISTRY_TOKEN)"
+)
+
+
+def run_with_services(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Build services from the environment, run `work`, dispose of the engine."""
+    from registry.app import build_context
+    from registry.db.migrate import upgrade
+
+    async def main() -> T:
+        ctx = build_context(Settings.from_env(), SystemClock())
+        try:
+            if migrate:
+                await upgrade(ctx.db)
+            return await work(Services(ctx))
+        finally:
+            await ctx.db.dispose()
+
+    return asyncio.run(main())
+
+
+def fail(message: str) -> None:
+    """Print an error to stderr and exit 1."""
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(1)
+
+
+def guarded(coro: Callable[[], Coroutine[Any, Any, T]] | Callable[[], T]) -> T:
+    """Run a command body, turning known errors into one clear line and exit 1."""
+    try:
+        result = coro()
+    except RegistryClientError as exc:
+        fields = exc.problem.get("errors")
+        fail(str(exc) + (f" {json.dumps(fields, ensure_ascii=False)}" if fields else ""))
+    except RegistryError as exc:
+        fail(exc.detail)
+    except AttestationError as exc:
+        fail(exc.reason)
+    return result  # type: ignore[return-value]
+
+
+def print_json(value: Any) -> None:
+    """Pretty JSON on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(package_name="trust-registry")
+def main() -> None:
+    """Trust Registry: signed vendor certification with a verifiable transparency log."""
+
+
+# --- server and database -------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+def serve(host: str, port: int, workers: int) -> None:
+    """Migrate the database, create keys if absent, and serve the API and site."""
+    import uvicorn
+
+    from registry.federation.keyring import load_or_create_federation_key
+
+    settings = Settings.from_env()
+    load_or_create_federation_key(settings)
+    run_with_services(lambda _s: asyncio.sleep(0))
+    click.echo(f"Trust Registry on http://{host}:{port} (database: {_safe_url(settings)})")
+    uvicorn.run(
+        "registry.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    """The database URL without any password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.effective_database_url).render_as_string(hide_password=True)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    run_with_services(lambda _s: asyncio.sleep(0))
+    click.echo("database is at the newest migration")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree (like `alembic check`)."""
+    from registry.db.check import pending_model_changes
+
+    diff = run_with_services(pending_model_changes)
+    if diff:
+        fail("models differ from migrations: " + "; ".join(diff))
+    click.echo("models and migrations agree")
+
+
+# --- demo data ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="do nothing when vendors already exist")
+def demo(if_empty: bool) -> None:
+    """Load a realistic demo federation (keys kept under var/demo-keys)."""
+    from registry.demo import load_demo
+
+    summary = guarded(lambda: run_with_services(lambda s: load_demo(s, if_empty=if_empty)))
+    click.echo(summary)
+
+
+# --- keys and signing -----------------------------------------------------------------
+
+
+@main.group()
+def keys() -> None:
+    """Ed25519 signing keys."""
+
+
+@keys.command("generate")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def keys_generate(out: Path) -> None:
+    """Write a new private key file (mode 0600) and print its key id."""
+    if out.exists():
+        fail(f"{out} exists; choose another file name")
+    key = SigningKey.generate()
+    key.save(out)
+    public_path = out.with_suffix(".pub.json")
+    public_path.write_text(json.dumps(key.public_key.to_file_dict(), indent=2) + "\n")
+    click.echo(f"key id {key.key_id}\nprivate key {out} (keep it secret)\npublic key {public_path}")
+
+
+@keys.command("rotate")
+@click.option("--vendor", required=True, help="vendor slug")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--new-key", "new_key_path", required=True, type=click.Path(exists=True, path_type=Path)
+)
+@url_option
+def keys_rotate(vendor: str, key_path: Path, new_key_path: Path, url: str) -> None:
+    """Register NEW-KEY for VENDOR, signed by the current KEY and the new one."""
+
+    def work() -> Any:
+        current, new = load_signing_key(key_path), load_signing_key(new_key_path)
+        client = RegistryClient(url)
+        try:
+            client.login(current)
+            envelope = rotation_envelope(current, new, vendor=vendor, issued_at=SystemClock().now())
+            return client.request(
+                "POST", f"/api/v1/vendors/{vendor}/keys/", json=envelope.to_dict()
+            )
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--reason", required=True)
+@click.option("--revoked-at", default=None, help="ISO 8601 instant; default now")
+@token_option
+@url_option
+def keys_revoke(key_id: str, reason: str, revoked_at: str | None, token: str, url: str) -> None:
+    """Revoke a key (vendor admin or association admin token)."""
+
+    def work() -> Any:
+        client = RegistryClient(url, token)
+        try:
+            body: dict[str, Any] = {"reason": reason}
+            if revoked_at:
+                body["revoked_at"] = revoked_at
+            return client.request("POST", f"/api/v1/keys/{key_id}/revoke", json=body)
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@main.command()
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--in", "in_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(path_type=Path), help="default: stdout")
+@click.option("--payload-type", default=PAYLOAD_TYPE_INTOTO, show_default=True)
+def sign(key_path: Path, in_path: Path, out_path: Path | None, payload_type: str) -> None:
+    """Wrap a JSON statement file into a DSSE envelope signed with KEY."""
+    from attestations.canonical import canonicalize
+
+    def work() -> str:
+        statement = parse_json(in_path.read_bytes())
+        envelope = sign_envelope(
+            canonicalize(statement), [load_signing_key(key_path)], payload_type
+        )
+        return json.dumps(envelope.to_dict(), indent=2)
+
+    text = guarded(work)
+    if out_path is None:
+        click.echo(text)
+    else:
+        out_path.write_text(text + "\n")
+        click.echo(f"wrote {out_path}")
+
+
+# --- vendor-side client ---------------------------------------------------------------
+
+
+@main.command()
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--association", required=True, help="association slug, e.g. csia")
+@click.option("--credit-code", required=True, help="18-character unified social credit code")
+@click.option("--slug", required=True, help="URL name, e.g. acme-cloud")
+@click.option("--name-zh", required=True)
+@click.option("--name-en", required=True)
+@click.option("--domain", "domains", multiple=True, help="repeat for each domain")
+@click.option("--website", default=None)
+@click.option("--email", "contact_email", default=None)
+@url_option
+def apply(
+    key_path: Path,
+    association: str,
+    credit_code: str,
+    slug: str,
+    name_zh: str,
+    name_en: str,
+    domains: tuple[str, ...],
+    website: str | None,
+    contact_email: str | None,
+    url: str,
+) -> None:
+    """Apply to join an association, signing the application with KEY."""
+
+    def work() -> Any:
+        envelope = application_envelope(
+            load_signing_key(key_path),
+            association=association,
+            credit_code=credit_code,
+            slug=slug,
+            name_zh=name_zh,
+            name_en=name_en,
+            domains=domains,
+            issued_at=SystemClock().now(),
+            website=website,
+            contact_email=contact_email,
+        )
+        client = RegistryClient(url)
+        try:
+            return client.request("POST", "/api/v1/applications/", json=envelope.to_dict())
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@main.command()
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@url_option
+def login(key_path: Path, url: str) -> None:
+    """Sign a login challenge with KEY and print the bearer token."""
+
+    def work() -> Any:
+        client = RegistryClient(url)
+        try:
+            return client.login(load_signing_key(key_path))
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@main.group()
+def applications() -> None:
+    """Review applications (association admin token)."""
+
+
+@applications.command("list")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected"]), default=None)
+@token_option
+@url_option
+def applications_list(status: str | None, token: str, url: str) -> None:
+    """List applications to your association."""
+    params = {"status": status} if status else {}
+    print_json(guarded(lambda: _call(url, token, "GET", "/api/v1/applications/", params=params)))
+
+
+@applications.command("approve")
+@click.argument("application_id", type=int)
+@click.option("--reason", default="")
+@token_option
+@url_option
+def applications_approve(application_id: int, reason: str, token: str, url: str) -> None:
+    """Approve an application."""
+    path = f"/api/v1/applications/{application_id}/approve"
+    print_json(guarded(lambda: _call(url, token, "POST", path, json={"reason": reason})))
+
+
+@applications.command("reject")
+@click.argument("application_id", type=int)
+@click.option("--reason", required=True)
+@token_option
+@url_option
+def applications_reject(application_id: int, reason: str, token: str, url: str) -> None:
+    """Reject an application with a reason."""
+    path = f"/api/v1/applications/{application_id}/reject"
+    print_json(guarded(lambda: _call(url, token, "POST", path, json={"reason": reason})))
+
+
+def _call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
+    client = RegistryClient(url, token)
+    try:
+        return client.request(method, path, **kwargs)
+    finally:
+        client.close()
+
+
+# --- administration -------------------------------------------------------------------
+
+
+@main.group()
+def admin() -> None:
+    """Operator commands that act on the database directly."""
+
+
+@admin.command("create-token")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--association", default=None, help="association slug (scoped roles)")
+@click.option("--vendor", default=None, help="vendor slug (vendor_admin)")
+@click.option("--name", "display_name", default=None, help="who the token is for")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
+def admin_create_token(
+    role: str, association: str | None, vendor: str | None, display_name: str | None, days: int
+) -> None:
+    """Create a principal with ROLE and print its token (shown once)."""
+
+    async def work(services: Services) -> Any:
+        return await services.accounts.create_principal_with_token(
+            role=Role(role),
+            display_name=display_name or f"{role} (cli)",
+            association_slug=association,
+            vendor_slug=vendor,
+            ttl=timedelta(days=days),
+        )
+
+    issued = guarded(lambda: run_with_services(work))
+    click.echo(f"token: {issued.token}")
+    click.echo(f"role: {issued.role.value}  expires: {issued.expires_at.isoformat()}")
+    click.echo("store it now: it is not shown again and only its hash is kept", err=True)
+
+
+@admin.command("create-association")
+@click.option("--slug", required=True)
+@click.option("--name-zh", required=True)
+@click.option("--name-en", required=True)
+def admin_create_association(slug: str, name_zh: str, name_en: str) -> None:
+    """Create an association of the federation."""
+
+    async def work(services: Services) -> str:
+        association = await services.federation.ensure_association(slug, name_zh, name_en)
+        return association.slug
+
+    click.echo(f"association {guarded(lambda: run_with_services(work))} ready")
+
+
+if __name__ == "__main__":
+    main()

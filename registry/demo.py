@@ -1,0 +1,298 @@
+"""`registry demo`: a realistic federation so the site and API show a real picture at once.
+
+Everything goes through the same services as live traffic (signed applications,
+approvals, log entries), and the demo vendors' private keys are kept under
+var/demo-keys/ so they can sign attestations later.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from rich.progress import Progress
+from sqlalchemy import func, select
+
+from attestations.keys import SigningKey, load_signing_key
+from registry.accounts.caller import Caller
+from registry.accounts.models import Principal, Role
+from registry.client import application_envelope
+from registry.membership.credit_code import ALPHABET, check_character
+from registry.membership.models import Vendor
+from registry.services import Services
+
+ASSOCIATIONS = (
+    ("csia", "中国软件行业协会", "China Software Industry Association"),
+    ("sipa", "上海市软件行业协会", "Shanghai Software Industry Association"),
+)
+
+# (slug, zh name, en name, domain, administrative division code)
+DEMO_VENDORS = (
+    (
+        "yunzhan-cloud",
+        "云栈科技有限公司",
+        "Yunzhan Cloud Technology Co., Ltd.",
+        "yunzhan.cn",
+        "110108",
+    ),
+    (
+        "xinghe-soft",
+        "星河软件股份有限公司",
+        "Xinghe Software Co., Ltd.",
+        "xinghesoft.com",
+        "310115",
+    ),
+    (
+        "qingniao-pay",
+        "青鸟支付科技有限公司",
+        "Qingniao Payment Technology Co., Ltd.",
+        "qingniaopay.cn",
+        "440305",
+    ),
+    (
+        "mingjing-security",
+        "明镜信息安全有限公司",
+        "Mingjing Information Security Co., Ltd.",
+        "mingjingsec.cn",
+        "330106",
+    ),
+    (
+        "huiyun-edu",
+        "慧云教育科技有限公司",
+        "Huiyun Education Technology Co., Ltd.",
+        "huiyunedu.com",
+        "510107",
+    ),
+    (
+        "tianshu-data",
+        "天枢数据服务有限公司",
+        "Tianshu Data Services Co., Ltd.",
+        "tianshudata.cn",
+        "110105",
+    ),
+    (
+        "lanhai-saas",
+        "蓝海企业服务有限公司",
+        "Lanhai Enterprise SaaS Co., Ltd.",
+        "lanhaisaas.com",
+        "320506",
+    ),
+    (
+        "jinqiao-travel",
+        "金桥出行科技有限公司",
+        "Jinqiao Mobility Technology Co., Ltd.",
+        "jinqiaotravel.cn",
+        "310104",
+    ),
+    (
+        "shanhe-health",
+        "山河健康科技有限公司",
+        "Shanhe Health Technology Co., Ltd.",
+        "shanhehealth.cn",
+        "420106",
+    ),
+    (
+        "beidou-logistics",
+        "北斗物流软件有限公司",
+        "Beidou Logistics Software Co., Ltd.",
+        "beidoulogi.com",
+        "120116",
+    ),
+    (
+        "zhiyuan-ai",
+        "智远人工智能有限公司",
+        "Zhiyuan Artificial Intelligence Co., Ltd.",
+        "zhiyuan-ai.cn",
+        "440106",
+    ),
+    (
+        "hongtu-games",
+        "宏图互动娱乐有限公司",
+        "Hongtu Interactive Entertainment Co., Ltd.",
+        "hongtugames.com",
+        "350102",
+    ),
+    (
+        "yinhe-finance",
+        "银禾金融科技有限公司",
+        "Yinhe Financial Technology Co., Ltd.",
+        "yinhefin.cn",
+        "310101",
+    ),
+    (
+        "songbai-office",
+        "松柏办公软件有限公司",
+        "Songbai Office Software Co., Ltd.",
+        "songbaioffice.com",
+        "370102",
+    ),
+    (
+        "lingxi-cs",
+        "灵犀客服系统有限公司",
+        "Lingxi Customer Service Systems Co., Ltd.",
+        "lingxics.cn",
+        "330110",
+    ),
+    (
+        "chenguang-retail",
+        "晨光零售科技有限公司",
+        "Chenguang Retail Technology Co., Ltd.",
+        "chenguangretail.cn",
+        "500103",
+    ),
+    (
+        "anxin-identity",
+        "安信身份认证有限公司",
+        "Anxin Identity Authentication Co., Ltd.",
+        "anxinid.com",
+        "110102",
+    ),
+    (
+        "fengyun-media",
+        "风云视频科技有限公司",
+        "Fengyun Video Technology Co., Ltd.",
+        "fengyunvideo.cn",
+        "440304",
+    ),
+    (
+        "huaxia-erp",
+        "华夏企业管理软件有限公司",
+        "Huaxia ERP Software Co., Ltd.",
+        "huaxiaerp.com",
+        "610113",
+    ),
+    (
+        "qiming-iot",
+        "启明物联网有限公司",
+        "Qiming Internet of Things Co., Ltd.",
+        "qimingiot.cn",
+        "320115",
+    ),
+    (
+        "ruixue-mail",
+        "瑞雪邮件服务有限公司",
+        "Ruixue Mail Services Co., Ltd.",
+        "ruixuemail.com",
+        "210203",
+    ),
+    (
+        "tongda-hr",
+        "通达人力资源软件有限公司",
+        "Tongda HR Software Co., Ltd.",
+        "tongdahr.cn",
+        "310112",
+    ),
+    (
+        "wanxiang-map",
+        "万象地图信息有限公司",
+        "Wanxiang Map Information Co., Ltd.",
+        "wanxiangmap.cn",
+        "430104",
+    ),
+    (
+        "zhengyi-legal",
+        "正谊法律科技有限公司",
+        "Zhengyi Legal Technology Co., Ltd.",
+        "zhengyilegal.com",
+        "310106",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoVendor:
+    """A demo vendor with the key it signs with."""
+
+    slug: str
+    key: SigningKey
+
+
+def demo_credit_code(rng: random.Random, division: str) -> str:
+    """A well-formed unified social credit code for a company (91…) in `division`."""
+    organisation = "".join(rng.choice(ALPHABET) for _ in range(9))
+    first17 = "91" + division + organisation
+    return first17 + check_character(first17)
+
+
+def demo_key(directory: Path, slug: str) -> SigningKey:
+    """The demo vendor's key, created on first use and kept for later signing."""
+    path = directory / f"{slug}.key"
+    if path.exists():
+        return load_signing_key(path)
+    key = SigningKey.generate()
+    key.save(path)
+    return key
+
+
+async def demo_admin(services: Services) -> Caller:
+    """A federation admin principal that the demo acts as."""
+    async with services.ctx.db.transaction() as session:
+        principal = (
+            await session.execute(
+                select(Principal).where(
+                    Principal.role == Role.FEDERATION_ADMIN,
+                    Principal.display_name == "demo federation admin",
+                )
+            )
+        ).scalar_one_or_none()
+        if principal is None:
+            principal = Principal(
+                role=Role.FEDERATION_ADMIN,
+                display_name="demo federation admin",
+                created_at=services.ctx.clock.now(),
+            )
+            session.add(principal)
+            await session.flush()
+        return Caller(principal_id=principal.id, role=Role.FEDERATION_ADMIN)
+
+
+async def load_membership_demo(services: Services) -> list[DemoVendor]:
+    """Associations and approved member vendors, each applying with its own signed statement."""
+    for slug, name_zh, name_en in ASSOCIATIONS:
+        await services.federation.ensure_association(slug, name_zh, name_en)
+    admin = await demo_admin(services)
+    rng = random.Random(20261128)  # noqa: S311 - reproducible demo data, not secrets
+    keys_dir = services.ctx.settings.demo_keys_dir
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    vendors: list[DemoVendor] = []
+    now = services.ctx.clock.now()
+    with Progress(transient=True) as progress:
+        task = progress.add_task("demo vendors", total=len(DEMO_VENDORS))
+        for position, (slug, name_zh, name_en, domain, division) in enumerate(DEMO_VENDORS):
+            key = demo_key(keys_dir, slug)
+            envelope = application_envelope(
+                key,
+                association=ASSOCIATIONS[position % len(ASSOCIATIONS)][0],
+                credit_code=demo_credit_code(rng, division),
+                slug=slug,
+                name_zh=name_zh,
+                name_en=name_en,
+                domains=[domain, f"app.{domain}"],
+                issued_at=now - timedelta(minutes=1),
+                website=f"https://www.{domain}",
+                contact_email=f"compliance@{domain}",
+            )
+            submitted = await services.membership.submit_application(envelope)
+            if submitted.created:
+                await services.membership.approve(
+                    admin, submitted.application.id, "demo: documents checked"
+                )
+            vendors.append(DemoVendor(slug, key))
+            progress.advance(task)
+    return vendors
+
+
+async def load_demo(services: Services, *, if_empty: bool) -> str:
+    """Load every area's demo data; returns a one-line summary."""
+    async with services.ctx.db.read() as session:
+        existing = await session.scalar(select(func.count()).select_from(Vendor))
+    if if_empty and existing:
+        return f"demo skipped: {existing} vendors already exist"
+    vendors = await load_membership_demo(services)
+    await services.log.sign_checkpoint_if_grown()
+    return (
+        f"demo loaded: {len(ASSOCIATIONS)} associations, {len(vendors)} vendors; "
+        f"keys in {services.ctx.settings.demo_keys_dir}"
+    )

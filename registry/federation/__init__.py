@@ -1,0 +1,1 @@
+"""The federation that runs the registry, and its member associations."""

@@ -1,0 +1,39 @@
+"""The federation's signing key: generated on first start into var/keys/ (mode 0600).
+
+`REGISTRY_FEDERATION_KEY` (base64 seed) overrides the file so deployments can inject the
+key from a secret store; the seed is never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from attestations.keys import SigningKey, b64decode_strict, load_signing_key
+from registry.settings import Settings
+
+FEDERATION_KEY_FILE = "federation.key"
+
+
+def federation_key_path(settings: Settings) -> Path:
+    """Where the federation private key file lives."""
+    return settings.keys_dir / FEDERATION_KEY_FILE
+
+
+def load_or_create_federation_key(settings: Settings) -> SigningKey:
+    """Return the federation key, creating it (0600) if this is the first start."""
+    from_env = os.environ.get("REGISTRY_FEDERATION_KEY")
+    if from_env:
+        return SigningKey(b64decode_strict(from_env, "REGISTRY_FEDERATION_KEY"))
+    path = federation_key_path(settings)
+    if path.exists():
+        return load_signing_key(path)
+    settings.keys_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.keys_dir, 0o700)
+    key = SigningKey.generate()
+    try:
+        key.save(path)
+    except FileExistsError:
+        # Another worker won the race to create it; use theirs.
+        return load_signing_key(path)
+    return key

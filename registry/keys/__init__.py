@@ -1,0 +1,1 @@
+"""Signing keys of vendors, auditors and principals: registration, rotation, revocation."""

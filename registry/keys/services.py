@@ -1,0 +1,247 @@
+"""Key rotation, revocation and the lookups signed submissions rely on.
+
+Rotation needs two signatures on one statement: a current active key of the owner
+(authority) and the new key (proof of possession). Revocation records an instant;
+statements dated after it are refused from then on, earlier ones stay valid.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attestations.envelope import Envelope, verify_envelope
+from attestations.errors import AttestationError
+from attestations.keys import PublicKey
+from registry.accounts.caller import Caller
+from registry.clock import isoformat, parse_iso
+from registry.context import RegistryContext
+from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
+from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
+from registry.membership.models import Vendor, VendorStatus
+from registry.signed_statements import (
+    check_issued_at,
+    decode_predicate,
+    open_statement,
+    signature_error,
+)
+from registry.transparency.entries import EntryType
+from registry.transparency.services import LogAppender, PendingLeaf
+
+ROTATION_PREDICATE = "https://trust-registry.dev/attestations/key-rotation/v1"
+
+
+class RotationClaims(msgspec.Struct, forbid_unknown_fields=True):
+    """The predicate of a key rotation statement."""
+
+    vendor: str
+    new_public_key: str
+    issued_at: str
+    note: str | None = None
+
+
+async def usable_vendor_key(
+    session: AsyncSession, key_id: str, vendor_id: int, signed_at: datetime
+) -> PublicKey:
+    """The vendor's key `key_id` if it was valid at `signed_at`, else a precise refusal."""
+    key = (
+        await session.execute(select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id))
+    ).scalar_one_or_none()
+    if key is None:
+        raise InvalidSignature(f"signing key {key_id} is not registered")
+    if key.owner_kind is not KeyOwnerKind.VENDOR or key.vendor_id != vendor_id:
+        raise InvalidSignature(f"signing key {key_id} belongs to someone else")
+    if key.revoked_at is not None and signed_at >= key.revoked_at:
+        raise InvalidSignature(
+            f"signing key {key_id} was revoked at {isoformat(key.revoked_at)}; "
+            "the statement is dated after that"
+        )
+    if key.status is KeyStatus.PENDING:
+        raise InvalidSignature(f"signing key {key_id} is not active yet")
+    return PublicKey(key.public_key)
+
+
+class KeyService:
+    """Registers rotated keys and revokes keys."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+
+    async def vendor_keys(self, slug: str) -> list[SigningKeyRecord]:
+        """Every key a member vendor ever registered, oldest first (public)."""
+        async with self.ctx.db.read() as session:
+            vendor = await _member_vendor(session, slug)
+            rows = await session.execute(
+                select(SigningKeyRecord)
+                .where(SigningKeyRecord.vendor_id == vendor.id)
+                .order_by(SigningKeyRecord.id)
+            )
+            return list(rows.scalars())
+
+    async def rotate(self, caller: Caller, slug: str, envelope: Envelope) -> SigningKeyRecord:
+        """Register a vendor's new key from a statement signed by a current key and the new one."""
+        statement = open_statement(envelope, ROTATION_PREDICATE)
+        claims = decode_predicate(statement, RotationClaims)
+        if claims.vendor != slug:
+            raise InvalidInput(
+                f"the statement names vendor {claims.vendor!r}, not {slug!r}",
+                fields={"vendor": "mismatch"},
+            )
+        try:
+            new_key = PublicKey.from_base64(claims.new_public_key)
+        except AttestationError as exc:
+            raise InvalidInput(f"predicate.new_public_key: {exc.reason}") from exc
+        now = self.ctx.clock.now()
+        signed_at = check_issued_at(claims.issued_at, now, self.ctx.settings)
+        async with self.ctx.db.transaction() as session:
+            vendor = await _member_vendor(session, slug)
+            if not caller.speaks_for_vendor(vendor.id):
+                raise PermissionDenied("only the vendor's own admin may rotate its keys")
+            if await session.scalar(
+                select(SigningKeyRecord.id).where(SigningKeyRecord.key_id == new_key.key_id)
+            ):
+                raise Conflict(f"key {new_key.key_id} is already registered")
+            authority = await self._authorising_key(
+                session, envelope, vendor.id, signed_at, new_key
+            )
+            try:
+                verify_envelope(envelope, {new_key.key_id: new_key}, require={new_key.key_id})
+            except AttestationError as exc:
+                raise InvalidSignature(
+                    f"the new key must also sign the rotation (proof of possession): {exc.reason}"
+                ) from exc
+            record = SigningKeyRecord(
+                key_id=new_key.key_id,
+                public_key=new_key.raw,
+                owner_kind=KeyOwnerKind.VENDOR,
+                vendor_id=vendor.id,
+                status=KeyStatus.ACTIVE,
+                created_at=now,
+                activated_at=now,
+                authorised_by_key_id=authority,
+            )
+            session.add(record)
+            record.log_index = await LogAppender(session, now).append(
+                PendingLeaf(
+                    EntryType.KEY_ROTATED,
+                    {
+                        "key_id": new_key.key_id,
+                        "authorised_by": authority,
+                        "envelope": envelope.to_dict(),
+                    },
+                    vendor_id=vendor.id,
+                    vendor_slug=vendor.slug,
+                )
+            )
+            return record
+
+    async def _authorising_key(
+        self,
+        session: AsyncSession,
+        envelope: Envelope,
+        vendor_id: int,
+        signed_at: datetime,
+        new_key: PublicKey,
+    ) -> str:
+        """The first signature by a current key of the vendor that verifies."""
+        reasons: list[str] = []
+        for keyid in envelope.keyids:
+            if keyid == new_key.key_id:
+                continue
+            try:
+                current = await usable_vendor_key(session, keyid, vendor_id, signed_at)
+                verify_envelope(envelope, {keyid: current}, require={keyid})
+            except InvalidSignature as exc:
+                reasons.append(exc.detail)
+                continue
+            except AttestationError as exc:
+                raise signature_error(exc) from exc
+            return keyid
+        raise InvalidSignature(
+            "a rotation must be signed by a current active key of the vendor"
+            + (f": {'; '.join(reasons)}" if reasons else "")
+        )
+
+    async def revoke(
+        self, caller: Caller, key_id: str, reason: str, revoked_at: str | None
+    ) -> SigningKeyRecord:
+        """Revoke a key from an instant (now by default; earlier for a compromise window)."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("a revocation needs a reason", fields={"reason": "required"})
+        now = self.ctx.clock.now()
+        effective = now
+        if revoked_at is not None:
+            try:
+                effective = parse_iso(revoked_at)
+            except ValueError as exc:
+                raise InvalidInput(
+                    "revoked_at must be an ISO 8601 time with a zone",
+                    fields={"revoked_at": "invalid"},
+                ) from exc
+            if effective > now:
+                raise InvalidInput(
+                    "revoked_at cannot lie in the future", fields={"revoked_at": "in the future"}
+                )
+        async with self.ctx.db.transaction() as session:
+            key = (
+                await session.execute(
+                    select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id)
+                )
+            ).scalar_one_or_none()
+            if key is None or key.vendor_id is None:
+                raise NotFound(f"no vendor key {key_id}")
+            vendor = await session.get(Vendor, key.vendor_id)
+            assert vendor is not None  # noqa: S101 - foreign key guarantees it
+            if not (
+                caller.speaks_for_vendor(vendor.id)
+                or caller.administers_association(vendor.association_id)
+            ):
+                raise PermissionDenied(
+                    "only the vendor or its association's admins may revoke its keys"
+                )
+            if key.status is KeyStatus.REVOKED:
+                raise Conflict(f"key {key_id} was already revoked")
+            effective = max(effective, key.created_at)
+            if caller.speaks_for_vendor(vendor.id):
+                others = await session.scalar(
+                    select(func.count()).where(
+                        SigningKeyRecord.vendor_id == vendor.id,
+                        SigningKeyRecord.status == KeyStatus.ACTIVE,
+                        SigningKeyRecord.key_id != key_id,
+                    )
+                )
+                if not others:
+                    raise Conflict(
+                        "this is the vendor's last active key; rotate to a new key first"
+                    )
+            key.status = KeyStatus.REVOKED
+            key.revoked_at = effective
+            key.revocation_reason = reason
+            await LogAppender(session, now).append(
+                PendingLeaf(
+                    EntryType.KEY_REVOKED,
+                    {
+                        "key_id": key_id,
+                        "revoked_at": isoformat(effective),
+                        "reason": reason,
+                        "decided_by": {
+                            "principal_id": caller.principal_id,
+                            "role": caller.role.value,
+                        },
+                    },
+                    vendor_id=vendor.id,
+                    vendor_slug=vendor.slug,
+                )
+            )
+            return key
+
+
+async def _member_vendor(session: AsyncSession, slug: str) -> Vendor:
+    vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
+    if vendor is None or vendor.status is VendorStatus.APPLICANT:
+        raise NotFound(f"no member vendor with slug {slug!r}")
+    return vendor

@@ -1,0 +1,48 @@
+"""Unified social credit code (统一社会信用代码), GB 32100-2015.
+
+18 characters from a 31-character alphabet (digits and capitals without I, O, Z, S, V):
+registration authority, organisation category, 6-digit administrative division code,
+9-character organisation code, and a check character. The check character is
+C18 = 31 - (Σ Ci·Wi mod 31) with Wi = 3^(i-1) mod 31, a result of 31 written as 0.
+"""
+
+from __future__ import annotations
+
+CODE_LENGTH = 18
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_VALUE = {char: value for value, char in enumerate(ALPHABET)}
+_WEIGHTS = tuple(pow(3, i, 31) for i in range(CODE_LENGTH - 1))
+
+
+class CreditCodeError(ValueError):
+    """Why a string is not a valid unified social credit code."""
+
+
+def check_character(first17: str) -> str:
+    """The GB 32100-2015 check character for the first 17 characters."""
+    total = sum(_VALUE[char] * weight for char, weight in zip(first17, _WEIGHTS, strict=True))
+    return ALPHABET[(31 - total % 31) % 31]
+
+
+def normalise_credit_code(raw: str) -> str:
+    """Return the code in canonical upper case, or raise CreditCodeError saying what is wrong."""
+    code = raw.strip().upper()
+    if len(code) != CODE_LENGTH:
+        raise CreditCodeError(
+            f"a unified social credit code has {CODE_LENGTH} characters, this one has {len(code)}"
+        )
+    for position, char in enumerate(code, start=1):
+        if char not in _VALUE:
+            raise CreditCodeError(
+                f"character {position} ({char!r}) is not allowed; codes use digits and the "
+                "capital letters other than I, O, Z, S and V"
+            )
+    if not code[2:8].isdigit():
+        raise CreditCodeError("characters 3 to 8 must be the 6-digit administrative division code")
+    expected = check_character(code[:17])
+    if code[17] != expected:
+        raise CreditCodeError(
+            f"check character is {code[17]!r} but GB 32100-2015 gives {expected!r}; "
+            "the code has a typing error"
+        )
+    return code

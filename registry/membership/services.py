@@ -1,0 +1,463 @@
+"""Applications to join, their approval or rejection, and the public vendor directory."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from attestations.envelope import Envelope, verify_envelope
+from attestations.errors import AttestationError
+from attestations.keys import PublicKey
+from registry.accounts.caller import Caller
+from registry.accounts.models import Principal, Role
+from registry.clock import isoformat
+from registry.context import RegistryContext
+from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.federation.models import Association
+from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
+from registry.membership.credit_code import CreditCodeError, normalise_credit_code
+from registry.membership.models import (
+    ApplicationStatus,
+    Vendor,
+    VendorApplication,
+    VendorDomain,
+    VendorStatus,
+)
+from registry.pagination import Page
+from registry.signed_statements import (
+    check_issued_at,
+    decode_predicate,
+    open_statement,
+    signature_error,
+)
+from registry.transparency.entries import EntryType
+from registry.transparency.services import LogAppender, PendingLeaf
+
+APPLICATION_PREDICATE = "https://trust-registry.dev/attestations/vendor-application/v1"
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+DOMAIN_PATTERN = re.compile(
+    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+)
+MAX_DOMAINS = 20
+
+
+class ApplicationClaims(msgspec.Struct, forbid_unknown_fields=True):
+    """The predicate of a signed application; every field is what the vendor swears to."""
+
+    association: str
+    credit_code: str
+    slug: str
+    name_zh: str
+    name_en: str
+    public_key: str
+    issued_at: str
+    domains: list[str] = []
+    website: str | None = None
+    contact_email: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmittedApplication:
+    """An application and whether this call created it (False for an idempotent retry)."""
+
+    application: VendorApplication
+    created: bool
+
+
+def _validated_text(value: str, field: str, max_length: int) -> str:
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"{field} must not be empty", fields={field: "required"})
+    if len(text) > max_length:
+        raise InvalidInput(
+            f"{field} is {len(text)} characters, at most {max_length} allowed",
+            fields={field: "too long"},
+        )
+    return text
+
+
+def validate_domains(domains: list[str]) -> list[str]:
+    """Lower-case, de-duplicate and check each host name."""
+    if len(domains) > MAX_DOMAINS:
+        raise InvalidInput(f"at most {MAX_DOMAINS} domains", fields={"domains": "too many"})
+    cleaned: list[str] = []
+    for raw in domains:
+        domain = raw.strip().lower().rstrip(".")
+        if not DOMAIN_PATTERN.match(domain):
+            raise InvalidInput(
+                f"{raw!r} is not a host name like shop.example.cn", fields={"domains": raw}
+            )
+        if domain not in cleaned:
+            cleaned.append(domain)
+    return cleaned
+
+
+class MembershipService:
+    """Vendors join by signed application; association admins decide; anyone can look up."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+
+    async def submit_application(self, envelope: Envelope) -> SubmittedApplication:
+        """Accept a signed application whose envelope verifies under the key it carries."""
+        digest = envelope.digest()
+        async with self.ctx.db.read() as session:
+            existing = await _application_by_digest(session, digest)
+        if existing is not None:
+            return SubmittedApplication(existing, created=False)
+
+        statement = open_statement(envelope, APPLICATION_PREDICATE)
+        claims = decode_predicate(statement, ApplicationClaims)
+        try:
+            public_key = PublicKey.from_base64(claims.public_key)
+        except AttestationError as exc:
+            raise InvalidInput(
+                f"predicate.public_key: {exc.reason}", fields={"public_key": exc.reason}
+            ) from exc
+        try:
+            # Proof of possession: the applicant must sign with the key it registers.
+            verify_envelope(envelope, {public_key.key_id: public_key}, require={public_key.key_id})
+        except AttestationError as exc:
+            raise signature_error(exc) from exc
+        now = self.ctx.clock.now()
+        check_issued_at(claims.issued_at, now, self.ctx.settings)
+        try:
+            credit_code = normalise_credit_code(claims.credit_code)
+        except CreditCodeError as exc:
+            raise InvalidInput(f"credit_code: {exc}", fields={"credit_code": str(exc)}) from exc
+        slug = claims.slug.strip().lower()
+        if not SLUG_PATTERN.match(slug):
+            raise InvalidInput(
+                "slug must be 1-64 lower-case letters, digits and inner hyphens",
+                fields={"slug": "invalid"},
+            )
+        name_zh = _validated_text(claims.name_zh, "name_zh", 200)
+        name_en = _validated_text(claims.name_en, "name_en", 200)
+        domains = validate_domains(claims.domains)
+
+        async with self.ctx.db.transaction() as session:
+            existing = await _application_by_digest(session, digest)
+            if existing is not None:
+                return SubmittedApplication(existing, created=False)
+            association = (
+                await session.execute(
+                    select(Association).where(Association.slug == claims.association)
+                )
+            ).scalar_one_or_none()
+            if association is None:
+                raise InvalidInput(
+                    f"no association with slug {claims.association!r}",
+                    fields={"association": "unknown"},
+                )
+            if await session.scalar(
+                select(SigningKeyRecord.id).where(SigningKeyRecord.key_id == public_key.key_id)
+            ):
+                raise Conflict(
+                    "this public key is already registered; generate a new key to apply",
+                    fields={"public_key": "already registered"},
+                )
+            vendor = await self._vendor_for_application(session, credit_code, slug, association.id)
+            vendor.slug, vendor.name_zh, vendor.name_en = slug, name_zh, name_en
+            vendor.website, vendor.contact_email = claims.website, claims.contact_email
+            vendor.updated_at = now
+            await self._replace_domains(session, vendor, domains)
+            session.add(
+                SigningKeyRecord(
+                    key_id=public_key.key_id,
+                    public_key=public_key.raw,
+                    owner_kind=KeyOwnerKind.VENDOR,
+                    vendor_id=vendor.id,
+                    status=KeyStatus.PENDING,
+                    created_at=now,
+                )
+            )
+            application = VendorApplication(
+                vendor_id=vendor.id,
+                envelope=envelope.to_json(),
+                envelope_digest=digest,
+                key_id=public_key.key_id,
+                status=ApplicationStatus.PENDING,
+                submitted_at=now,
+            )
+            session.add(application)
+            await session.flush()
+            application.log_index = await LogAppender(session, now).append(
+                PendingLeaf(
+                    EntryType.APPLICATION,
+                    {"application_id": application.id, "envelope": envelope.to_dict()},
+                    vendor_id=vendor.id,
+                    vendor_slug=vendor.slug,
+                )
+            )
+            application.vendor = vendor
+            return SubmittedApplication(application, created=True)
+
+    async def _vendor_for_application(
+        self, session: AsyncSession, credit_code: str, slug: str, association_id: int
+    ) -> Vendor:
+        now = self.ctx.clock.now()
+        vendor = (
+            await session.execute(select(Vendor).where(Vendor.credit_code == credit_code))
+        ).scalar_one_or_none()
+        slug_owner = (
+            await session.execute(select(Vendor.id).where(Vendor.slug == slug))
+        ).scalar_one_or_none()
+        if slug_owner is not None and (vendor is None or slug_owner != vendor.id):
+            raise Conflict(f"the slug {slug!r} is taken; choose another", fields={"slug": "taken"})
+        if vendor is None:
+            vendor = Vendor(
+                association_id=association_id,
+                slug=slug,
+                credit_code=credit_code,
+                name_zh="",
+                name_en="",
+                status=VendorStatus.APPLICANT,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(vendor)
+            await session.flush()
+            return vendor
+        if vendor.status is not VendorStatus.APPLICANT:
+            raise Conflict(
+                f"a vendor with credit code {credit_code} is already a member",
+                fields={"credit_code": "already a member"},
+            )
+        pending = await session.scalar(
+            select(VendorApplication.id).where(
+                VendorApplication.vendor_id == vendor.id,
+                VendorApplication.status == ApplicationStatus.PENDING,
+            )
+        )
+        if pending is not None:
+            raise Conflict(
+                f"application {pending} for this credit code is still pending",
+                fields={"credit_code": "application pending"},
+            )
+        vendor.association_id = association_id
+        return vendor
+
+    async def _replace_domains(
+        self, session: AsyncSession, vendor: Vendor, domains: list[str]
+    ) -> None:
+        taken = (
+            (
+                await session.execute(
+                    select(VendorDomain.domain).where(
+                        VendorDomain.domain.in_(domains), VendorDomain.vendor_id != vendor.id
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if taken:
+            raise Conflict(
+                f"domain {taken[0]} belongs to another vendor", fields={"domains": taken[0]}
+            )
+        await session.refresh(vendor, ["domains"])
+        vendor.domains = [VendorDomain(domain=d) for d in domains]
+
+    async def list_applications(
+        self, caller: Caller, status: ApplicationStatus | None, offset: int, limit: int
+    ) -> Page[VendorApplication]:
+        """Applications the caller may decide on, newest first."""
+        query = select(VendorApplication).join(Vendor)
+        if caller.role is not Role.FEDERATION_ADMIN:
+            if caller.role is not Role.ASSOCIATION_ADMIN:
+                raise PermissionDenied("only association admins review applications")
+            query = query.where(Vendor.association_id == caller.association_id)
+        if status is not None:
+            query = query.where(VendorApplication.status == status)
+        async with self.ctx.db.read() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = (
+                await session.execute(
+                    query.options(
+                        selectinload(VendorApplication.vendor).selectinload(Vendor.domains)
+                    )
+                    .order_by(VendorApplication.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).scalars()
+            return Page(list(rows), total or 0, offset, limit)
+
+    async def get_application(self, caller: Caller, application_id: int) -> VendorApplication:
+        """One application, if the caller administers its association."""
+        async with self.ctx.db.read() as session:
+            application = await _load_application(session, application_id)
+            _require_association_admin(caller, application.vendor)
+            return application
+
+    async def approve(self, caller: Caller, application_id: int, reason: str) -> VendorApplication:
+        """Admit the vendor: vendor and key become active; the decision is logged."""
+        return await self._decide(caller, application_id, ApplicationStatus.APPROVED, reason)
+
+    async def reject(self, caller: Caller, application_id: int, reason: str) -> VendorApplication:
+        """Refuse the application with a reason; the applicant's key can no longer be used."""
+        if not reason.strip():
+            raise InvalidInput("a rejection needs a reason", fields={"reason": "required"})
+        return await self._decide(caller, application_id, ApplicationStatus.REJECTED, reason)
+
+    async def _decide(
+        self, caller: Caller, application_id: int, outcome: ApplicationStatus, reason: str
+    ) -> VendorApplication:
+        now = self.ctx.clock.now()
+        reason = reason.strip()
+        if len(reason) > 2000:
+            raise InvalidInput(
+                "reason is longer than 2000 characters", fields={"reason": "too long"}
+            )
+        async with self.ctx.db.transaction() as session:
+            application = await _load_application(session, application_id)
+            vendor = application.vendor
+            _require_association_admin(caller, vendor)
+            if application.status is not ApplicationStatus.PENDING:
+                raise Conflict(
+                    f"application {application_id} was already {application.status.value}"
+                )
+            key = (
+                await session.execute(
+                    select(SigningKeyRecord).where(SigningKeyRecord.key_id == application.key_id)
+                )
+            ).scalar_one()
+            application.status = outcome
+            application.decided_at = now
+            application.decided_by = caller.principal_id
+            application.reason = reason or None
+            if outcome is ApplicationStatus.APPROVED:
+                vendor.status = VendorStatus.ACTIVE
+                vendor.updated_at = now
+                key.status = KeyStatus.ACTIVE
+                key.activated_at = now
+                key.authorised_by_principal_id = caller.principal_id
+                await _ensure_vendor_principal(session, vendor, now)
+                entry_type = EntryType.APPLICATION_APPROVED
+            else:
+                key.status = KeyStatus.REVOKED
+                key.revoked_at = now
+                key.revocation_reason = "application rejected"
+                entry_type = EntryType.APPLICATION_REJECTED
+            application.decision_log_index = await LogAppender(session, now).append(
+                PendingLeaf(
+                    entry_type,
+                    {
+                        "application_id": application.id,
+                        "application_log_index": application.log_index,
+                        "envelope_digest": application.envelope_digest,
+                        "decision": outcome.value,
+                        "reason": reason,
+                        "decided_at": isoformat(now),
+                        "decided_by": {
+                            "principal_id": caller.principal_id,
+                            "role": caller.role.value,
+                        },
+                        "key_id": key.key_id,
+                    },
+                    vendor_id=vendor.id,
+                    vendor_slug=vendor.slug,
+                )
+            )
+            return application
+
+    async def directory(self, query: str | None, offset: int, limit: int) -> Page[Vendor]:
+        """Member vendors matching `query` in either name, the credit code or a domain."""
+        statement = select(Vendor).where(Vendor.status != VendorStatus.APPLICANT)
+        if query and query.strip():
+            needle = query.strip()
+            pattern = f"%{_escape_like(needle.lower())}%"
+            statement = statement.where(
+                or_(
+                    Vendor.name_zh.contains(needle, autoescape=True),
+                    func.lower(Vendor.name_en).like(pattern, escape="\\"),
+                    Vendor.credit_code == needle.upper(),
+                    Vendor.slug == needle.lower(),
+                    Vendor.id.in_(
+                        select(VendorDomain.vendor_id).where(
+                            VendorDomain.domain.like(pattern, escape="\\")
+                        )
+                    ),
+                )
+            )
+        async with self.ctx.db.read() as session:
+            total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+            rows = (
+                await session.execute(
+                    statement.options(selectinload(Vendor.domains))
+                    .order_by(Vendor.name_en, Vendor.id)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).scalars()
+            return Page(list(rows), total or 0, offset, limit)
+
+    async def vendor(self, slug: str) -> Vendor:
+        """A member vendor by slug; applicants are not public."""
+        async with self.ctx.db.read() as session:
+            vendor = (
+                await session.execute(
+                    select(Vendor)
+                    .where(Vendor.slug == slug, Vendor.status != VendorStatus.APPLICANT)
+                    .options(selectinload(Vendor.domains))
+                )
+            ).scalar_one_or_none()
+        if vendor is None:
+            raise NotFound(f"no member vendor with slug {slug!r}")
+        return vendor
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _require_association_admin(caller: Caller, vendor: Vendor) -> None:
+    if not caller.administers_association(vendor.association_id):
+        raise PermissionDenied("only admins of the vendor's association may do this")
+
+
+async def _application_by_digest(session: AsyncSession, digest: str) -> VendorApplication | None:
+    return (
+        await session.execute(
+            select(VendorApplication)
+            .where(VendorApplication.envelope_digest == digest)
+            .options(selectinload(VendorApplication.vendor).selectinload(Vendor.domains))
+        )
+    ).scalar_one_or_none()
+
+
+async def _load_application(session: AsyncSession, application_id: int) -> VendorApplication:
+    application = (
+        await session.execute(
+            select(VendorApplication)
+            .where(VendorApplication.id == application_id)
+            .options(selectinload(VendorApplication.vendor).selectinload(Vendor.domains))
+        )
+    ).scalar_one_or_none()
+    if application is None:
+        raise NotFound(f"no application {application_id}")
+    return application
+
+
+async def _ensure_vendor_principal(session: AsyncSession, vendor: Vendor, now: datetime) -> None:
+    exists = await session.scalar(
+        select(Principal.id).where(
+            Principal.vendor_id == vendor.id, Principal.role == Role.VENDOR_ADMIN
+        )
+    )
+    if exists is None:
+        session.add(
+            Principal(
+                role=Role.VENDOR_ADMIN,
+                display_name=vendor.name_en,
+                association_id=vendor.association_id,
+                vendor_id=vendor.id,
+                created_at=now,
+            )
+        )

@@ -1,0 +1,22 @@
+"""One way to get a service: requests, jobs and CLI commands all build this container."""
+
+from __future__ import annotations
+
+from registry.accounts.services import AccountService
+from registry.context import RegistryContext
+from registry.federation.services import FederationService
+from registry.keys.services import KeyService
+from registry.membership.services import MembershipService
+from registry.transparency.services import TransparencyLogService
+
+
+class Services:
+    """Every domain service, sharing one context (settings, database, clock, federation key)."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+        self.accounts = AccountService(ctx)
+        self.federation = FederationService(ctx)
+        self.membership = MembershipService(ctx)
+        self.keys = KeyService(ctx)
+        self.log = TransparencyLogService(ctx)

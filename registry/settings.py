@@ -1,0 +1,96 @@
+"""Settings from `REGISTRY_*` environment variables; every limit and window lives here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "./var"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_bool(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build with `Settings.from_env()` or `replace()` in tests."""
+
+    data_dir: Path = field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
+    database_url: str = ""
+    """Empty means the embedded SQLite file `<data_dir>/registry.db`."""
+    federation_name: str = "Software Industry Trust Federation"
+    log_origin: str = "trust-registry.example/log"
+    """C2SP checkpoint origin line; also the signed-note key name of the federation key."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 1_048_576
+    max_batch_body_bytes: int = 16_777_216
+    challenge_ttl: timedelta = timedelta(minutes=5)
+    login_token_ttl: timedelta = timedelta(hours=1)
+    admin_token_ttl: timedelta = timedelta(days=90)
+    signature_clock_skew: timedelta = timedelta(minutes=10)
+    """How far in the future a signed statement's issued_at may lie."""
+    statement_max_age: timedelta = timedelta(days=7)
+    """How old a signed statement's issued_at may be when it arrives."""
+    page_size_default: int = 20
+    page_size_max: int = 100
+    checkpoint_interval_seconds: int = 60
+    scheduler_enabled: bool = True
+    sqlite_busy_timeout_ms: int = 30_000
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read every `REGISTRY_*` variable, falling back to the defaults above."""
+        base = cls()
+        return replace(
+            base,
+            data_dir=Path(os.environ.get("REGISTRY_DATA_DIR", DEFAULT_DATA_DIR)),
+            database_url=os.environ.get("REGISTRY_DATABASE_URL", ""),
+            federation_name=os.environ.get("REGISTRY_FEDERATION_NAME", base.federation_name),
+            log_origin=os.environ.get("REGISTRY_LOG_ORIGIN", base.log_origin),
+            public_base_url=os.environ.get("REGISTRY_PUBLIC_BASE_URL", base.public_base_url),
+            max_body_bytes=_env_int("REGISTRY_MAX_BODY_BYTES", base.max_body_bytes),
+            checkpoint_interval_seconds=_env_int(
+                "REGISTRY_CHECKPOINT_INTERVAL_SECONDS", base.checkpoint_interval_seconds
+            ),
+            scheduler_enabled=_env_bool("REGISTRY_SCHEDULER", default=base.scheduler_enabled),
+            log_level=os.environ.get("REGISTRY_LOG_LEVEL", base.log_level).upper(),
+        )
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the federation signing key and the PII key live (mode 0600)."""
+        return self.data_dir / "keys"
+
+    @property
+    def demo_keys_dir(self) -> Path:
+        """Where `registry demo` keeps the demo vendors' private keys."""
+        return self.data_dir / "demo-keys"
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'registry.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when running on the embedded SQLite default (or any SQLite URL)."""
+        return self.effective_database_url.startswith("sqlite")

@@ -1,0 +1,1 @@
+"""The append-only Merkle transparency log of every signed record and decision."""

@@ -1,0 +1,47 @@
+"""The kinds of log entry and the exact leaf bytes each one is hashed from."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from attestations.canonical import canonicalize
+from registry.clock import isoformat
+
+LEAF_FORMAT_VERSION = 1
+
+
+class EntryType(enum.StrEnum):
+    """Every record and decision that enters the log."""
+
+    APPLICATION = "vendor.application"
+    APPLICATION_APPROVED = "vendor.application.approved"
+    APPLICATION_REJECTED = "vendor.application.rejected"
+    KEY_ROTATED = "key.rotated"
+    KEY_REVOKED = "key.revoked"
+    ATTESTATION = "certification.attestation"
+    AUDIT = "certification.audit"
+    AUDITOR_ACCREDITED = "auditor.accredited"
+    SCHEME_PUBLISHED = "scheme.published"
+    CERTIFICATION_TRANSITION = "certification.transition"
+    BLACKLIST_DECISION = "blacklist.decision"
+
+
+def leaf_bytes(
+    entry_type: EntryType,
+    body: dict[str, Any],
+    *,
+    recorded_at: datetime,
+    vendor_slug: str | None,
+) -> bytes:
+    """RFC 8785 JSON of the entry: signed envelopes go in whole, so the signed bytes survive."""
+    document: dict[str, Any] = {
+        "v": LEAF_FORMAT_VERSION,
+        "type": entry_type.value,
+        "recorded_at": isoformat(recorded_at),
+        "body": body,
+    }
+    if vendor_slug is not None:
+        document["vendor"] = vendor_slug
+    return canonicalize(document)

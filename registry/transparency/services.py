@@ -1,0 +1,274 @@
+"""The log store: appends in the caller's transaction, proofs in O(log n) reads.
+
+Appending locks the single `log_head` row (SELECT … FOR UPDATE on PostgreSQL; SQLite
+write transactions are already exclusive), so indexes are dense and never reused. The
+record being logged and its leaf share one transaction: neither exists without the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attestations import merkle
+from attestations.checkpoint import Checkpoint, sign_checkpoint, verifier_key
+from registry.context import RegistryContext
+from registry.errors import InvalidInput, NotFound
+from registry.transparency.entries import EntryType, leaf_bytes
+from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
+
+_HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class PendingLeaf:
+    """A leaf to append: its type, body and the vendor it concerns."""
+
+    entry_type: EntryType
+    body: dict[str, Any]
+    vendor_id: int | None = None
+    vendor_slug: str | None = None
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """An audit path for one leaf against a tree size."""
+
+    leaf_index: int
+    tree_size: int
+    hashes: list[bytes]
+
+
+class LogAppender:
+    """Appends leaves inside an open transaction; create one per unit of work."""
+
+    def __init__(self, session: AsyncSession, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self._builder: merkle.TreeBuilder | None = None
+
+    async def _start(self) -> merkle.TreeBuilder:
+        if self._builder is None:
+            head = (
+                await self.session.execute(
+                    select(LogHead).where(LogHead.id == _HEAD_ID).with_for_update()
+                )
+            ).scalar_one_or_none()
+            if head is None:
+                head = LogHead(id=_HEAD_ID, size=0)
+                self.session.add(head)
+                await self.session.flush()
+            border = await read_nodes(self.session, merkle.root_plan(head.size).node_ids)
+            self._builder = merkle.TreeBuilder(head.size, border)
+        return self._builder
+
+    async def append(self, leaf: PendingLeaf) -> int:
+        """Append one leaf; returns its index."""
+        return (await self.append_many([leaf]))[0]
+
+    async def append_many(self, leaves: Sequence[PendingLeaf]) -> list[int]:
+        """Append leaves in order with one multi-row insert per table."""
+        builder = await self._start()
+        entries: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        indexes: list[int] = []
+        for leaf in leaves:
+            data = leaf_bytes(
+                leaf.entry_type, leaf.body, recorded_at=self.now, vendor_slug=leaf.vendor_slug
+            )
+            index = builder.size
+            for node, value in builder.append(merkle.leaf_hash(data)):
+                nodes.append({"level": node.level, "index": node.index, "hash": value})
+            entries.append(
+                {
+                    "index": index,
+                    "entry_type": leaf.entry_type.value,
+                    "vendor_id": leaf.vendor_id,
+                    "leaf": data,
+                    "created_at": self.now,
+                }
+            )
+            indexes.append(index)
+        if entries:
+            await self.session.execute(insert(LogEntry), entries)
+            await self.session.execute(insert(LogNode), nodes)
+            await self.session.execute(
+                update(LogHead).where(LogHead.id == _HEAD_ID).values(size=builder.size)
+            )
+        return indexes
+
+
+async def read_nodes(session: AsyncSession, ids: Sequence[merkle.NodeID]) -> list[bytes]:
+    """Fetch stored node hashes in the order asked, in one query."""
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(LogNode.level, LogNode.index, LogNode.hash).where(
+            tuple_(LogNode.level, LogNode.index).in_([(n.level, n.index) for n in ids])
+        )
+    )
+    found = {(level, index): value for level, index, value in rows}
+    missing = [n for n in ids if (n.level, n.index) not in found]
+    if missing:
+        raise RuntimeError(f"log store is missing nodes {missing[:3]}; the log is corrupt")
+    return [found[(n.level, n.index)] for n in ids]
+
+
+class TransparencyLogService:
+    """Reads, proofs and checkpoint signing over the stored log."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def key_name(self) -> str:
+        """The signed-note key name: the log origin."""
+        return self.ctx.settings.log_origin
+
+    def verifier_key(self) -> str:
+        """C2SP verifier key string of the federation key."""
+        return verifier_key(self.key_name, self.ctx.federation_key.public_key)
+
+    async def size(self, session: AsyncSession) -> int:
+        """Current tree size."""
+        size = (
+            await session.execute(select(LogHead.size).where(LogHead.id == _HEAD_ID))
+        ).scalar_one_or_none()
+        return size or 0
+
+    async def root(self, session: AsyncSession, size: int) -> bytes:
+        """MTH of the first `size` leaves, from O(log n) stored nodes."""
+        plan = merkle.root_plan(size)
+        return merkle.fold(await read_nodes(session, plan.node_ids))
+
+    async def inclusion_proof(
+        self, session: AsyncSession, index: int, tree_size: int
+    ) -> InclusionProof:
+        """Audit path of leaf `index` in the tree of `tree_size` leaves."""
+        plan = merkle.inclusion_plan(index, tree_size)
+        hashes = plan.rehash(await read_nodes(session, plan.node_ids))
+        return InclusionProof(index, tree_size, hashes)
+
+    async def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """Proof that the tree of `first` leaves is a prefix of the tree of `second`."""
+        async with self.ctx.db.read() as session:
+            size = await self.size(session)
+            if not 0 <= first <= second:
+                raise InvalidInput(
+                    f"first ({first}) must be between 0 and second ({second})",
+                    fields={"first": "must not exceed second"},
+                )
+            if second > size:
+                raise InvalidInput(
+                    f"second ({second}) is larger than the log ({size} entries)",
+                    fields={"second": "beyond the current tree size"},
+                )
+            plan = merkle.consistency_plan(first, second)
+            return plan.rehash(await read_nodes(session, plan.node_ids))
+
+    async def entry_with_proof(
+        self, index: int, tree_size: int | None
+    ) -> tuple[LogEntry, InclusionProof, LogCheckpoint]:
+        """An entry, its inclusion proof and the signed checkpoint the proof is against."""
+        if tree_size is None:
+            await self.sign_checkpoint_if_grown()
+        async with self.ctx.db.read() as session:
+            entry = await session.get(LogEntry, index)
+            if entry is None:
+                raise NotFound(f"the log has no entry {index}")
+            if tree_size is None:
+                checkpoint = await self.latest_checkpoint(session)
+                if checkpoint is None:
+                    raise NotFound("the log has no checkpoint yet")
+            else:
+                checkpoint = await session.get(LogCheckpoint, tree_size)
+                if checkpoint is None:
+                    raise NotFound(
+                        f"no checkpoint was signed at tree size {tree_size}; "
+                        "use a size from /api/v1/log/checkpoint or omit tree_size"
+                    )
+            if index >= checkpoint.size:
+                raise NotFound(
+                    f"entry {index} is not yet covered by the checkpoint of size {checkpoint.size}"
+                )
+            proof = await self.inclusion_proof(session, index, checkpoint.size)
+            return entry, proof, checkpoint
+
+    async def latest_checkpoint(self, session: AsyncSession) -> LogCheckpoint | None:
+        """The largest signed checkpoint."""
+        return (
+            await session.execute(
+                select(LogCheckpoint).order_by(LogCheckpoint.size.desc()).limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def current_checkpoint(self) -> LogCheckpoint:
+        """The latest checkpoint, signing one first if the tree grew since."""
+        await self.sign_checkpoint_if_grown()
+        async with self.ctx.db.read() as session:
+            checkpoint = await self.latest_checkpoint(session)
+        if checkpoint is None:
+            raise NotFound("the log has no checkpoint yet")
+        return checkpoint
+
+    async def sign_checkpoint_if_grown(self) -> LogCheckpoint | None:
+        """Sign a checkpoint of the current size unless one exists; never sign a smaller one.
+
+        Runs in a write transaction holding the head lock, so two workers cannot sign two
+        different roots for one size; the primary key on size backs this up.
+        """
+        now = self.ctx.clock.now()
+        async with self.ctx.db.read() as session:
+            size = await self.size(session)
+            latest = await self.latest_checkpoint(session)
+        if latest is not None and latest.size >= size:
+            return None
+        async with self.ctx.db.transaction() as session:
+            head = (
+                await session.execute(
+                    select(LogHead).where(LogHead.id == _HEAD_ID).with_for_update()
+                )
+            ).scalar_one_or_none()
+            size = head.size if head is not None else 0
+            latest = await self.latest_checkpoint(session)
+            if latest is not None and latest.size >= size:
+                return None
+            root = await self.root(session, size)
+            note = sign_checkpoint(
+                Checkpoint(origin=self.ctx.settings.log_origin, size=size, root_hash=root),
+                self.ctx.federation_key,
+                self.key_name,
+            )
+            checkpoint = LogCheckpoint(
+                size=size, root_hash=root, note=note, signed_at=now, created_at=now
+            )
+            session.add(checkpoint)
+            return checkpoint
+
+    async def vendor_entries(
+        self, vendor_id: int, *, offset: int, limit: int
+    ) -> tuple[list[LogEntry], int]:
+        """A vendor's log entries, oldest first, with the total count."""
+        async with self.ctx.db.read() as session:
+            total = (
+                await session.execute(
+                    select(func.count())
+                    .select_from(LogEntry)
+                    .where(LogEntry.vendor_id == vendor_id)
+                )
+            ).scalar_one()
+            rows = (
+                await session.execute(
+                    select(LogEntry)
+                    .where(LogEntry.vendor_id == vendor_id)
+                    .order_by(LogEntry.index)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).scalars()
+            return list(rows), total

@@ -1,0 +1,113 @@
+"""RFC 8785 canonical JSON and strict parsing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from attestations.canonical import canonicalize, parse_json
+from attestations.errors import CanonicalJSONError
+
+
+def test_rfc8785_section_3_2_2_example() -> None:
+    """The worked example of RFC 8785 section 3.2.2 (numbers, strings, literals)."""
+    source = (
+        b'{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
+        b' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
+        b' "literals": [null, true, false]}'
+    )
+    expected = (
+        '{"literals":[null,true,false],'
+        '"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],'
+        '"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    ).encode()
+    assert canonicalize(parse_json(source)) == expected
+
+
+def test_rfc8785_section_3_2_3_sorting_example() -> None:
+    """Members sort by UTF-16 code units, so the emoji sorts before U+FB33."""
+    source = (
+        b'{"\\u20ac": "Euro Sign", "\\r": "Carriage Return",'
+        b' "\\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One",'
+        b' "\\ud83d\\ude00": "Emoji: Grinning Face", "\\u0080": "Control",'
+        b' "\\u00f6": "Latin Small Letter O With Diaeresis"}'
+    )
+    values = [
+        "Carriage Return",
+        "One",
+        "Control",
+        "Latin Small Letter O With Diaeresis",
+        "Euro Sign",
+        "Emoji: Grinning Face",
+        "Hebrew Letter Dalet With Dagesh",
+    ]
+    keys = ["\\r", "1", "\u0080", "ö", "€", "😀", "\ufb33"]
+    expected = "{" + ",".join(f'"{k}":"{v}"' for k, v in zip(keys, values, strict=True)) + "}"
+    assert canonicalize(parse_json(source)) == expected.encode()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1e30, b"1e+30"),
+        (1e21, b"1e+21"),
+        (1e20, b"100000000000000000000"),
+        (1e-7, b"1e-7"),
+        (0.000001, b"0.000001"),
+        (4.50, b"4.5"),
+        (-0.0, b"0"),
+        (10, b"10"),
+        (2**53 - 1, b"9007199254740991"),
+    ],
+)
+def test_rfc8785_number_forms(value: float, expected: bytes) -> None:
+    """Numbers serialise as ECMAScript Number.prototype.toString (RFC 8785 section 3.2.2.3)."""
+    assert canonicalize(value) == expected
+
+
+def test_no_whitespace_and_utf8_output() -> None:
+    """Non-ASCII text is emitted as UTF-8, not escaped (RFC 8785 section 3.2.2.2)."""
+    assert canonicalize({"b": [1, 2], "a": "中文"}) == '{"a":"中文","b":[1,2]}'.encode()
+
+
+def test_nested_objects_are_sorted() -> None:
+    """Sorting applies at every depth."""
+    assert canonicalize({"z": {"b": 1, "a": 2}, "a": []}) == b'{"a":[],"z":{"a":2,"b":1}}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), float("inf"), 2**53 + 1, {1: "x"}, {"a": {1, 2}}, b"bytes"],
+    ids=["nan", "infinity", "unsafe-integer", "non-string-key", "set", "bytes"],
+)
+def test_values_without_a_canonical_form_are_rejected(value: Any) -> None:
+    """RFC 8785 covers I-JSON only: no NaN, no integers beyond 2**53, string keys."""
+    with pytest.raises(CanonicalJSONError, match="cannot be canonicalised"):
+        canonicalize(value)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+        (b'{"x": {"k": 1, "k": 1}}', "duplicate key 'k'"),
+        (b"[NaN]", "NaN is not valid JSON"),
+        (b"[Infinity]", "Infinity is not valid JSON"),
+        (b"[-Infinity]", "-Infinity is not valid JSON"),
+        (b"{", "not valid JSON"),
+        (b'"\xff"', "not valid JSON"),
+    ],
+)
+def test_parse_json_is_strict(data: bytes, reason: str) -> None:
+    """Duplicate keys and non-finite numbers are ambiguous, so they are refused."""
+    with pytest.raises(CanonicalJSONError) as excinfo:
+        parse_json(data)
+    assert reason in excinfo.value.reason
+
+
+def test_parse_then_canonicalize_is_idempotent() -> None:
+    """Canonical bytes parse back to a value with the same canonical bytes."""
+    canonical = canonicalize(parse_json(b'{"b": [1.0, "x"], "a": {"d": null, "c": true}}'))
+    assert canonicalize(parse_json(canonical)) == canonical
+    assert canonical == b'{"a":{"c":true,"d":null},"b":[1,"x"]}'
