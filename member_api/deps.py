@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from member_api.access import current_caller
 from registry.accounts.caller import Caller
@@ -28,3 +28,8 @@ DEPENDENCIES = {
     "services": Provide(provide_services, sync_to_thread=False),
     "caller": Provide(provide_caller, sync_to_thread=False),
 }
+
+ServicesDep = NamedDependency[Services]
+"""Explicit dependency marker for the service container."""
+CallerDep = NamedDependency[Caller]
+"""Explicit dependency marker for the authenticated caller."""

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
-PageNumber = Annotated[int, Parameter(query="page", ge=1, le=1_000_000, description="1-based page")]
-PageSize = Annotated[
-    int, Parameter(query="page_size", ge=1, le=100, description="items per page, at most 100")
-]
+PageNumber = Annotated[int, QueryParameter(ge=1, le=1_000_000, description="1-based page")]
+PageSize = Annotated[int, QueryParameter(ge=1, le=100, description="items per page, at most 100")]
 
 
 def offset_of(page: int, page_size: int) -> int:

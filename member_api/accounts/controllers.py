@@ -6,14 +6,14 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
 from attestations.keys import b64encode
+from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.caller import Caller
 from registry.accounts.models import Role
-from registry.services import Services
 
 ANY_ROLE = roles(*Role)
 
@@ -66,7 +66,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/challenge", opt=opt(PUBLIC), status_code=HTTP_200_OK)
-    async def challenge(self, services: Services, data: ChallengeIn) -> ChallengeOut:
+    async def challenge(self, services: ServicesDep, data: JSONBody[ChallengeIn]) -> ChallengeOut:
         """Get a one-time challenge for a registered, active key (valid a few minutes)."""
         issued = await services.accounts.issue_challenge(data.key_id.strip().lower())
         return ChallengeOut(
@@ -78,7 +78,7 @@ class AuthController(Controller):
         )
 
     @post("/token", opt=opt(PUBLIC), status_code=HTTP_200_OK)
-    async def token(self, services: Services, data: TokenIn) -> TokenOut:
+    async def token(self, services: ServicesDep, data: JSONBody[TokenIn]) -> TokenOut:
         """Exchange the signed challenge for a short-lived bearer token."""
         issued = await services.accounts.login(data.envelope.to_envelope())
         return TokenOut(
@@ -90,7 +90,7 @@ class AuthController(Controller):
         )
 
     @get("/whoami", opt=opt(ANY_ROLE))
-    async def whoami(self, caller: Caller) -> WhoAmIOut:
+    async def whoami(self, caller: CallerDep) -> WhoAmIOut:
         """Who the presented token speaks for."""
         return WhoAmIOut(
             principal_id=caller.principal_id,
@@ -100,6 +100,6 @@ class AuthController(Controller):
         )
 
     @post("/logout", opt=opt(ANY_ROLE), status_code=HTTP_204_NO_CONTENT)
-    async def logout(self, services: Services, caller: Caller) -> None:
+    async def logout(self, services: ServicesDep, caller: CallerDep) -> None:
         """Revoke the presented token."""
         await services.accounts.revoke_token(caller)

@@ -6,9 +6,9 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 
+from member_api.deps import ServicesDep
 from registry.accounts.access import PUBLIC, opt
 from registry.db.migrate import readiness
-from registry.services import Services
 
 
 class FederationKeyOut(msgspec.Struct):
@@ -37,7 +37,7 @@ class FederationController(Controller):
     tags = ["federation"]
 
     @get("/key", opt=opt(PUBLIC))
-    async def key(self, services: Services) -> FederationKeyOut:
+    async def key(self, services: ServicesDep) -> FederationKeyOut:
         """The public key that signs checkpoints, badge tokens and webhooks."""
         public = services.ctx.federation_key.public_key
         return FederationKeyOut(
@@ -63,7 +63,7 @@ class HealthController(Controller):
         return HealthOut(status="ok")
 
     @get("/readyz", opt=opt(PUBLIC))
-    async def readyz(self, services: Services) -> Response[HealthOut]:
+    async def readyz(self, services: ServicesDep) -> Response[HealthOut]:
         """The database answers and its schema is at the latest migration."""
         ready, detail = await readiness(services.ctx.db)
         status = 200 if ready else HTTP_503_SERVICE_UNAVAILABLE

@@ -6,15 +6,15 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from attestations.keys import b64encode
+from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.keys.models import SigningKeyRecord
-from registry.services import Services
 
 
 class KeyOut(msgspec.Struct):
@@ -60,13 +60,17 @@ class VendorKeyController(Controller):
     tags = ["keys"]
 
     @get("/", opt=opt(PUBLIC))
-    async def list_keys(self, services: Services, slug: str) -> list[KeyOut]:
+    async def list_keys(self, services: ServicesDep, slug: FromPath[str]) -> list[KeyOut]:
         """Every key the vendor ever registered, so old signatures stay checkable."""
         return [key_out(k) for k in await services.keys.vendor_keys(slug)]
 
     @post("/", opt=opt(roles(Role.VENDOR_ADMIN)), status_code=HTTP_201_CREATED)
     async def rotate(
-        self, services: Services, caller: Caller, slug: str, data: EnvelopeIn
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        slug: FromPath[str],
+        data: JSONBody[EnvelopeIn],
     ) -> KeyOut:
         """Register a new key: a key-rotation statement signed by a current key and the new one."""
         return key_out(await services.keys.rotate(caller, slug, data.to_envelope()))
@@ -84,7 +88,11 @@ class KeyRevocationController(Controller):
         status_code=HTTP_200_OK,
     )
     async def revoke(
-        self, services: Services, caller: Caller, key_id: str, data: RevokeIn
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        key_id: FromPath[str],
+        data: JSONBody[RevokeIn],
     ) -> KeyOut:
         """Revoke a key; statements dated after `revoked_at` are refused from now on."""
         return key_out(await services.keys.revoke(caller, key_id, data.reason, data.revoked_at))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from member_api.deps import CallerDep, ServicesDep
 from member_api.membership.schemas import (
     ApplicationOut,
     ApplicationPage,
@@ -20,13 +21,11 @@ from member_api.membership.schemas import (
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, page_out
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.membership.models import ApplicationStatus
-from registry.services import Services
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)
-ApplicationId = Annotated[int, Parameter(title="application id", ge=1)]
+ApplicationId = Annotated[int, PathParameter(title="application id", ge=1)]
 
 
 class ApplicationController(Controller):
@@ -36,7 +35,9 @@ class ApplicationController(Controller):
     tags = ["applications"]
 
     @post("/", opt=opt(PUBLIC), status_code=HTTP_201_CREATED)
-    async def submit(self, services: Services, data: EnvelopeIn) -> Response[ApplicationOut]:
+    async def submit(
+        self, services: ServicesDep, data: JSONBody[EnvelopeIn]
+    ) -> Response[ApplicationOut]:
         """Apply to join an association.
 
         The body is a DSSE envelope around an in-toto statement with predicateType
@@ -51,11 +52,11 @@ class ApplicationController(Controller):
     @get("/", opt=opt(ADMINS))
     async def list_applications(
         self,
-        services: Services,
-        caller: Caller,
+        services: ServicesDep,
+        caller: CallerDep,
         page: PageNumber = 1,
         page_size: PageSize = 20,
-        status: ApplicationStatus | None = None,
+        status: FromQuery[ApplicationStatus | None] = None,
     ) -> ApplicationPage:
         """Applications to the caller's association (all of them for the federation admin)."""
         result = await services.membership.list_applications(
@@ -68,14 +69,18 @@ class ApplicationController(Controller):
 
     @get("/{application_id:int}", opt=opt(ADMINS))
     async def get_application(
-        self, services: Services, caller: Caller, application_id: ApplicationId
+        self, services: ServicesDep, caller: CallerDep, application_id: ApplicationId
     ) -> ApplicationOut:
         """One application."""
         return application_out(await services.membership.get_application(caller, application_id))
 
     @post("/{application_id:int}/approve", opt=opt(ADMINS), status_code=HTTP_200_OK)
     async def approve(
-        self, services: Services, caller: Caller, application_id: ApplicationId, data: DecisionIn
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        application_id: ApplicationId,
+        data: JSONBody[DecisionIn],
     ) -> ApplicationOut:
         """Admit the vendor; its key becomes active and the decision is logged."""
         return application_out(
@@ -84,7 +89,11 @@ class ApplicationController(Controller):
 
     @post("/{application_id:int}/reject", opt=opt(ADMINS), status_code=HTTP_200_OK)
     async def reject(
-        self, services: Services, caller: Caller, application_id: ApplicationId, data: DecisionIn
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        application_id: ApplicationId,
+        data: JSONBody[DecisionIn],
     ) -> ApplicationOut:
         """Refuse the application; `reason` is required and logged."""
         return application_out(
@@ -101,12 +110,12 @@ class VendorDirectoryController(Controller):
     @get("/", opt=opt(PUBLIC))
     async def list_vendors(
         self,
-        services: Services,
+        services: ServicesDep,
         page: PageNumber = 1,
         page_size: PageSize = 20,
         q: Annotated[
             str | None,
-            Parameter(max_length=200, description="name (zh or en), credit code or domain"),
+            QueryParameter(max_length=200, description="name (zh or en), credit code or domain"),
         ] = None,
     ) -> VendorPage:
         """Search member vendors."""
@@ -117,6 +126,6 @@ class VendorDirectoryController(Controller):
         )
 
     @get("/{slug:str}", opt=opt(PUBLIC))
-    async def get_vendor(self, services: Services, slug: str) -> VendorOut:
+    async def get_vendor(self, services: ServicesDep, slug: FromPath[str]) -> VendorOut:
         """One member vendor."""
         return vendor_out(await services.membership.vendor(slug))

@@ -1,0 +1,72 @@
+"""Build real data through the real services: signed applications, approvals, tokens."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from attestations.keys import SigningKey
+from registry.accounts.caller import Caller
+from registry.accounts.models import Role
+from registry.client import application_envelope
+from registry.demo import demo_admin, demo_credit_code
+from registry.services import Services
+
+_rng = random.Random(7)
+
+
+@dataclass(frozen=True)
+class MemberVendor:
+    """An approved vendor, its key and a vendor_admin token."""
+
+    slug: str
+    key: SigningKey
+    credit_code: str
+    token: str
+    application_id: int
+
+
+def new_credit_code() -> str:
+    """A valid, random unified social credit code."""
+    return demo_credit_code(_rng, "110108")
+
+
+async def apply_vendor(
+    services: Services,
+    association: str,
+    slug: str,
+    *,
+    key: SigningKey | None = None,
+    credit_code: str | None = None,
+) -> tuple[int, SigningKey, str]:
+    """Submit a signed application; returns (application id, key, credit code)."""
+    key = key or SigningKey.generate()
+    credit_code = credit_code or new_credit_code()
+    envelope = application_envelope(
+        key,
+        association=association,
+        credit_code=credit_code,
+        slug=slug,
+        name_zh=f"{slug}科技有限公司",
+        name_en=f"{slug.title()} Technology Co., Ltd.",
+        domains=[f"{slug}.example.cn"],
+        issued_at=services.ctx.clock.now() - timedelta(seconds=5),
+    )
+    result = await services.membership.submit_application(envelope)
+    return result.application.id, key, credit_code
+
+
+async def admin_caller(services: Services) -> Caller:
+    """A federation admin acting in-process."""
+    return await demo_admin(services)
+
+
+async def member_vendor(services: Services, association: str, slug: str) -> MemberVendor:
+    """Apply, approve, and mint a vendor_admin token."""
+    application_id, key, credit_code = await apply_vendor(services, association, slug)
+    await services.membership.approve(await admin_caller(services), application_id, "ok")
+    issued = await services.accounts.create_principal_with_token(
+        role=Role.VENDOR_ADMIN, display_name=slug, vendor_slug=slug
+    )
+    return MemberVendor(slug, key, credit_code, issued.token, application_id)
