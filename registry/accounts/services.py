@@ -152,7 +152,7 @@ class AccountService:
             ).one_or_none()
         if row is None:
             raise AuthenticationFailed("the bearer token is not known")
-        api_token, principal = row.tuple()
+        api_token, principal = row
         now = self.ctx.clock.now()
         if api_token.revoked_at is not None:
             raise AuthenticationFailed("the bearer token has been revoked")
@@ -317,6 +317,8 @@ async def _principal_for_key(
                     Principal.role == Role.VENDOR_ADMIN,
                     Principal.disabled_at.is_(None),
                 )
+                .order_by(Principal.id)
+                .limit(1)
             )
         ).scalar_one_or_none()
         if principal is None:

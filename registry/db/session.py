@@ -80,11 +80,16 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session; whatever it changes is rolled back."""
+        """A read-only session; whatever it changes is rolled back.
+
+        Objects are detached (not expired) first, so what was read stays usable after the
+        block, the same as after a committed `transaction()`.
+        """
         async with self._reader() as session:
             try:
                 yield session
             finally:
+                session.expunge_all()
                 await session.rollback()
 
     async def dispose(self) -> None:

@@ -262,7 +262,12 @@ class MembershipService:
                 f"domain {taken[0]} belongs to another vendor", fields={"domains": taken[0]}
             )
         await session.refresh(vendor, ["domains"])
-        vendor.domains = [VendorDomain(domain=d) for d in domains]
+        kept = [d for d in vendor.domains if d.domain in domains]
+        vendor.domains = kept
+        # Delete dropped domains before inserting new ones, or the unique index trips.
+        await session.flush()
+        present = {d.domain for d in kept}
+        vendor.domains.extend(VendorDomain(domain=d) for d in domains if d not in present)
 
     async def list_applications(
         self, caller: Caller, status: ApplicationStatus | None, offset: int, limit: int
