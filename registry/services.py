@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from registry.accounts.services import AccountService
+from registry.certification.services import CertificationService
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
 from registry.keys.services import KeyService
 from registry.membership.services import MembershipService
+from registry.notifications.services import NotificationService
 from registry.transparency.services import TransparencyLogService
 
 
@@ -20,3 +22,5 @@ class Services:
         self.membership = MembershipService(ctx)
         self.keys = KeyService(ctx)
         self.log = TransparencyLogService(ctx)
+        self.certification = CertificationService(ctx)
+        self.notifications = NotificationService(ctx)

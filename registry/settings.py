@@ -53,6 +53,22 @@ class Settings:
     scheduler_enabled: bool = True
     sqlite_busy_timeout_ms: int = 30_000
     log_level: str = "WARNING"
+    job_interval_seconds: int = 60
+    """How often each scheduled job scans for due work (the checkpoint job has its own)."""
+    scheduler_lease_seconds: int = 90
+    """SQLite: a scheduler that stops renewing loses the lease after this long."""
+    scheduler_renew_seconds: int = 30
+    deadline_scan_batch: int = 500
+    """Certificates a deadline job handles per transaction; it loops until none is due."""
+    attestation_batch_max: int = 500
+    """Envelopes per batch-submission request."""
+    webhook_max_attempts: int = 8
+    webhook_backoff_base: timedelta = timedelta(seconds=30)
+    """Retry n waits base * 2**(n-1): 30 s, 1 min, 2 min ... (exponential back-off)."""
+    webhook_timeout_seconds: int = 10
+    webhook_batch: int = 100
+    webhook_allow_loopback_http: bool = False
+    """Tests only: accept http:// endpoints on 127.0.0.1/localhost; HTTPS is required otherwise."""
 
     @classmethod
     def from_env(cls) -> Settings:

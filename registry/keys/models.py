@@ -45,8 +45,8 @@ class SigningKeyRecord(IdMixin, CreatedAtMixin, Base):
     )
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"), index=True)
     principal_id: Mapped[int | None] = mapped_column(ForeignKey("principal.id"), index=True)
-    auditor_id: Mapped[int | None] = mapped_column(index=True)
-    """Auditor organisation; the foreign key arrives with the audits area."""
+    auditor_id: Mapped[int | None] = mapped_column(ForeignKey("auditor.id"), index=True)
+    """Auditor organisation, for keys of accredited auditors."""
     status: Mapped[KeyStatus] = mapped_column(
         Enum(
             KeyStatus, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]

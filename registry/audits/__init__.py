@@ -1,0 +1,1 @@
+"""Accredited auditors and the signed audit results they submit."""

@@ -1,0 +1,1 @@
+"""Certification: schemes, self-regulation attestations and the certificate's state machine."""

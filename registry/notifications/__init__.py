@@ -1,0 +1,1 @@
+"""Outbox and signed webhooks to vendors' endpoints."""
