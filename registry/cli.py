@@ -412,5 +412,168 @@ def admin_create_association(slug: str, name_zh: str, name_en: str) -> None:
     click.echo(f"association {guarded(lambda: run_with_services(work))} ready")
 
 
+# --- transparency log -----------------------------------------------------------------
+
+
+def _verifier_key_option(
+    verifier_key: str | None, public_key_path: Path | None, origin: str | None
+) -> str:
+    """The C2SP verifier key from `--verifier-key`, or from `--public-key` and `--origin`.
+
+    A public key file may be a registry key file or the saved answer of
+    GET /api/v1/federation/key (which names its verifier key and origin).
+    """
+    from attestations.checkpoint import verifier_key as make_verifier_key
+    from attestations.errors import KeyFormatError
+    from attestations.keys import load_public_key
+
+    if verifier_key and public_key_path:
+        raise click.UsageError("give --verifier-key or --public-key, not both")
+    if verifier_key:
+        return verifier_key.strip()
+    if public_key_path is None:
+        raise click.UsageError("give the federation key: --verifier-key or --public-key FILE")
+    try:
+        public_key = load_public_key(public_key_path)
+    except KeyFormatError:
+        document = parse_json(public_key_path.read_bytes())
+        if isinstance(document, dict) and isinstance(document.get("verifier_key"), str):
+            return str(document["verifier_key"])
+        raise
+    if not origin:
+        raise click.UsageError("--public-key needs --origin, the log origin (its key name)")
+    return make_verifier_key(origin, public_key)
+
+
+@main.command()
+@click.option(
+    "--entry",
+    "entry_path",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="saved answer of GET /api/v1/log/entries/{index}",
+)
+@click.option("--verifier-key", default=None, help="C2SP verifier key of the federation")
+@click.option(
+    "--public-key",
+    "public_key_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="federation public key file (with --origin)",
+)
+@click.option("--origin", default=None, help="log origin; pins the checkpoint's origin line")
+@click.option(
+    "--envelope",
+    "envelope_path",
+    type=click.Path(exists=True, path_type=Path),
+    help="a DSSE envelope that must be the one logged in the entry",
+)
+@click.option(
+    "--signer-key",
+    "signer_key_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="public key file that must have signed the envelope; repeat for each",
+)
+def verify(
+    entry_path: Path,
+    verifier_key: str | None,
+    public_key_path: Path | None,
+    origin: str | None,
+    envelope_path: Path | None,
+    signer_key_paths: tuple[Path, ...],
+) -> None:
+    """Check a log entry, its inclusion proof and signed checkpoint offline.
+
+    Prints "valid" and what was checked, or exits 1 with the reason it is not.
+    """
+    from attestations.envelope import Envelope
+    from attestations.keys import b64encode, load_public_key
+    from registry.transparency.offline import verify_entry_bundle
+
+    try:
+        key = _verifier_key_option(verifier_key, public_key_path, origin)
+        bundle = parse_json(entry_path.read_bytes())
+        envelope = Envelope.from_json(envelope_path.read_bytes()) if envelope_path else None
+        signers = [load_public_key(path) for path in signer_key_paths]
+        result = verify_entry_bundle(
+            bundle, key, origin=origin, envelope=envelope, signer_keys=signers
+        )
+    except AttestationError as exc:
+        click.secho(f"invalid: {exc.reason}", fg="red", err=True)
+        sys.exit(1)
+    checkpoint = result.checkpoint
+    click.echo("valid")
+    click.echo(
+        f"  checkpoint  {checkpoint.origin}, tree size {checkpoint.size}, "
+        f"root {b64encode(checkpoint.root_hash)}, signed by {result.signer}"
+    )
+    click.echo(
+        f"  inclusion   leaf {result.index} (leaf hash {result.leaf_hash.hex()}) is in that "
+        f"tree, by {result.proof_length} proof hashes"
+    )
+    vendor = result.entry.get("vendor")
+    click.echo(
+        f"  entry       {result.entry.get('type')} recorded at {result.entry.get('recorded_at')}"
+        + (f" for vendor {vendor}" if vendor else "")
+    )
+    if result.envelope_digest is not None:
+        which = "the given envelope is the one logged" if envelope else "the logged envelope"
+        click.echo(f"  envelope    {which} (sha256 {result.envelope_digest})")
+    for key_id in result.envelope_signers:
+        click.echo(f"  signature   by key {key_id} verifies")
+
+
+@main.group()
+def log() -> None:
+    """Transparency log: checkpoints and monitoring."""
+
+
+@log.command("sign-checkpoint")
+def log_sign_checkpoint() -> None:
+    """Sign a checkpoint now if the log grew since the last one."""
+
+    async def work(services: Services) -> str:
+        checkpoint = await services.log.sign_checkpoint_if_grown()
+        if checkpoint is None:
+            return "the log did not grow since the last checkpoint; nothing signed"
+        return f"signed the checkpoint of size {checkpoint.size}"
+
+    click.echo(guarded(lambda: run_with_services(work)))
+
+
+@log.command("monitor")
+@click.option("--url", envvar="REGISTRY_URL", required=True, help="registry base URL")
+@click.option(
+    "--state",
+    "state_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON file holding the pinned key and the last checkpoint seen",
+)
+def log_monitor(url: str, state_path: Path) -> None:
+    """Verify the latest checkpoint extends the last one seen; exit 2 on a fork or rollback.
+
+    The first run pins the federation's verifier key (trust on first use); a later change
+    of key is refused. Exit 0: consistent; 1: could not check; 2: the log misbehaved.
+    """
+    import httpx
+
+    from registry.transparency.monitor import MonitorAlarm, MonitorError, check_log
+
+    async def work() -> str:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            report = await check_log(client, state_path)
+        return report.summary()
+
+    try:
+        click.echo(asyncio.run(work()))
+    except MonitorAlarm as exc:
+        click.secho(f"ALARM: {exc}", fg="red", err=True)
+        sys.exit(2)
+    except MonitorError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -26,6 +26,8 @@ class EntryType(enum.StrEnum):
     SCHEME_PUBLISHED = "scheme.published"
     CERTIFICATION_TRANSITION = "certification.transition"
     BLACKLIST_DECISION = "blacklist.decision"
+    COMPLAINT_MEDIATED = "complaint.mediated"
+    COMPLAINT_SLA_BREACH = "complaint.sla_breach"
 
 
 def leaf_bytes(

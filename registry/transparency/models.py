@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db.base import Base, CreatedAtMixin
 
+MAX_LOG_SIZE = (1 << 63) - 1
+"""Indexes and sizes are BIGINT columns (signed 64-bit on both databases)."""
+
 
 class LogEntry(CreatedAtMixin, Base):
     """One leaf: the exact bytes hashed into the tree, typed and linked to its vendor."""

@@ -13,12 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations import merkle
 from attestations.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound
+from registry.membership.models import Vendor
+from registry.pagination import Page
 from registry.transparency.entries import EntryType, leaf_bytes
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
@@ -44,6 +48,27 @@ class InclusionProof:
     hashes: list[bytes]
 
 
+async def lock_head(session: AsyncSession) -> int:
+    """Lock the log head row for this transaction and return the tree size.
+
+    The row is created on first use with INSERT … ON CONFLICT DO NOTHING: a plain
+    SELECT … FOR UPDATE locks nothing while the row is missing, so two first appends (or
+    two first checkpoints) on PostgreSQL would both insert it and one would fail. With the
+    upsert, the second waits for the first to commit and then finds the row.
+    """
+    locked = select(LogHead.size).where(LogHead.id == _HEAD_ID).with_for_update()
+    size = (await session.execute(locked)).scalar_one_or_none()
+    if size is None:
+        dialect_insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        await session.execute(
+            dialect_insert(LogHead).values(id=_HEAD_ID, size=0).on_conflict_do_nothing()
+        )
+        size = (await session.execute(locked)).scalar_one()
+    return size
+
+
 class LogAppender:
     """Appends leaves inside an open transaction; create one per unit of work."""
 
@@ -54,17 +79,9 @@ class LogAppender:
 
     async def _start(self) -> merkle.TreeBuilder:
         if self._builder is None:
-            head = (
-                await self.session.execute(
-                    select(LogHead).where(LogHead.id == _HEAD_ID).with_for_update()
-                )
-            ).scalar_one_or_none()
-            if head is None:
-                head = LogHead(id=_HEAD_ID, size=0)
-                self.session.add(head)
-                await self.session.flush()
-            border = await read_nodes(self.session, merkle.root_plan(head.size).node_ids)
-            self._builder = merkle.TreeBuilder(head.size, border)
+            size = await lock_head(self.session)
+            border = await read_nodes(self.session, merkle.root_plan(size).node_ids)
+            self._builder = merkle.TreeBuilder(size, border)
         return self._builder
 
     async def append(self, leaf: PendingLeaf) -> int:
@@ -98,7 +115,10 @@ class LogAppender:
             await self.session.execute(insert(LogEntry), entries)
             await self.session.execute(insert(LogNode), nodes)
             await self.session.execute(
-                update(LogHead).where(LogHead.id == _HEAD_ID).values(size=builder.size)
+                update(LogHead)
+                .where(LogHead.id == _HEAD_ID)
+                .values(size=builder.size)
+                .execution_options(synchronize_session=False)
             )
         return indexes
 
@@ -174,30 +194,39 @@ class TransparencyLogService:
     async def entry_with_proof(
         self, index: int, tree_size: int | None
     ) -> tuple[LogEntry, InclusionProof, LogCheckpoint]:
-        """An entry, its inclusion proof and the signed checkpoint the proof is against."""
-        if tree_size is None:
-            await self.sign_checkpoint_if_grown()
+        """An entry, its inclusion proof and the signed checkpoint the proof is against.
+
+        Without `tree_size` the proof is against the latest checkpoint, signed first if
+        the log grew; a request that fails signs nothing.
+        """
         async with self.ctx.db.read() as session:
             entry = await session.get(LogEntry, index)
             if entry is None:
-                raise NotFound(f"the log has no entry {index}")
-            if tree_size is None:
-                checkpoint = await self.latest_checkpoint(session)
-                if checkpoint is None:
-                    raise NotFound("the log has no checkpoint yet")
-            else:
+                size = await self.size(session)
+                raise NotFound(
+                    f"entry {index} is beyond the end of the log, which has {size} entries "
+                    f"(indexes 0 to {size - 1})"
+                    if size
+                    else f"entry {index} does not exist: the log is empty"
+                )
+            checkpoint = None
+            if tree_size is not None:
                 checkpoint = await session.get(LogCheckpoint, tree_size)
                 if checkpoint is None:
                     raise NotFound(
-                        f"no checkpoint was signed at tree size {tree_size}; "
-                        "use a size from /api/v1/log/checkpoint or omit tree_size"
+                        f"no checkpoint was signed at tree size {tree_size}; use the size of "
+                        "a checkpoint from /api/v1/log/checkpoint or omit tree_size"
                     )
-            if index >= checkpoint.size:
-                raise NotFound(
-                    f"entry {index} is not yet covered by the checkpoint of size {checkpoint.size}"
-                )
+                if index >= tree_size:
+                    raise NotFound(
+                        f"entry {index} is not in the tree of size {tree_size}: it was "
+                        "appended later; omit tree_size for the latest checkpoint"
+                    )
+        if checkpoint is None:
+            checkpoint = await self.current_checkpoint()
+        async with self.ctx.db.read() as session:
             proof = await self.inclusion_proof(session, index, checkpoint.size)
-            return entry, proof, checkpoint
+        return entry, proof, checkpoint
 
     async def latest_checkpoint(self, session: AsyncSession) -> LogCheckpoint | None:
         """The largest signed checkpoint."""
@@ -219,8 +248,10 @@ class TransparencyLogService:
     async def sign_checkpoint_if_grown(self) -> LogCheckpoint | None:
         """Sign a checkpoint of the current size unless one exists; never sign a smaller one.
 
-        Runs in a write transaction holding the head lock, so two workers cannot sign two
-        different roots for one size; the primary key on size backs this up.
+        Runs in a write transaction holding the head lock, which appenders take too: the
+        size and root read under it are final, and a second signer (another worker, the
+        scheduled job) waits, then sees the first one's checkpoint and signs nothing. So one
+        size never gets two roots and sizes only grow; the primary key on size backs this up.
         """
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
@@ -229,12 +260,7 @@ class TransparencyLogService:
         if latest is not None and latest.size >= size:
             return None
         async with self.ctx.db.transaction() as session:
-            head = (
-                await session.execute(
-                    select(LogHead).where(LogHead.id == _HEAD_ID).with_for_update()
-                )
-            ).scalar_one_or_none()
-            size = head.size if head is not None else 0
+            size = await lock_head(session)
             latest = await self.latest_checkpoint(session)
             if latest is not None and latest.size >= size:
                 return None
@@ -250,11 +276,12 @@ class TransparencyLogService:
             session.add(checkpoint)
             return checkpoint
 
-    async def vendor_entries(
-        self, vendor_id: int, *, offset: int, limit: int
-    ) -> tuple[list[LogEntry], int]:
-        """A vendor's log entries, oldest first, with the total count."""
+    async def vendor_history(self, vendor_slug: str, *, offset: int, limit: int) -> Page[LogEntry]:
+        """Every log entry about a vendor (applicant or member), oldest first."""
         async with self.ctx.db.read() as session:
+            vendor_id = await session.scalar(select(Vendor.id).where(Vendor.slug == vendor_slug))
+            if vendor_id is None:
+                raise NotFound(f"no vendor with slug {vendor_slug!r} has ever applied")
             total = (
                 await session.execute(
                     select(func.count())
@@ -271,4 +298,4 @@ class TransparencyLogService:
                     .limit(limit)
                 )
             ).scalars()
-            return list(rows), total
+            return Page(list(rows), total, offset, limit)

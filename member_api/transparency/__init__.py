@@ -1,0 +1,1 @@
+"""/api/v1/log: signed checkpoints, entries with inclusion proofs, consistency proofs."""
