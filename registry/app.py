@@ -16,6 +16,12 @@ from litestar.types import ControllerRouterHandler
 
 from member_api.access import access_guard
 from member_api.accounts.controllers import AuthController
+from member_api.complaints.controllers import (
+    ComplaintFiguresController,
+    ConsumerComplaintController,
+    MediationController,
+    VendorComplaintController,
+)
 from member_api.deps import DEPENDENCIES
 from member_api.errors import EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
@@ -42,6 +48,10 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     KeyRevocationController,
     AuthController,
     TransparencyLogController,
+    ConsumerComplaintController,
+    VendorComplaintController,
+    MediationController,
+    ComplaintFiguresController,
 )
 
 

@@ -19,6 +19,7 @@ from attestations.keys import SigningKey, load_signing_key
 from registry.accounts.caller import Caller
 from registry.accounts.models import Principal, Role
 from registry.client import application_envelope
+from registry.complaints.demo import load_complaints_demo
 from registry.membership.credit_code import ALPHABET, check_character
 from registry.membership.models import Vendor
 from registry.services import Services
@@ -291,8 +292,10 @@ async def load_demo(services: Services, *, if_empty: bool) -> str:
     if if_empty and existing:
         return f"demo skipped: {existing} vendors already exist"
     vendors = await load_membership_demo(services)
+    complaints = await load_complaints_demo(services, [v.slug for v in vendors])
     await services.log.sign_checkpoint_if_grown()
     return (
-        f"demo loaded: {len(ASSOCIATIONS)} associations, {len(vendors)} vendors; "
+        f"demo loaded: {len(ASSOCIATIONS)} associations, {len(vendors)} vendors, "
+        f"{complaints} complaints; "
         f"keys in {services.ctx.settings.demo_keys_dir}"
     )

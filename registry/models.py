@@ -8,6 +8,7 @@ from registry.certification.models import (
     CertificationTransition,
     Scheme,
 )
+from registry.complaints.models import Complaint, ComplaintEvent, ComplaintSlaPolicy
 from registry.federation.models import Association, FederationKeyRecord
 from registry.keys.models import SigningKeyRecord
 from registry.membership.models import Vendor, VendorApplication, VendorDomain
@@ -16,6 +17,9 @@ from registry.scheduling_lease import SchedulerLease
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
 __all__ = [
+    "Complaint",
+    "ComplaintEvent",
+    "ComplaintSlaPolicy",
     "ApiToken",
     "Association",
     "AttestationRecord",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from registry.accounts.services import AccountService
 from registry.certification.services import CertificationService
+from registry.complaints.services import ComplaintService
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
 from registry.keys.services import KeyService
@@ -22,5 +23,6 @@ class Services:
         self.membership = MembershipService(ctx)
         self.keys = KeyService(ctx)
         self.log = TransparencyLogService(ctx)
+        self.complaints = ComplaintService(ctx)
         self.certification = CertificationService(ctx)
         self.notifications = NotificationService(ctx)

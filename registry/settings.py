@@ -69,6 +69,25 @@ class Settings:
     webhook_batch: int = 100
     webhook_allow_loopback_http: bool = False
     """Tests only: accept http:// endpoints on 127.0.0.1/localhost; HTTPS is required otherwise."""
+    complaint_first_response: timedelta = timedelta(hours=24)
+    """Default first-response clock; an association's SLA policy overrides it."""
+    complaint_resolution: timedelta = timedelta(days=7)
+    """Default resolution clock; an association's SLA policy overrides it."""
+    complaint_duplicate_window: timedelta = timedelta(hours=24)
+    """The same contact filing the same complaint again within this window is merged."""
+    complaint_ip_limit: int = 20
+    complaint_ip_window: timedelta = timedelta(hours=1)
+    complaint_contact_limit: int = 5
+    complaint_contact_window: timedelta = timedelta(hours=24)
+    complaint_form_token_ttl: timedelta = timedelta(hours=2)
+    complaint_text_max_chars: int = 4000
+    """Description, desired remedy, thread messages."""
+    complaint_short_text_max_chars: int = 200
+    """Product, contact name, subject, rating comment headline fields."""
+    complaint_sla_scan_batch: int = 1000
+    complaint_figures_window: timedelta = timedelta(days=365)
+    complaint_figures_min_count: int = 5
+    """Public figures over fewer complaints than this read "fewer than 5"."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -87,6 +106,10 @@ class Settings:
             ),
             scheduler_enabled=_env_bool("REGISTRY_SCHEDULER", default=base.scheduler_enabled),
             log_level=os.environ.get("REGISTRY_LOG_LEVEL", base.log_level).upper(),
+            complaint_ip_limit=_env_int("REGISTRY_COMPLAINT_IP_LIMIT", base.complaint_ip_limit),
+            complaint_contact_limit=_env_int(
+                "REGISTRY_COMPLAINT_CONTACT_LIMIT", base.complaint_contact_limit
+            ),
         )
 
     @property

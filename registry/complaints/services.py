@@ -1,0 +1,1113 @@
+"""Consumer complaints: filing, forwarding, the thread, SLA clocks, mediation and figures.
+
+Consumers have no account: a complaint's tracking code plus the secret shown once at
+filing authenticate them (only the secret's SHA-256 is stored, like API tokens).
+Vendors see only their own complaints, mediators only their association's escalations,
+everyone else only the aggregate figures. The contact is sealed (see `pii`) and opened
+only for the vendor concerned after consent and for mediators, each opening recorded on
+the thread. Webhooks carry the tracking code and the event, never contact data.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from registry.accounts.caller import Caller
+from registry.accounts.models import Role
+from registry.accounts.services import hash_token
+from registry.clock import isoformat
+from registry.complaints.filing import CleanFiling, ComplaintSubmission, clean_submission
+from registry.complaints.messages import (
+    ALREADY_RATED,
+    BAD_SCORE,
+    FORM_EXPIRED,
+    HONEYPOT,
+    NOT_FOUND,
+    RATE_LIMITED,
+    REQUIRED,
+    STATUS_NAMES,
+    TOO_LONG,
+    UNKNOWN_VENDOR,
+    WRONG_STATE,
+    ComplaintInvalid,
+    ComplaintNotFound,
+    ComplaintRateLimited,
+    ComplaintRefused,
+    ComplaintStateConflict,
+    Text,
+    field_problem,
+)
+from registry.complaints.models import (
+    ActorKind,
+    Complaint,
+    ComplaintEvent,
+    ComplaintSlaPolicy,
+    ComplaintStatus,
+    EventKind,
+    MediationOutcome,
+    SlaClock,
+    SubjectKind,
+)
+from registry.complaints.pii import Contact, PiiVault, load_or_create_pii_key
+from registry.context import RegistryContext
+from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.federation.models import Association
+from registry.membership.models import Vendor, VendorStatus
+from registry.notifications.services import enqueue_event
+from registry.pagination import Page
+from registry.transparency.entries import EntryType
+from registry.transparency.services import LogAppender, PendingLeaf
+
+# Unambiguous upper-case alphabet (no 0/O, 1/I/L): tracking codes are read aloud on phones.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_GROUPS = 3
+TRACKING_GROUP_LENGTH = 4
+SECRET_BYTES = 18
+RATING_RANGE = range(1, 6)
+SATISFIED_FROM = 4
+"""Ratings of 4 or 5 count as satisfied (the programme's "satisfaction ≥ 80%" KPI)."""
+
+FINISHED = frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED})
+VENDOR_OPEN = frozenset(
+    {
+        ComplaintStatus.FORWARDED,
+        ComplaintStatus.ACKNOWLEDGED,
+        ComplaintStatus.RESOLUTION_PROPOSED,
+        ComplaintStatus.ESCALATED,
+        ComplaintStatus.MEDIATED,
+    }
+)
+MEDIATION_STATES = frozenset(
+    {ComplaintStatus.ESCALATED, ComplaintStatus.MEDIATED, ComplaintStatus.CLOSED}
+)
+
+
+@dataclass(frozen=True)
+class FiledComplaint:
+    """The answer to a filing: the secret is shown once and never retrievable again."""
+
+    tracking_code: str
+    secret: str | None
+    """None when the filing was merged into an earlier one by the same contact."""
+    status: ComplaintStatus
+    merged: bool
+    first_response_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FormToken:
+    """A CSRF token for the public form: the same value goes in a cookie and a hidden field."""
+
+    value: str
+    max_age_seconds: int
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """An association's complaint clocks."""
+
+    association: str
+    first_response: timedelta
+    resolution: timedelta
+    custom: bool
+
+
+@dataclass(frozen=True)
+class ComplaintFigures:
+    """A vendor's public complaint figures over the window; None means "fewer than k"."""
+
+    vendor_slug: str
+    window_days: int
+    min_count: int
+    received: int | None
+    answered_on_time_share: float | None
+    """Share of due first responses given within the first-response clock (24 h default)."""
+    median_first_response: timedelta | None
+    resolved_share: float | None
+    substantiated: int | None
+    satisfaction_rate: float | None
+    ratings: int | None
+
+
+@dataclass(frozen=True)
+class SlaScanResult:
+    """What one SLA scan escalated."""
+
+    escalated: int
+    first_response_breaches: int
+    resolution_breaches: int
+
+
+def _new_tracking_code() -> str:
+    groups = (
+        "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_GROUP_LENGTH))
+        for _ in range(TRACKING_GROUPS)
+    )
+    return "-".join(groups)
+
+
+def normalise_tracking_code(raw: str) -> str:
+    """Upper-case, trimmed; what consumers type back in."""
+    return raw.strip().upper()
+
+
+class ComplaintService:
+    """Every complaint rule; the public form, the API and the scheduler all come here."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+
+    @cached_property
+    def vault(self) -> PiiVault:
+        """The PII vault; the key is loaded (or created, 0600) on first use."""
+        return PiiVault(load_or_create_pii_key(self.ctx.settings))
+
+    # --- the public form's CSRF token (double-submit, HMAC-signed, time-limited) ---------
+
+    def issue_form_token(self) -> FormToken:
+        """A fresh token for the form page."""
+        issued = str(int(self.ctx.clock.now().timestamp()))
+        body = f"{issued}.{secrets.token_urlsafe(16)}"
+        ttl = int(self.ctx.settings.complaint_form_token_ttl.total_seconds())
+        return FormToken(f"{body}.{self.vault.form_mac(body)}", ttl)
+
+    def check_form_token(self, cookie: str | None, field: str | None) -> None:
+        """Refuse the post unless cookie and field carry the same fresh token we signed."""
+        if not cookie or not field or not hmac.compare_digest(cookie, field):
+            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
+        body, _, mac = field.rpartition(".")
+        issued, _, _nonce = body.partition(".")
+        if not issued.isdigit() or not hmac.compare_digest(mac, self.vault.form_mac(body)):
+            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
+        age = self.ctx.clock.now().timestamp() - int(issued)
+        if not 0 <= age <= self.ctx.settings.complaint_form_token_ttl.total_seconds():
+            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
+
+    @staticmethod
+    def check_honeypot(value: str | None) -> None:
+        """People never see the honeypot field; anything in it was typed by a bot."""
+        if value:
+            raise ComplaintRefused(HONEYPOT)
+
+    # --- filing ----------------------------------------------------------------------------
+
+    async def file(self, submission: ComplaintSubmission, *, client_ip: str) -> FiledComplaint:
+        """File a complaint: check it, merge a recent duplicate, apply rate limits, forward it.
+
+        A member vendor's complaint is forwarded at once (webhook + inbox) and its clocks
+        start; an unregistered subject's complaint stays `submitted` for the statistics.
+        """
+        now = self.ctx.clock.now()
+        settings = self.ctx.settings
+        filing = clean_submission(submission, settings, now.date())
+        contact_fp = self.vault.fingerprint("contact", filing.contact.normalised())
+        ip_fp = self.vault.fingerprint("ip", client_ip)
+        async with self.ctx.db.transaction() as session:
+            vendor = await self._subject_vendor(session, filing)
+            duplicate = await self._recent_duplicate(session, filing, vendor, contact_fp, now)
+            if duplicate is not None:
+                return await self._merge(session, duplicate, filing, now)
+            await self._enforce_rate_limits(session, contact_fp, ip_fp, now)
+            secret = secrets.token_urlsafe(SECRET_BYTES)
+            complaint = Complaint(
+                created_at=now,
+                tracking_code=_new_tracking_code(),
+                secret_hash=hash_token(secret),
+                association_id=vendor.association_id if vendor else None,
+                vendor_id=vendor.id if vendor else None,
+                subject_kind=filing.subject_kind,
+                subject_value=filing.subject_value,
+                product=filing.product,
+                category=filing.category,
+                description=filing.description,
+                desired_remedy=filing.desired_remedy,
+                region=filing.region,
+                occurred_on=filing.occurred_on,
+                language=filing.language,
+                status=ComplaintStatus.SUBMITTED,
+                contact_sealed=self.vault.seal(filing.contact),
+                contact_fingerprint=contact_fp,
+                ip_fingerprint=ip_fp,
+                consent_to_share=filing.consent_to_share,
+                vendor_conceded=False,
+                substantiated=False,
+                duplicates_merged=0,
+            )
+            session.add(complaint)
+            await session.flush()
+            _record(
+                session,
+                complaint,
+                now,
+                EventKind.TRANSITION,
+                ActorKind.CONSUMER,
+                principal_id=None,
+                to_status=ComplaintStatus.SUBMITTED,
+            )
+            if vendor is not None:
+                await self._forward(session, complaint, now)
+            return FiledComplaint(
+                complaint.tracking_code,
+                secret,
+                complaint.status,
+                merged=False,
+                first_response_due_at=complaint.first_response_due_at,
+            )
+
+    async def _subject_vendor(self, session: AsyncSession, filing: CleanFiling) -> Vendor | None:
+        if filing.subject_kind is not SubjectKind.VENDOR:
+            return None
+        vendor = (
+            await session.execute(
+                select(Vendor).where(
+                    Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT
+                )
+            )
+        ).scalar_one_or_none()
+        if vendor is None:
+            raise ComplaintInvalid({"vendor": field_problem(UNKNOWN_VENDOR, "vendor")})
+        return vendor
+
+    async def _recent_duplicate(
+        self,
+        session: AsyncSession,
+        filing: CleanFiling,
+        vendor: Vendor | None,
+        contact_fp: str,
+        now: datetime,
+    ) -> Complaint | None:
+        """The same contact, subject and category within the duplicate window, still open."""
+        since = now - self.ctx.settings.complaint_duplicate_window
+        return (
+            await session.execute(
+                select(Complaint)
+                .where(
+                    Complaint.contact_fingerprint == contact_fp,
+                    Complaint.created_at >= since,
+                    Complaint.subject_kind == filing.subject_kind,
+                    Complaint.subject_value == filing.subject_value,
+                    Complaint.category == filing.category,
+                    Complaint.closed_at.is_(None),
+                )
+                .order_by(Complaint.id)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def _merge(
+        self, session: AsyncSession, complaint: Complaint, filing: CleanFiling, now: datetime
+    ) -> FiledComplaint:
+        complaint.duplicates_merged += 1
+        body = None if filing.description == complaint.description else filing.description
+        _record(
+            session,
+            complaint,
+            now,
+            EventKind.DUPLICATE_MERGED,
+            ActorKind.CONSUMER,
+            principal_id=None,
+            body=body,
+        )
+        return FiledComplaint(
+            complaint.tracking_code,
+            None,
+            complaint.status,
+            merged=True,
+            first_response_due_at=complaint.first_response_due_at,
+        )
+
+    async def _enforce_rate_limits(
+        self, session: AsyncSession, contact_fp: str, ip_fp: str, now: datetime
+    ) -> None:
+        settings = self.ctx.settings
+        checks = (
+            (
+                Complaint.ip_fingerprint,
+                ip_fp,
+                settings.complaint_ip_window,
+                settings.complaint_ip_limit,
+            ),
+            (
+                Complaint.contact_fingerprint,
+                contact_fp,
+                settings.complaint_contact_window,
+                settings.complaint_contact_limit,
+            ),
+        )
+        for column, value, window, limit in checks:
+            recent = await session.scalar(
+                select(func.count())
+                .select_from(Complaint)
+                .where(column == value, Complaint.created_at >= now - window)
+            )
+            if (recent or 0) >= limit:
+                raise ComplaintRateLimited(RATE_LIMITED)
+
+    async def _forward(self, session: AsyncSession, complaint: Complaint, now: datetime) -> None:
+        """Start the clocks and tell the vendor (webhook via the outbox, and the inbox API)."""
+        assert complaint.association_id is not None  # noqa: S101 - only member vendors
+        first_response, resolution = await _clocks(session, self.ctx, complaint.association_id)
+        complaint.forwarded_at = now
+        complaint.first_response_due_at = now + first_response
+        complaint.resolution_due_at = now + resolution
+        complaint.sla_due_at = complaint.first_response_due_at
+        complaint.sla_clock = SlaClock.FIRST_RESPONSE
+        _transition(
+            session, complaint, ComplaintStatus.FORWARDED, now, ActorKind.SYSTEM, principal_id=None
+        )
+        await _notify(session, complaint, "complaint.forwarded", now)
+
+    # --- the consumer (tracking code + secret) ---------------------------------------------
+
+    async def consumer_view(self, tracking_code: str, secret: str) -> Complaint:
+        """The complaint and its thread, for the consumer who holds the secret."""
+        async with self.ctx.db.read() as session:
+            return await _consumer_complaint(session, tracking_code, secret)
+
+    async def consumer_message(self, tracking_code: str, secret: str, body: str) -> Complaint:
+        """Add the consumer's message to the thread; the vendor is told by webhook."""
+        text = self._message_text(body)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _consumer_complaint(session, tracking_code, secret)
+            _require_state(complaint, _open_states(complaint))
+            _record(
+                session,
+                complaint,
+                now,
+                EventKind.MESSAGE,
+                ActorKind.CONSUMER,
+                principal_id=None,
+                body=text,
+            )
+            if complaint.vendor_id is not None:
+                await _notify(session, complaint, "complaint.message", now)
+            return complaint
+
+    async def accept(self, tracking_code: str, secret: str) -> Complaint:
+        """The consumer accepts the vendor's proposal: resolved, and closed for the survey."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _consumer_complaint(session, tracking_code, secret)
+            _require_state(complaint, {ComplaintStatus.RESOLUTION_PROPOSED})
+            complaint.resolved_at = now
+            complaint.closed_at = now
+            complaint.substantiated = complaint.vendor_conceded
+            _transition(
+                session,
+                complaint,
+                ComplaintStatus.RESOLVED,
+                now,
+                ActorKind.CONSUMER,
+                principal_id=None,
+            )
+            await _notify(session, complaint, "complaint.resolved", now)
+            return complaint
+
+    async def reject(self, tracking_code: str, secret: str, reason: str) -> Complaint:
+        """The consumer turns the proposal down: the complaint goes to the mediators."""
+        text = self._message_text(reason)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _consumer_complaint(session, tracking_code, secret)
+            _require_state(complaint, {ComplaintStatus.RESOLUTION_PROPOSED})
+            complaint.escalated_at = now
+            _transition(
+                session,
+                complaint,
+                ComplaintStatus.ESCALATED,
+                now,
+                ActorKind.CONSUMER,
+                principal_id=None,
+                body=text,
+            )
+            await _notify(session, complaint, "complaint.escalated", now)
+            return complaint
+
+    async def rate(self, tracking_code: str, secret: str, score: int, comment: str) -> Complaint:
+        """The satisfaction survey: once, after closure, 1 to 5 with an optional comment."""
+        if score not in RATING_RANGE:
+            raise ComplaintInvalid({"score": field_problem(BAD_SCORE, "score")})
+        remark = comment.strip()
+        limit = self.ctx.settings.complaint_text_max_chars
+        if len(remark) > limit:
+            raise ComplaintInvalid({"comment": field_problem(TOO_LONG, "comment", limit=limit)})
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _consumer_complaint(session, tracking_code, secret)
+            if complaint.closed_at is None:
+                _require_state(complaint, FINISHED)
+            if complaint.rating is not None:
+                raise ComplaintStateConflict(ALREADY_RATED)
+            complaint.rating = score
+            complaint.rating_comment = remark or None
+            complaint.rated_at = now
+            return complaint
+
+    async def erase_contact(self, tracking_code: str, secret: str) -> Complaint:
+        """After closure the consumer may have the contact destroyed; the complaint stays."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _consumer_complaint(session, tracking_code, secret)
+            if complaint.closed_at is None:
+                _require_state(complaint, FINISHED)
+            if complaint.contact_erased_at is None:
+                complaint.contact_sealed = None
+                complaint.contact_fingerprint = None
+                complaint.contact_erased_at = now
+                _record(
+                    session,
+                    complaint,
+                    now,
+                    EventKind.CONTACT_ERASED,
+                    ActorKind.CONSUMER,
+                    principal_id=None,
+                )
+            return complaint
+
+    # --- the vendor concerned ---------------------------------------------------------------
+
+    async def inbox(
+        self, caller: Caller, status: ComplaintStatus | None, offset: int, limit: int
+    ) -> Page[Complaint]:
+        """The caller's vendor's complaints, newest first."""
+        if caller.vendor_id is None:
+            raise PermissionDenied("only a vendor's admin has a complaint inbox")
+        conditions: list[Any] = [Complaint.vendor_id == caller.vendor_id]
+        if status is not None:
+            conditions.append(Complaint.status == status)
+        return await self._page(conditions, offset, limit)
+
+    async def vendor_view(self, caller: Caller, tracking_code: str) -> Complaint:
+        """One of the caller's vendor's complaints with its thread."""
+        async with self.ctx.db.read() as session:
+            return await _vendor_complaint(session, caller, tracking_code)
+
+    async def acknowledge(self, caller: Caller, tracking_code: str, body: str) -> Complaint:
+        """The vendor's first response: stops the first-response clock, starts resolution."""
+        text = self._message_text(body, required=False)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _vendor_complaint(session, caller, tracking_code)
+            _require_state(complaint, {ComplaintStatus.FORWARDED})
+            self._first_response(session, complaint, caller, now, text)
+            return complaint
+
+    async def vendor_message(self, caller: Caller, tracking_code: str, body: str) -> Complaint:
+        """A vendor message; the first one also counts as the first response."""
+        text = self._message_text(body)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _vendor_complaint(session, caller, tracking_code)
+            _require_state(complaint, _open_states(complaint))
+            if complaint.status is ComplaintStatus.FORWARDED:
+                self._first_response(session, complaint, caller, now, None)
+            _record(
+                session,
+                complaint,
+                now,
+                EventKind.MESSAGE,
+                ActorKind.VENDOR,
+                principal_id=caller.principal_id,
+                body=text,
+            )
+            return complaint
+
+    async def propose_resolution(
+        self, caller: Caller, tracking_code: str, proposal: str, *, concede: bool
+    ) -> Complaint:
+        """The vendor proposes a remedy; conceding makes the complaint count as substantiated
+        once the consumer accepts."""
+        text = self._message_text(proposal, field="proposal")
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _vendor_complaint(session, caller, tracking_code)
+            _require_state(complaint, {ComplaintStatus.FORWARDED, ComplaintStatus.ACKNOWLEDGED})
+            if complaint.first_response_at is None:
+                complaint.first_response_at = now
+            complaint.proposal = text
+            complaint.vendor_conceded = concede
+            # The consumer's turn: no vendor clock runs while the proposal waits.
+            complaint.sla_due_at = None
+            complaint.sla_clock = None
+            _transition(
+                session,
+                complaint,
+                ComplaintStatus.RESOLUTION_PROPOSED,
+                now,
+                ActorKind.VENDOR,
+                principal_id=caller.principal_id,
+                body=text,
+            )
+            return complaint
+
+    def _first_response(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        caller: Caller,
+        now: datetime,
+        body: str | None,
+    ) -> None:
+        complaint.first_response_at = now
+        complaint.sla_due_at = complaint.resolution_due_at
+        complaint.sla_clock = SlaClock.RESOLUTION
+        _transition(
+            session,
+            complaint,
+            ComplaintStatus.ACKNOWLEDGED,
+            now,
+            ActorKind.VENDOR,
+            principal_id=caller.principal_id,
+            body=body,
+        )
+
+    # --- contact disclosure -----------------------------------------------------------------
+
+    async def reveal_contact(self, caller: Caller, tracking_code: str) -> Contact:
+        """Open the sealed contact for the vendor (after consent) or a mediator; recorded."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            if caller.role is Role.MEDIATOR:
+                complaint = await _mediator_complaint(session, caller, tracking_code)
+                actor = ActorKind.MEDIATOR
+            else:
+                complaint = await _vendor_complaint(session, caller, tracking_code)
+                actor = ActorKind.VENDOR
+                if not complaint.consent_to_share:
+                    raise PermissionDenied(
+                        "the consumer did not consent to share their contact with the vendor"
+                    )
+            if complaint.contact_sealed is None:
+                raise NotFound("the consumer's contact was erased after closure")
+            contact = self.vault.open(complaint.contact_sealed)
+            _record(
+                session,
+                complaint,
+                now,
+                EventKind.CONTACT_REVEALED,
+                actor,
+                principal_id=caller.principal_id,
+            )
+            return contact
+
+    # --- mediators --------------------------------------------------------------------------
+
+    async def mediation_queue(
+        self, caller: Caller, status: ComplaintStatus | None, offset: int, limit: int
+    ) -> Page[Complaint]:
+        """The caller's association's escalated (and mediated, closed) complaints."""
+        if caller.association_id is None:
+            raise PermissionDenied("a mediator token must name its association")
+        states = [status] if status in MEDIATION_STATES else list(MEDIATION_STATES)
+        if status is not None and status not in MEDIATION_STATES:
+            return Page([], 0, offset, limit)
+        conditions: list[Any] = [
+            Complaint.association_id == caller.association_id,
+            Complaint.status.in_(states),
+            Complaint.escalated_at.is_not(None),
+        ]
+        return await self._page(conditions, offset, limit)
+
+    async def mediator_view(self, caller: Caller, tracking_code: str) -> Complaint:
+        """One escalated complaint of the mediator's association."""
+        async with self.ctx.db.read() as session:
+            return await _mediator_complaint(session, caller, tracking_code)
+
+    async def mediator_message(self, caller: Caller, tracking_code: str, body: str) -> Complaint:
+        """A mediator's message on the thread."""
+        text = self._message_text(body)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _mediator_complaint(session, caller, tracking_code)
+            _require_state(complaint, {ComplaintStatus.ESCALATED, ComplaintStatus.MEDIATED})
+            _record(
+                session,
+                complaint,
+                now,
+                EventKind.MESSAGE,
+                ActorKind.MEDIATOR,
+                principal_id=caller.principal_id,
+                body=text,
+            )
+            await _notify(session, complaint, "complaint.message", now)
+            return complaint
+
+    async def decide(
+        self, caller: Caller, tracking_code: str, outcome: MediationOutcome, note: str
+    ) -> Complaint:
+        """The mediator's finding, logged: upheld complaints count against the vendor."""
+        text = self._message_text(note, field="note")
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _mediator_complaint(session, caller, tracking_code)
+            _require_state(complaint, {ComplaintStatus.ESCALATED})
+            complaint.mediation_outcome = outcome
+            complaint.substantiated = (
+                outcome is MediationOutcome.UPHELD or complaint.vendor_conceded
+            )
+            complaint.sla_due_at = None
+            complaint.sla_clock = None
+            _transition(
+                session,
+                complaint,
+                ComplaintStatus.MEDIATED,
+                now,
+                ActorKind.MEDIATOR,
+                principal_id=caller.principal_id,
+                body=text,
+            )
+            await LogAppender(session, now).append(
+                PendingLeaf(
+                    EntryType.COMPLAINT_MEDIATED,
+                    {
+                        "tracking_code": complaint.tracking_code,
+                        "outcome": outcome.value,
+                        "substantiated": complaint.substantiated,
+                        "category": complaint.category.value,
+                    },
+                    vendor_id=complaint.vendor_id,
+                    vendor_slug=complaint.vendor.slug if complaint.vendor else None,
+                )
+            )
+            await _notify(session, complaint, "complaint.mediated", now)
+            return complaint
+
+    async def close(self, caller: Caller, tracking_code: str, note: str) -> Complaint:
+        """Close a mediated complaint; the consumer may then rate it and erase the contact."""
+        text = self._message_text(note, field="note", required=False)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = await _mediator_complaint(session, caller, tracking_code)
+            _require_state(complaint, {ComplaintStatus.MEDIATED})
+            complaint.closed_at = now
+            _transition(
+                session,
+                complaint,
+                ComplaintStatus.CLOSED,
+                now,
+                ActorKind.MEDIATOR,
+                principal_id=caller.principal_id,
+                body=text,
+            )
+            await _notify(session, complaint, "complaint.closed", now)
+            return complaint
+
+    # --- association SLA policy -------------------------------------------------------------
+
+    async def sla_policy(self, association_slug: str) -> SlaPolicy:
+        """The association's clocks (the settings' defaults when it set none)."""
+        async with self.ctx.db.read() as session:
+            association = await _association(session, association_slug)
+            row = await _policy_row(session, association.id)
+        if row is None:
+            return SlaPolicy(
+                association_slug,
+                self.ctx.settings.complaint_first_response,
+                self.ctx.settings.complaint_resolution,
+                custom=False,
+            )
+        return SlaPolicy(
+            association_slug,
+            timedelta(seconds=row.first_response_seconds),
+            timedelta(seconds=row.resolution_seconds),
+            custom=True,
+        )
+
+    async def set_sla_policy(
+        self,
+        caller: Caller,
+        association_slug: str,
+        *,
+        first_response: timedelta,
+        resolution: timedelta,
+    ) -> SlaPolicy:
+        """Set the association's clocks for complaints forwarded from now on."""
+        if first_response <= timedelta(0) or resolution < first_response:
+            raise InvalidInput(
+                "first_response must be positive and resolution at least as long",
+                fields={"resolution_hours": "must be at least first_response_hours"},
+            )
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            association = await _association(session, association_slug)
+            if not caller.administers_association(association.id):
+                raise PermissionDenied("only this association's admins may set its clocks")
+            row = await _policy_row(session, association.id)
+            if row is None:
+                row = ComplaintSlaPolicy(
+                    association_id=association.id,
+                    created_at=now,
+                    first_response_seconds=0,
+                    resolution_seconds=0,
+                    updated_at=now,
+                )
+                session.add(row)
+            row.first_response_seconds = int(first_response.total_seconds())
+            row.resolution_seconds = int(resolution.total_seconds())
+            row.updated_at = now
+        return SlaPolicy(association_slug, first_response, resolution, custom=True)
+
+    # --- the SLA scan (scheduler job) ------------------------------------------------------
+
+    async def escalate_breaches(self) -> SlaScanResult:
+        """Escalate every complaint whose running clock has expired, recording the breach.
+
+        Reads only the `sla_due_at` index, in batches; each batch is one transaction with
+        its thread entries, log leaves and webhooks. Idempotent: an escalated complaint has
+        no running clock, so a re-run finds nothing. After downtime it catches up, and the
+        breach is dated at the deadline that was missed, not at the late scan.
+        """
+        now = self.ctx.clock.now()
+        batch = self.ctx.settings.complaint_sla_scan_batch
+        counts = {SlaClock.FIRST_RESPONSE: 0, SlaClock.RESOLUTION: 0}
+        while True:
+            async with self.ctx.db.transaction() as session:
+                due = (
+                    await session.execute(
+                        select(
+                            Complaint.id,
+                            Complaint.tracking_code,
+                            Complaint.status,
+                            Complaint.sla_clock,
+                            Complaint.sla_due_at,
+                            Complaint.vendor_id,
+                            Complaint.category,
+                            Vendor.slug,
+                        )
+                        .join(Vendor, Vendor.id == Complaint.vendor_id)
+                        .where(Complaint.sla_due_at <= now)
+                        .order_by(Complaint.sla_due_at)
+                        .limit(batch)
+                    )
+                ).all()
+                if not due:
+                    break
+                await self._escalate_batch(session, due, now, counts)
+            if len(due) < batch:
+                break
+        total = sum(counts.values())
+        return SlaScanResult(total, counts[SlaClock.FIRST_RESPONSE], counts[SlaClock.RESOLUTION])
+
+    async def _escalate_batch(
+        self,
+        session: AsyncSession,
+        due: Sequence[Any],
+        now: datetime,
+        counts: dict[SlaClock, int],
+    ) -> None:
+        updates: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        leaves: list[PendingLeaf] = []
+        for row in due:
+            clock = row.sla_clock or SlaClock.FIRST_RESPONSE
+            counts[clock] += 1
+            updates.append(
+                {
+                    "id": row.id,
+                    "status": ComplaintStatus.ESCALATED,
+                    "escalated_at": now,
+                    "breached_clock": clock,
+                    "breached_at": row.sla_due_at,
+                    "sla_due_at": None,
+                    "sla_clock": None,
+                }
+            )
+            events.append(
+                {
+                    "complaint_id": row.id,
+                    "created_at": now,
+                    "kind": EventKind.TRANSITION,
+                    "actor": ActorKind.SYSTEM,
+                    "from_status": row.status,
+                    "to_status": ComplaintStatus.ESCALATED,
+                    "body": f"{clock.value} due {isoformat(row.sla_due_at)} was missed",
+                }
+            )
+            leaves.append(
+                PendingLeaf(
+                    EntryType.COMPLAINT_SLA_BREACH,
+                    {
+                        "tracking_code": row.tracking_code,
+                        "clock": clock.value,
+                        "due_at": isoformat(row.sla_due_at),
+                        "category": row.category.value,
+                    },
+                    vendor_id=row.vendor_id,
+                    vendor_slug=row.slug,
+                )
+            )
+        # ORM bulk UPDATE by primary key: one executemany for the whole batch.
+        await session.execute(update(Complaint), updates)
+        await session.execute(insert(ComplaintEvent), events)
+        await LogAppender(session, now).append_many(leaves)
+        for row in due:
+            await enqueue_event(
+                session,
+                vendor_id=row.vendor_id,
+                event="complaint.escalated",
+                data={"tracking_code": row.tracking_code, "reason": "sla_breach"},
+                now=now,
+            )
+
+    # --- public figures ---------------------------------------------------------------------
+
+    async def public_figures(self, slug: str) -> ComplaintFigures:
+        """A member vendor's aggregate figures over the window; small counts suppressed."""
+        settings = self.ctx.settings
+        now = self.ctx.clock.now()
+        k = settings.complaint_figures_min_count
+        async with self.ctx.db.read() as session:
+            vendor_id = await session.scalar(
+                select(Vendor.id).where(
+                    Vendor.slug == slug, Vendor.status != VendorStatus.APPLICANT
+                )
+            )
+            if vendor_id is None:
+                raise NotFound(f"no member vendor with slug {slug!r}")
+            rows = (
+                await session.execute(
+                    select(
+                        Complaint.status,
+                        Complaint.forwarded_at,
+                        Complaint.first_response_at,
+                        Complaint.first_response_due_at,
+                        Complaint.substantiated,
+                        Complaint.rating,
+                    ).where(
+                        Complaint.vendor_id == vendor_id,
+                        Complaint.created_at >= now - settings.complaint_figures_window,
+                    )
+                )
+            ).all()
+        received = len(rows)
+        answered = [r for r in rows if r.first_response_at is not None and r.forwarded_at]
+        due = [
+            r
+            for r in rows
+            if r.first_response_due_at is not None
+            and (r.first_response_at is not None or r.first_response_due_at <= now)
+        ]
+        on_time = [r for r in answered if r.first_response_at <= r.first_response_due_at]
+        ratings = [r.rating for r in rows if r.rating is not None]
+        substantiated = sum(1 for r in rows if r.substantiated)
+
+        def share(part: int, whole: int) -> float | None:
+            return part / whole if whole >= k else None
+
+        def count(value: int) -> int | None:
+            return value if value >= k else None
+
+        median = (
+            timedelta(
+                seconds=statistics.median(
+                    (r.first_response_at - r.forwarded_at).total_seconds() for r in answered
+                )
+            )
+            if len(answered) >= k
+            else None
+        )
+        return ComplaintFigures(
+            vendor_slug=slug,
+            window_days=settings.complaint_figures_window.days,
+            min_count=k,
+            received=count(received),
+            answered_on_time_share=share(len(on_time), len(due)),
+            median_first_response=median,
+            resolved_share=share(
+                sum(1 for r in rows if r.status is ComplaintStatus.RESOLVED), received
+            ),
+            substantiated=count(substantiated),
+            satisfaction_rate=share(sum(1 for r in ratings if r >= SATISFIED_FROM), len(ratings)),
+            ratings=count(len(ratings)),
+        )
+
+    # --- shared -----------------------------------------------------------------------------
+
+    def _message_text(self, body: str, *, field: str = "body", required: bool = True) -> str:
+        text = body.strip()
+        limit = self.ctx.settings.complaint_text_max_chars
+        if required and not text:
+            raise ComplaintInvalid({field: field_problem(REQUIRED, field)})
+        if len(text) > limit:
+            raise ComplaintInvalid({field: field_problem(TOO_LONG, field, limit=limit)})
+        return text
+
+    async def _page(self, conditions: list[Any], offset: int, limit: int) -> Page[Complaint]:
+        async with self.ctx.db.read() as session:
+            total = await session.scalar(
+                select(func.count()).select_from(Complaint).where(*conditions)
+            )
+            items = (
+                await session.execute(
+                    select(Complaint)
+                    .where(*conditions)
+                    .options(selectinload(Complaint.vendor))
+                    .order_by(Complaint.created_at.desc(), Complaint.id.desc())
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).scalars()
+            return Page(list(items), total or 0, offset, limit)
+
+
+# --- module-level helpers shared by the service methods ------------------------------------
+
+
+def _complaint_query(tracking_code: str) -> Select[Complaint]:
+    return (
+        select(Complaint)
+        .where(Complaint.tracking_code == normalise_tracking_code(tracking_code))
+        .options(selectinload(Complaint.events), selectinload(Complaint.vendor))
+    )
+
+
+async def _consumer_complaint(session: AsyncSession, tracking_code: str, secret: str) -> Complaint:
+    """The complaint if the secret matches; a wrong code and a wrong secret look the same."""
+    complaint = (await session.execute(_complaint_query(tracking_code))).scalar_one_or_none()
+    presented = hash_token(secret.strip())
+    if complaint is None or not hmac.compare_digest(presented, complaint.secret_hash):
+        raise ComplaintNotFound(NOT_FOUND, {"secret": NOT_FOUND})
+    return complaint
+
+
+async def _vendor_complaint(session: AsyncSession, caller: Caller, tracking_code: str) -> Complaint:
+    """Only the vendor concerned sees it; to anyone else it does not exist."""
+    complaint = (await session.execute(_complaint_query(tracking_code))).scalar_one_or_none()
+    if complaint is None or caller.vendor_id is None or complaint.vendor_id != caller.vendor_id:
+        raise NotFound(f"your vendor has no complaint {normalise_tracking_code(tracking_code)}")
+    return complaint
+
+
+async def _mediator_complaint(
+    session: AsyncSession, caller: Caller, tracking_code: str
+) -> Complaint:
+    """Only escalated complaints of the mediator's own association."""
+    complaint = (await session.execute(_complaint_query(tracking_code))).scalar_one_or_none()
+    if (
+        complaint is None
+        or caller.association_id is None
+        or complaint.association_id != caller.association_id
+        or complaint.escalated_at is None
+    ):
+        raise NotFound(
+            f"your association has no escalated complaint {normalise_tracking_code(tracking_code)}"
+        )
+    return complaint
+
+
+def _open_states(complaint: Complaint) -> set[ComplaintStatus]:
+    return set(VENDOR_OPEN if complaint.vendor_id is not None else {ComplaintStatus.SUBMITTED})
+
+
+def _require_state(
+    complaint: Complaint, allowed: set[ComplaintStatus] | frozenset[ComplaintStatus]
+) -> None:
+    if complaint.status not in allowed:
+        name = STATUS_NAMES[complaint.status.value]
+        raise ComplaintStateConflict(
+            Text(WRONG_STATE.zh.format(status=name.zh), WRONG_STATE.en.format(status=name.en))
+        )
+
+
+def _record(
+    session: AsyncSession,
+    complaint: Complaint,
+    now: datetime,
+    kind: EventKind,
+    actor: ActorKind,
+    *,
+    principal_id: int | None = None,
+    from_status: ComplaintStatus | None = None,
+    to_status: ComplaintStatus | None = None,
+    body: str | None = None,
+) -> None:
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        created_at=now,
+        kind=kind,
+        actor=actor,
+        actor_principal_id=principal_id,
+        from_status=from_status,
+        to_status=to_status,
+        body=body,
+    )
+    session.add(event)
+    if "events" in complaint.__dict__:
+        complaint.events.append(event)
+
+
+def _transition(
+    session: AsyncSession,
+    complaint: Complaint,
+    to: ComplaintStatus,
+    now: datetime,
+    actor: ActorKind,
+    *,
+    principal_id: int | None = None,
+    body: str | None = None,
+) -> None:
+    """Move the complaint and record who moved it, when."""
+    previous = complaint.status
+    complaint.status = to
+    _record(
+        session,
+        complaint,
+        now,
+        EventKind.TRANSITION,
+        actor,
+        principal_id=principal_id,
+        from_status=previous,
+        to_status=to,
+        body=body,
+    )
+
+
+async def _notify(session: AsyncSession, complaint: Complaint, event: str, now: datetime) -> None:
+    """Queue the vendor's webhook: a reference only (tracking code, status), no contact."""
+    if complaint.vendor_id is None:
+        return
+    await enqueue_event(
+        session,
+        vendor_id=complaint.vendor_id,
+        event=event,
+        data={"tracking_code": complaint.tracking_code, "status": complaint.status.value},
+        now=now,
+    )
+
+
+async def _clocks(
+    session: AsyncSession, ctx: RegistryContext, association_id: int
+) -> tuple[timedelta, timedelta]:
+    row = await _policy_row(session, association_id)
+    if row is None:
+        return ctx.settings.complaint_first_response, ctx.settings.complaint_resolution
+    return timedelta(seconds=row.first_response_seconds), timedelta(seconds=row.resolution_seconds)
+
+
+async def _policy_row(session: AsyncSession, association_id: int) -> ComplaintSlaPolicy | None:
+    return (
+        await session.execute(
+            select(ComplaintSlaPolicy).where(ComplaintSlaPolicy.association_id == association_id)
+        )
+    ).scalar_one_or_none()
+
+
+async def _association(session: AsyncSession, slug: str) -> Association:
+    association = (
+        await session.execute(select(Association).where(Association.slug == slug))
+    ).scalar_one_or_none()
+    if association is None:
+        raise NotFound(f"no association with slug {slug!r}")
+    return association

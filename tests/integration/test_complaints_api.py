@@ -1,0 +1,468 @@
+"""Complaints over HTTP on both databases: filing, the thread, SLA escalation, mediation,
+the survey, abuse limits, bilingual errors, and contact data that never leaks."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from registry.accounts.models import Role
+from registry.clock import ManualClock
+from registry.complaints.filing import ComplaintSubmission
+from registry.complaints.jobs import escalate_complaint_breaches_job
+from registry.complaints.messages import ComplaintRateLimited
+from registry.complaints.models import Complaint, ComplaintEvent
+from registry.complaints.services import ComplaintService
+from registry.db.base import Base
+from registry.services import Services
+from registry.transparency.models import LogEntry
+from tests.factories import member_vendor
+
+SECRET_HEADER = "X-Complaint-Secret"
+CONTACT_NAME = "张晓梅测试"
+CONTACT_PHONE = "+86 139 1234 8765"
+CONTACT_EMAIL = "xiaomei.zhang.leakcheck@example.cn"
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def complaint_body(vendor: str, **overrides: Any) -> dict[str, Any]:
+    """A complete, valid filing in Chinese."""
+    body: dict[str, Any] = {
+        "vendor": vendor,
+        "product": "云存储会员",
+        "category": "billing_refund",
+        "description": "取消订阅后仍被连续扣费三个月，客服不予退款。",
+        "desired_remedy": "退还多扣的费用",
+        "region": "110000",
+        "occurred_on": "2026-11-01",
+        "contact_name": "李华",
+        "contact_phone": "13800138000",
+        "consent_to_share": True,
+    }
+    body.update(overrides)
+    return body
+
+
+async def file_complaint(api: httpx.AsyncClient, vendor: str, **overrides: Any) -> dict[str, Any]:
+    """File through the public API and return the answer (code and secret)."""
+    response = await api.post("/api/v1/complaints/", json=complaint_body(vendor, **overrides))
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+async def _count(services: Services, model: type[Base]) -> int:
+    async with services.ctx.db.read() as session:
+        return await session.scalar(select(func.count()).select_from(model)) or 0
+
+
+async def test_file_answer_accept_and_rate(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """The happy path: filed in Chinese, forwarded, answered, resolved, rated once."""
+    vendor = await member_vendor(services, association, "yunpan")
+    filed = await file_complaint(api, vendor.slug)
+    assert filed["status"] == "forwarded"
+    assert filed["secret"]
+    assert "查询码" in filed["message"]
+    code, secret = filed["tracking_code"], {SECRET_HEADER: filed["secret"]}
+
+    inbox = (await api.get("/api/v1/inbox/complaints/", headers=_auth(vendor.token))).json()
+    assert [item["tracking_code"] for item in inbox["items"]] == [code]
+    assert inbox["items"][0]["sla_clock"] == "first_response"
+
+    answer = await api.post(
+        f"/api/v1/inbox/complaints/{code}/acknowledge",
+        headers=_auth(vendor.token),
+        json={"body": "已收到，正在核实扣费记录。"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "acknowledged"
+    proposal = await api.post(
+        f"/api/v1/inbox/complaints/{code}/proposal",
+        headers=_auth(vendor.token),
+        json={"proposal": "全额退还三个月费用", "concede": True},
+    )
+    assert proposal.json()["status"] == "resolution_proposed"
+
+    mine = (await api.get(f"/api/v1/complaints/{code}", headers=secret)).json()
+    assert mine["proposal"] == "全额退还三个月费用"
+    assert [e["to_status"] for e in mine["thread"] if e["kind"] == "transition"] == [
+        "submitted",
+        "forwarded",
+        "acknowledged",
+        "resolution_proposed",
+    ]
+    assert all(e["at"] for e in mine["thread"])
+
+    accepted = await api.post(f"/api/v1/complaints/{code}/accept", headers=secret)
+    assert accepted.json()["status"] == "resolved"
+    assert accepted.json()["substantiated"] is True  # the vendor conceded
+    rated = await api.post(
+        f"/api/v1/complaints/{code}/rating", headers=secret, json={"score": 5, "comment": "满意"}
+    )
+    assert rated.json()["rating"] == 5
+    again = await api.post(f"/api/v1/complaints/{code}/rating", headers=secret, json={"score": 1})
+    assert again.status_code == 409
+    assert again.json()["detail"] == "该投诉已评价过"
+    assert (await api.get(f"/api/v1/complaints/{code}", headers=secret)).json()["rating"] == 5
+
+    figures = (await api.get(f"/api/v1/vendors/{vendor.slug}/complaint-figures")).json()
+    assert figures["received"] is None  # one complaint: "fewer than 5"
+    assert figures["min_count"] == 5
+
+
+async def test_unanswered_complaint_escalates_after_24_hours(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    role_tokens: dict[Role, str],
+    clock: ManualClock,
+) -> None:
+    """The scheduler job escalates at the deadline, not before, records the breach, and the
+    public on-time share counts it."""
+    vendor = await member_vendor(services, association, "slow-vendor")
+    codes = [
+        (await file_complaint(api, vendor.slug, contact_phone=f"1390000000{i}"))["tracking_code"]
+        for i in range(5)
+    ]
+    log_before = await _count(services, LogEntry)
+    clock.advance(timedelta(hours=24) - timedelta(seconds=1))
+    await escalate_complaint_breaches_job(services)
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    queue = (await api.get("/api/v1/mediation/complaints/", headers=mediator)).json()
+    assert queue["page"]["total"] == 0
+
+    clock.advance(timedelta(seconds=2))
+    await escalate_complaint_breaches_job(services)
+    queue = (await api.get("/api/v1/mediation/complaints/", headers=mediator)).json()
+    assert sorted(item["tracking_code"] for item in queue["items"]) == sorted(codes)
+    assert {item["breached_clock"] for item in queue["items"]} == {"first_response"}
+    one = (await api.get(f"/api/v1/mediation/complaints/{codes[0]}", headers=mediator)).json()
+    assert one["status"] == "escalated"
+    assert one["breached_at"] == one["first_response_due_at"]
+    assert one["thread"][-1]["actor"] == "system"
+    assert await _count(services, LogEntry) == log_before + 5  # each breach is logged
+
+    # Idempotent: a second scan finds nothing more.
+    result = await services.complaints.escalate_breaches()
+    assert result.escalated == 0
+    figures = (await api.get(f"/api/v1/vendors/{vendor.slug}/complaint-figures")).json()
+    assert figures["received"] == 5
+    assert figures["answered_on_time_share"] == 0.0
+
+
+async def test_resolution_clock_and_mediation(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    role_tokens: dict[Role, str],
+    clock: ManualClock,
+) -> None:
+    """Acknowledged but unresolved after 7 days escalates; a consumer's rejection too; the
+    mediator upholds, closes, and the consumer rates and erases the contact."""
+    vendor = await member_vendor(services, association, "mediated-vendor")
+    late = await file_complaint(api, vendor.slug)
+    disputed = await file_complaint(api, vendor.slug, category="unfair_terms")
+    for filed in (late, disputed):
+        await api.post(
+            f"/api/v1/inbox/complaints/{filed['tracking_code']}/messages",
+            headers=_auth(vendor.token),
+            json={"body": "我们正在处理"},
+        )
+    await api.post(
+        f"/api/v1/inbox/complaints/{disputed['tracking_code']}/proposal",
+        headers=_auth(vendor.token),
+        json={"proposal": "赠送一个月会员"},
+    )
+    secret = {SECRET_HEADER: disputed["secret"]}
+    rejected = await api.post(
+        f"/api/v1/complaints/{disputed['tracking_code']}/reject",
+        headers=secret,
+        json={"reason": "我需要的是退款"},
+    )
+    assert rejected.json()["status"] == "escalated"
+
+    clock.advance(timedelta(days=7, seconds=1))
+    result = await services.complaints.escalate_breaches()
+    assert (result.first_response_breaches, result.resolution_breaches) == (0, 1)
+
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    code = disputed["tracking_code"]
+    contact = await api.get(f"/api/v1/mediation/complaints/{code}/contact", headers=mediator)
+    assert contact.json() == {"name": "李华", "phone": "13800138000", "email": None}
+    decided = await api.post(
+        f"/api/v1/mediation/complaints/{code}/decision",
+        headers=mediator,
+        json={"outcome": "upheld", "note": "条款显失公平"},
+    )
+    assert decided.json()["substantiated"] is True
+    early = await api.post(f"/api/v1/complaints/{code}/rating", headers=secret, json={"score": 2})
+    assert early.status_code == 409
+    closed = await api.post(f"/api/v1/mediation/complaints/{code}/close", headers=mediator, json={})
+    assert closed.json()["status"] == "closed"
+    assert (
+        await api.post(f"/api/v1/complaints/{code}/rating", headers=secret, json={"score": 2})
+    ).json()["rating"] == 2
+    erased = await api.post(f"/api/v1/complaints/{code}/erase-contact", headers=secret)
+    assert erased.json()["contact_on_file"] is False
+    gone = await api.get(f"/api/v1/mediation/complaints/{code}/contact", headers=mediator)
+    assert gone.status_code == 404
+    async with services.ctx.db.read() as session:
+        row = (
+            await session.execute(select(Complaint).where(Complaint.tracking_code == code))
+        ).scalar_one()
+    assert row.contact_sealed is None
+    assert row.contact_fingerprint is None
+    assert row.description  # the complaint stays for the statistics
+
+
+async def test_invalid_filings_name_fields_in_the_consumers_language(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """Chinese by default, English on request; every bad field named; nothing written."""
+    vendor = await member_vendor(services, association, "strict-vendor")
+    bad = complaint_body(
+        vendor.slug,
+        description="",
+        region="999999",
+        occurred_on="2099-01-01",
+        contact_phone="",
+        category="rudeness",
+    )
+    zh = await api.post("/api/v1/complaints/", json=bad)
+    assert zh.status_code == 422
+    assert zh.headers["content-type"].startswith("application/problem+json")
+    errors = zh.json()["errors"]
+    assert errors["description"] == "问题描述：必填"
+    assert errors["region"].startswith("所在地区")
+    assert errors["occurred_on"].startswith("问题发生日期")
+    assert errors["category"].startswith("投诉类别")
+    assert errors["contact_phone"].startswith("联系电话")
+    en = await api.post("/api/v1/complaints/?lang=en", json=bad)
+    assert en.json()["errors"]["description"] == "description: required"
+    by_header = await api.post(
+        "/api/v1/complaints/", json=bad, headers={"Accept-Language": "en-GB,en;q=0.8"}
+    )
+    assert by_header.json()["errors"]["region"].startswith("region:")
+    unknown = await api.post("/api/v1/complaints/", json=complaint_body("no-such-vendor"))
+    assert unknown.json()["errors"]["vendor"].startswith("被投诉企业")
+    malformed = await api.post(
+        "/api/v1/complaints/?lang=en", json=complaint_body(vendor.slug, product=42)
+    )
+    assert malformed.status_code == 400
+    assert "product" in malformed.json()["errors"]
+    wrong_secret = await api.get(
+        "/api/v1/complaints/AAAA-BBBB-CCCC", headers={SECRET_HEADER: "guess"}
+    )
+    assert wrong_secret.status_code == 404
+    assert wrong_secret.json()["detail"] == "查询码或查询密码不正确"
+    assert await _count(services, Complaint) == 0
+
+
+async def test_unregistered_subject_is_recorded_without_clocks(
+    api: httpx.AsyncClient, services: Services
+) -> None:
+    """A complaint about a non-member domain stays `submitted`, with no vendor and no clock."""
+    filed = await file_complaint(
+        api, "", subject_kind="domain", subject_value="Shady-Shop.example.COM"
+    )
+    assert filed["status"] == "submitted"
+    assert filed["first_response_due_at"] is None
+    view = await api.get(
+        f"/api/v1/complaints/{filed['tracking_code']}", headers={SECRET_HEADER: filed["secret"]}
+    )
+    assert view.json()["subject"] == "shady-shop.example.com"
+    assert view.json()["vendor"] is None
+
+
+async def test_duplicates_merge_and_rate_limits(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """The same filing twice is merged; a contact filing too often is refused (429)."""
+    vendor = await member_vendor(services, association, "busy-vendor")
+    first = await file_complaint(api, vendor.slug)
+    again = await api.post("/api/v1/complaints/", json=complaint_body(vendor.slug))
+    assert again.status_code == 200
+    assert again.json()["merged"] is True
+    assert again.json()["tracking_code"] == first["tracking_code"]
+    assert again.json()["secret"] is None
+    assert await _count(services, Complaint) == 1
+    categories = ["quality_below_standard", "false_advertising", "missing_after_sales", "other"]
+    for category in categories:
+        await file_complaint(api, vendor.slug, category=category)
+    events_before = await _count(services, ComplaintEvent)
+    limited = await api.post(
+        "/api/v1/complaints/?lang=en", json=complaint_body(vendor.slug, category="unfair_terms")
+    )
+    assert limited.status_code == 429
+    assert "too many" in limited.json()["detail"]
+    assert await _count(services, Complaint) == 5
+    assert await _count(services, ComplaintEvent) == events_before
+
+
+async def test_per_ip_limit(services: Services, association: str) -> None:
+    """Different contacts from one address are capped per window."""
+    vendor = await member_vendor(services, association, "ip-vendor")
+    strict = ComplaintService(
+        replace(services.ctx, settings=replace(services.ctx.settings, complaint_ip_limit=2))
+    )
+    form = ComplaintSubmission(**complaint_body(vendor.slug))  # type: ignore[arg-type]
+    for phone in ("13900000001", "13900000002"):
+        await strict.file(replace(form, contact_phone=phone), client_ip="203.0.113.9")
+    with pytest.raises(ComplaintRateLimited):
+        await strict.file(replace(form, contact_phone="13900000003"), client_ip="203.0.113.9")
+    await strict.file(replace(form, contact_phone="13900000003"), client_ip="203.0.113.10")
+    assert await _count(services, Complaint) == 3
+
+
+async def test_vendors_and_mediators_see_only_their_own(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    role_tokens: dict[Role, str],
+) -> None:
+    """Another vendor gets 404; a mediator sees nothing until escalation; no consent, no
+    contact; another association's mediator sees nothing."""
+    owner = await member_vendor(services, association, "owner-vendor")
+    other = await member_vendor(services, association, "other-vendor")
+    filed = await file_complaint(api, owner.slug, consent_to_share=False)
+    code = filed["tracking_code"]
+    assert (
+        await api.get(f"/api/v1/inbox/complaints/{code}", headers=_auth(other.token))
+    ).status_code == 404
+    assert (
+        await api.post(
+            f"/api/v1/inbox/complaints/{code}/acknowledge", headers=_auth(other.token), json={}
+        )
+    ).status_code == 404
+    denied = await api.get(f"/api/v1/inbox/complaints/{code}/contact", headers=_auth(owner.token))
+    assert denied.status_code == 403
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    assert (
+        await api.get(f"/api/v1/mediation/complaints/{code}", headers=mediator)
+    ).status_code == 404
+    await services.federation.ensure_association("sipa", "上海市软件行业协会", "SIPA")
+    outsider = await services.accounts.create_principal_with_token(
+        role=Role.MEDIATOR, display_name="sipa mediator", association_slug="sipa"
+    )
+    queue = await api.get("/api/v1/mediation/complaints/", headers=_auth(outsider.token))
+    assert queue.json()["page"]["total"] == 0
+    empty = await api.get("/api/v1/inbox/complaints/", headers=_auth(other.token))
+    assert empty.json()["page"]["total"] == 0
+
+
+async def test_association_sets_its_clocks(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    role_tokens: dict[Role, str],
+) -> None:
+    """An association's own first-response clock applies to complaints forwarded after it."""
+    assert (await api.get(f"/api/v1/associations/{association}/complaint-sla")).json()[
+        "first_response_hours"
+    ] == 24
+    changed = await api.put(
+        f"/api/v1/associations/{association}/complaint-sla",
+        headers=_auth(role_tokens[Role.ASSOCIATION_ADMIN]),
+        json={"first_response_hours": 12, "resolution_hours": 72},
+    )
+    assert changed.json()["custom"] is True
+    vendor = await member_vendor(services, association, "fast-vendor")
+    filed = await file_complaint(api, vendor.slug)
+    view = (
+        await api.get(
+            f"/api/v1/inbox/complaints/{filed['tracking_code']}", headers=_auth(vendor.token)
+        )
+    ).json()
+    assert view["first_response_due_at"] == "2026-11-28T21:00:00Z"
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """Every log record of the run (registry, SQL with parameters, server) at DEBUG."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setLevel(logging.DEBUG)
+    names = ["", "registry", "sqlalchemy.engine", "uvicorn", "litestar", "httpx", "httpcore"]
+    saved = {name: logging.getLogger(name).level for name in names}
+    for name in names:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    logging.getLogger("registry").addHandler(handler)
+    yield buffer
+    logging.getLogger().removeHandler(handler)
+    logging.getLogger("registry").removeHandler(handler)
+    for name, level in saved.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_contact_data_is_not_readable_in_database_or_logs(  # noqa: PLR0917 - fixtures
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    role_tokens: dict[Role, str],
+    clock: ManualClock,
+    captured_logs: io.StringIO,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """File, reveal to the vendor, escalate, mediate: then grep the DB and every log."""
+    vendor = await member_vendor(services, association, "private-vendor")
+    filed = await file_complaint(
+        api,
+        vendor.slug,
+        contact_name=CONTACT_NAME,
+        contact_phone=CONTACT_PHONE,
+        contact_email=CONTACT_EMAIL,
+    )
+    code = filed["tracking_code"]
+    revealed = await api.get(
+        f"/api/v1/inbox/complaints/{code}/contact", headers=_auth(vendor.token)
+    )
+    assert revealed.json()["email"] == CONTACT_EMAIL  # the vendor concerned may read it
+    clock.advance(timedelta(hours=25))
+    await escalate_complaint_breaches_job(services)
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    assert (await api.get(f"/api/v1/mediation/complaints/{code}/contact", headers=mediator)).json()[
+        "name"
+    ] == CONTACT_NAME
+    await services.ctx.db.dispose()  # checkpoint WAL pages into the file
+
+    needles = [CONTACT_NAME, CONTACT_PHONE, "13912348765", CONTACT_EMAIL, "leakcheck"]
+    dumped = await _dump_every_table(services)
+    logs = captured_logs.getvalue() + "".join(capfd.readouterr())
+    assert "SELECT" in captured_logs.getvalue()  # SQL with parameters was really captured
+    for needle in needles:
+        assert needle not in dumped, f"{needle!r} is readable in the database"
+        assert needle not in logs, f"{needle!r} appears in the logs"
+    data_dir = services.ctx.settings.data_dir
+    for path in data_dir.glob("registry.db*"):
+        raw = path.read_bytes()
+        for needle in needles:
+            assert needle.encode() not in raw, f"{needle!r} is in {path.name}"
+
+
+async def _dump_every_table(services: Services) -> str:
+    """Every row of every table as text (works on SQLite and PostgreSQL)."""
+    chunks: list[str] = []
+    async with services.ctx.db.read() as session:
+        tables = await session.run_sync(lambda sync: inspect(sync.connection()).get_table_names())
+        for table in tables:
+            rows = await session.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608
+            for row in rows:
+                for value in row:
+                    if isinstance(value, bytes):
+                        chunks.append(value.decode("utf-8", "replace"))
+                    else:
+                        chunks.append(str(value))
+    return "\n".join(chunks)
