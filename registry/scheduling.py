@@ -28,6 +28,7 @@ from registry.certification.jobs import (
     expiry_job,
     renewal_reminder_job,
 )
+from registry.complaints.jobs import escalate_complaint_breaches_job
 from registry.notifications.jobs import deliver_webhooks_job
 from registry.scheduling_lease import SchedulerLease
 from registry.services import Services
@@ -68,6 +69,7 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("certification-expiry", expiry_job),
     ScheduledJob("certification-renewal-reminders", renewal_reminder_job),
     ScheduledJob("certification-audit-overdue", audit_overdue_job),
+    ScheduledJob("complaint-sla-escalation", escalate_complaint_breaches_job),
     ScheduledJob("webhook-delivery", deliver_webhooks_job),
     ScheduledJob("sign-checkpoint", sign_checkpoint_job, _checkpoint_interval),
 ]
