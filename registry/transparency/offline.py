@@ -132,5 +132,11 @@ def verify_entry_bundle(
     signers: tuple[str, ...] = ()
     if signer_keys:
         trusted = {key.key_id: key for key in signer_keys}
+        unsigned = sorted(set(trusted) - set(logged.keyids))
+        if unsigned:
+            raise BundleError(
+                f"the envelope logged in entry {index} has no signature by key(s) "
+                f"{', '.join(unsigned)}; it is signed by {', '.join(logged.keyids)}"
+            )
         signers = verify_envelope(logged, trusted, require=trusted.keys())
     return replace(verified, envelope_digest=logged.digest(), envelope_signers=signers)

@@ -159,7 +159,7 @@ async def test_vendor_history_is_paginated(
 
 
 @pytest.mark.parametrize(
-    ("path", "params", "status", "phrases"),
+    "case",
     [
         ("/api/v1/log/entries/7", {}, 404, ["beyond the end of the log", "2 entries"]),
         (
@@ -191,11 +191,9 @@ async def test_bad_requests_are_problems_and_sign_nothing(
     api: httpx.AsyncClient,
     services: Services,
     association: str,
-    path: str,
-    params: dict[str, int | str],
-    status: int,
-    phrases: list[str],
+    case: tuple[str, dict[str, int | str], int, list[str]],
 ) -> None:
+    path, params, status, phrases = case
     application_id, _key, _code = await apply_vendor(services, association, "err-vendor")
     await services.log.sign_checkpoint_if_grown()
     await services.membership.approve(await admin_caller(services), application_id, "ok")
