@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from registry.accounts.services import AccountService
+from registry.audits.services import AuditService
+from registry.certification.attestations import AttestationService
+from registry.certification.catalogue import SchemeService
 from registry.certification.services import CertificationService
 from registry.complaints.services import ComplaintService
 from registry.context import RegistryContext
@@ -25,4 +28,7 @@ class Services:
         self.log = TransparencyLogService(ctx)
         self.complaints = ComplaintService(ctx)
         self.certification = CertificationService(ctx)
+        self.schemes = SchemeService(ctx)
+        self.attestations = AttestationService(ctx)
+        self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)

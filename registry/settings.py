@@ -59,6 +59,9 @@ class Settings:
     """SQLite: a scheduler that stops renewing loses the lease after this long."""
     scheduler_renew_seconds: int = 30
     deadline_scan_batch: int = 500
+    renewal_reminder_horizon_days: int = 90
+    """Certificates expiring within this many days are checked for reminders and renewal_due;
+    keep it at least every scheme's largest reminder and renewal window."""
     """Certificates a deadline job handles per transaction; it loops until none is due."""
     attestation_batch_max: int = 500
     """Envelopes per batch-submission request."""
