@@ -16,6 +16,12 @@ from litestar.types import ControllerRouterHandler
 
 from member_api.access import access_guard
 from member_api.accounts.controllers import AuthController
+from member_api.audits.controllers import AuditController, AuditorController
+from member_api.certification.controllers import (
+    AttestationController,
+    CertificationController,
+    SchemeController,
+)
 from member_api.complaints.controllers import (
     ComplaintFiguresController,
     ConsumerComplaintController,
@@ -47,6 +53,11 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     VendorKeyController,
     KeyRevocationController,
     AuthController,
+    CertificationController,
+    AttestationController,
+    SchemeController,
+    AuditorController,
+    AuditController,
     TransparencyLogController,
     ConsumerComplaintController,
     VendorComplaintController,

@@ -1,0 +1,287 @@
+"""Complaint hot paths: filing through the HTTP API, and the SLA scan over 1M open complaints.
+
+    .venv/bin/python bench/complaints.py                 # 100k filings, 1M-row scan
+    .venv/bin/python bench/complaints.py --filings 20000 --open 1000000 --due 1000
+
+Filing: a real `registry serve` (one uvicorn worker, SQLite, demo vendors) and an httpx
+client with concurrent requests, each a distinct consumer, so every filing is sealed,
+rate-checked, stored with its thread entries and forwarded (outbox row) for real.
+Target: sustained throughput, reported as filings/s (no fixed target in the issue).
+
+SLA scan: 1M open complaints inserted straight into a migrated SQLite file (their due
+times spread over the coming week, `--due` of them already past), then the scheduler
+job escalates what is due. Target: the job finishes in at most 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from attestations.keys import SigningKey  # noqa: E402
+from registry.clock import ManualClock  # noqa: E402
+from registry.context import RegistryContext  # noqa: E402
+from registry.db.migrate import upgrade  # noqa: E402
+from registry.db.session import Database, create_engine  # noqa: E402
+from registry.services import Services  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+
+SCAN_TARGET_SECONDS = 2.0
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+"""How SQLAlchemy stores UTC datetimes in SQLite (naive, microseconds)."""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _file_all(base_url: str, vendors: list[str], count: int, concurrency: int) -> float:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        queue.put_nowait(index)
+    failures: list[str] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                index = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            body = {
+                "vendor": vendors[index % len(vendors)],
+                "product": "会员服务",
+                "category": "billing_refund",
+                "description": f"第 {index} 号测试投诉：取消订阅后仍被扣费。",
+                "desired_remedy": "退款",
+                "region": "310000",
+                "occurred_on": "2026-11-01",
+                "contact_name": "测试用户",
+                "contact_phone": f"+86 1{index:010d}",
+                "consent_to_share": True,
+            }
+            response = await client.post("/api/v1/complaints/", json=body)
+            if response.status_code != 201:
+                failures.append(f"{response.status_code} {response.text[:200]}")
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"{len(failures)} filings failed, first: {failures[0]}")
+    return elapsed
+
+
+def bench_filing(count: int, concurrency: int) -> None:
+    """Start `registry serve` on a fresh SQLite directory and file `count` complaints."""
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-complaints-"))
+    env = {
+        **os.environ,
+        "REGISTRY_DATA_DIR": str(data_dir),
+        "REGISTRY_SCHEDULER": "0",
+        "REGISTRY_COMPLAINT_IP_LIMIT": str(count * 2),
+        "REGISTRY_COMPLAINT_CONTACT_LIMIT": "1000",
+    }
+    registry = str(Path(sys.executable).parent / "registry")
+    subprocess.run([registry, "demo"], env=env, check=True, capture_output=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [registry, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        vendors = [
+            v["slug"]
+            for v in httpx.get(base_url + "/api/v1/vendors/?page_size=100").json()["items"]
+        ]
+        elapsed = asyncio.run(_file_all(base_url, vendors, count, concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    print(
+        f"filing through the API: {count} complaints in {elapsed:.1f} s = "
+        f"{count / elapsed:.0f} filings/s (SQLite, 1 worker, {concurrency} concurrent clients)"
+    )
+
+
+async def _scan(open_count: int, due: int) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-sla-"))
+    settings = Settings(data_dir=data_dir, log_origin="bench.trust-registry.example/log")
+    start = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    clock = ManualClock(start)
+    ctx = RegistryContext(settings, Database(create_engine(settings)), clock, SigningKey.generate())
+    services = Services(ctx)
+    try:
+        await upgrade(ctx.db)
+        await services.federation.ensure_association("csia", "中国软件行业协会", "CSIA")
+        from registry.demo import load_membership_demo
+
+        vendors = await load_membership_demo(services)
+        await ctx.db.dispose()
+        _insert_open_complaints(data_dir / "registry.db", start, open_count, due, len(vendors))
+        scan = ComplaintScan(services)
+        # What the scheduler pays on every tick when nothing is due yet ...
+        idle = await scan.timed()
+        # ... and a day later, when the oldest complaints' first-response clocks ran out.
+        clock.set(start + timedelta(hours=24))
+        busy = await scan.timed()
+    finally:
+        await ctx.db.dispose()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    verdict = "ok" if busy.seconds <= SCAN_TARGET_SECONDS else "MISSED"
+    print(
+        f"SLA scan over {open_count} open complaints (SQLite): nothing due {idle.seconds:.3f} s; "
+        f"{busy.escalated} due escalated (breach, thread entry, log leaf, webhook each) in "
+        f"{busy.seconds:.3f} s - target <= {SCAN_TARGET_SECONDS:.0f} s: {verdict}"
+    )
+
+
+class ComplaintScan:
+    """Runs the scheduler job and times it."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def timed(self) -> ScanTiming:
+        """One run of the SLA job."""
+        from registry.complaints.jobs import escalate_complaint_breaches_job
+
+        before = await self._escalated()
+        started = time.perf_counter()
+        await escalate_complaint_breaches_job(self.services)
+        seconds = time.perf_counter() - started
+        return ScanTiming(seconds, await self._escalated() - before)
+
+    async def _escalated(self) -> int:
+        from sqlalchemy import func, select
+
+        from registry.complaints.models import Complaint
+
+        async with self.services.ctx.db.read() as session:
+            return (
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Complaint)
+                    .where(Complaint.escalated_at.is_not(None))
+                )
+                or 0
+            )
+
+
+class ScanTiming:
+    """How long a scan took and how many it escalated."""
+
+    def __init__(self, seconds: float, escalated: int) -> None:
+        self.seconds = seconds
+        self.escalated = escalated
+
+
+def _insert_open_complaints(
+    path: Path, start: datetime, count: int, due: int, vendors: int
+) -> None:
+    """1M forwarded complaints; `due` of them reach their first-response deadline by +24 h."""
+    rng = random.Random(1)
+    naive = start.replace(tzinfo=None)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=OFF")
+    vendor_rows = connection.execute("SELECT id, association_id FROM vendor").fetchall()
+
+    def rows() -> object:
+        for index in range(count):
+            vendor_id, association_id = vendor_rows[index % vendors]
+            if index < due:
+                filed = naive - timedelta(minutes=rng.randint(1, 600))
+            else:
+                filed = naive + timedelta(minutes=rng.randint(1, 60 * 24 * 6))
+            deadline = filed + timedelta(hours=24)
+            yield (
+                f"B{index:011d}",
+                "0" * 64,
+                association_id,
+                vendor_id,
+                "vendor",
+                "bench",
+                "会员服务",
+                "billing_refund",
+                "bench",
+                "bench",
+                "310000",
+                "2026-11-01",
+                "zh",
+                "forwarded",
+                b"sealed",
+                f"{index:064x}",
+                "f" * 64,
+                1,
+                deadline.strftime(SQLITE_TIME),
+                (filed + timedelta(days=7)).strftime(SQLITE_TIME),
+                deadline.strftime(SQLITE_TIME),
+                "first_response",
+                filed.strftime(SQLITE_TIME),
+                0,
+                0,
+                0,
+                filed.strftime(SQLITE_TIME),
+            )
+
+    connection.executemany(
+        "INSERT INTO complaint (tracking_code, secret_hash, association_id, vendor_id, "
+        "subject_kind, subject_value, product, category, description, desired_remedy, region, "
+        "occurred_on, language, status, contact_sealed, contact_fingerprint, ip_fingerprint, "
+        "consent_to_share, first_response_due_at, resolution_due_at, sla_due_at, sla_clock, "
+        "forwarded_at, vendor_conceded, substantiated, duplicates_merged, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        rows(),  # type: ignore[arg-type]
+    )
+    connection.commit()
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+def main() -> None:
+    """Run both benches with the sizes given."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--filings", type=int, default=100_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--open", dest="open_count", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=1_000)
+    args = parser.parse_args()
+    if args.open_count:
+        asyncio.run(_scan(args.open_count, args.due))
+    if args.filings:
+        bench_filing(args.filings, args.concurrency)
+
+
+if __name__ == "__main__":
+    main()
