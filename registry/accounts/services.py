@@ -21,9 +21,17 @@ from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
 from registry.accounts.models import ApiToken, LoginChallenge, Principal, Role
+from registry.audits.services import auditor_for_key
 from registry.clock import isoformat
 from registry.context import RegistryContext
-from registry.errors import AuthenticationFailed, Conflict, InvalidInput, InvalidSignature, NotFound
+from registry.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    RegistryError,
+)
 from registry.federation.models import Association
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
 from registry.membership.models import Vendor
@@ -300,7 +308,8 @@ async def _active_key(session: AsyncSession, key_id: str, now: datetime) -> Sign
 async def _principal_for_key(
     session: AsyncSession, key: SigningKeyRecord, now: datetime
 ) -> tuple[Principal, str | None]:
-    """The principal a key logs in as; a vendor key acts as that vendor's admin."""
+    """The principal a key logs in as; a vendor key acts as that vendor's admin, an
+    accredited auditor's key as its organisation while the accreditation lasts."""
     if key.owner_kind is KeyOwnerKind.PRINCIPAL and key.principal_id is not None:
         principal = await session.get(Principal, key.principal_id)
         if principal is None or principal.disabled_at is not None:
@@ -312,7 +321,8 @@ async def _principal_for_key(
             raise AuthenticationFailed("the vendor of this key no longer exists")
         principal = (
             await session.execute(
-                select(Principal).where(
+                select(Principal)
+                .where(
                     Principal.vendor_id == vendor.id,
                     Principal.role == Role.VENDOR_ADMIN,
                     Principal.disabled_at.is_(None),
@@ -332,4 +342,13 @@ async def _principal_for_key(
             session.add(principal)
             await session.flush()
         return principal, vendor.slug
+    if key.owner_kind is KeyOwnerKind.AUDITOR and key.auditor_id is not None:
+        try:
+            auditor = await auditor_for_key(session, key, now)
+        except RegistryError as exc:
+            raise AuthenticationFailed(f"this auditor key cannot log in: {exc.detail}") from exc
+        principal = await session.get(Principal, auditor.principal_id)
+        if principal is None or principal.disabled_at is not None:
+            raise AuthenticationFailed("the account of this auditor is disabled")
+        return principal, None
     raise AuthenticationFailed("this key cannot be used to log in")

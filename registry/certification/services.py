@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.accounts.caller import Caller
 from registry.audits.models import Auditor, AuditRecord
-from registry.certification.models import Certification, CertificationTransition, Scheme
+from registry.certification.machine import RefusedTransition, Trigger
+from registry.certification.models import (
+    Certification,
+    CertificationTransition,
+    Scheme,
+    TransitionCause,
+)
 from registry.certification.status import (
     AuditSummary,
     CertificationState,
     PublicCertification,
     TransitionView,
 )
+from registry.certification.transitions import Cause, reevaluate, rules_of
+from registry.clock import isoformat
 from registry.context import RegistryContext
-from registry.errors import NotFound
+from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.membership.models import Vendor, VendorStatus
+from registry.notifications.services import enqueue_event
+
+RENEWAL_REMINDER_EVENT = "certification.renewal_reminder"
+_CERTIFIED = (CertificationState.ACTIVE, CertificationState.RENEWAL_DUE)
+_GRANTED = (*_CERTIFIED, CertificationState.SUSPENDED)
+
+
+def _deadline_ref(row: Certification, now: datetime) -> str:
+    """Which deadline a scan acted on, for the transition's cause."""
+    if row.valid_until is not None and row.valid_until <= now:
+        return "deadline:expiry"
+    if row.audit_due is not None and row.audit_due <= now:
+        return "deadline:audit"
+    return "deadline:renewal"
 
 
 class CertificationService:
@@ -88,16 +113,143 @@ class CertificationService:
             ]
 
     async def expire_due(self) -> int:
-        """Expire certificates whose validity ended; returns how many."""
-        return 0
+        """Expire certificates whose validity ended; returns how many moved."""
+        now = self.ctx.clock.now()
+        return await self._deadline_scan(
+            Certification.state.in_(_GRANTED) & (Certification.valid_until <= now)
+        )
 
     async def remind_renewals(self) -> int:
-        """Send due renewal reminders; returns how many."""
-        return 0
+        """Open renewal windows and send each renewal reminder (60/30/7 days) once."""
+        now = self.ctx.clock.now()
+        horizon = now + timedelta(days=self.ctx.settings.renewal_reminder_horizon_days)
+        moved = await self._deadline_scan(
+            Certification.state.in_(_CERTIFIED) & (Certification.valid_until <= horizon)
+        )
+        return moved + await self._send_reminders(now, horizon)
 
     async def suspend_overdue_audits(self) -> int:
-        """Suspend certificates whose audit is overdue beyond grace; returns how many."""
-        return 0
+        """Suspend audited certificates whose audit is overdue beyond the scheme's grace."""
+        now = self.ctx.clock.now()
+        return await self._deadline_scan(
+            Certification.state.in_(_CERTIFIED) & (Certification.audit_due <= now)
+        )
+
+    async def _deadline_scan(self, due: ColumnElement[bool]) -> int:
+        """Run the machine's deadline rules over due certificates, a batch per transaction.
+
+        Keyset paging by id means a certificate the machine leaves as it is (still in its
+        grace period) is looked at once per run, and the scan always ends.
+        """
+        now = self.ctx.clock.now()
+        batch = self.ctx.settings.deadline_scan_batch
+        moved = 0
+        after = 0
+        while True:
+            async with self.ctx.db.transaction() as session:
+                rows = list(
+                    (
+                        await session.execute(
+                            select(Certification, Vendor)
+                            .join(Vendor, Vendor.id == Certification.vendor_id)
+                            .where(due, Certification.id > after)
+                            .order_by(Certification.id)
+                            .limit(batch)
+                        )
+                    ).tuples()
+                )
+                for row, vendor in rows:
+                    transition = await reevaluate(
+                        session,
+                        vendor,
+                        Trigger.DEADLINE,
+                        Cause(TransitionCause.DEADLINE, ref=_deadline_ref(row, now)),
+                        now,
+                        row=row,
+                    )
+                    moved += transition is not None
+            if len(rows) < batch:
+                return moved
+            after = rows[-1][0].id
+
+    async def _send_reminders(self, now: datetime, horizon: datetime) -> int:
+        sent = 0
+        async with self.ctx.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(Certification, Scheme)
+                    .join(Scheme, Scheme.id == Certification.scheme_id)
+                    .where(
+                        Certification.state.in_(_CERTIFIED),
+                        Certification.valid_until <= horizon,
+                    )
+                    .order_by(Certification.id)
+                    .limit(self.ctx.settings.deadline_scan_batch)
+                )
+            ).tuples()
+            for row, scheme in rows:
+                assert row.valid_until is not None  # noqa: S101 - certified implies validity
+                due = [
+                    days
+                    for days in rules_of(scheme).reminder_days
+                    if row.valid_until - timedelta(days=days) <= now
+                ]
+                if not due or (row.reminded_days is not None and row.reminded_days <= min(due)):
+                    continue
+                row.reminded_days = min(due)
+                await enqueue_event(
+                    session,
+                    vendor_id=row.vendor_id,
+                    event=RENEWAL_REMINDER_EVENT,
+                    data={
+                        "valid_until": isoformat(row.valid_until),
+                        "days_left": max(0, (row.valid_until - now).days),
+                        "scheme": scheme.label,
+                    },
+                    now=now,
+                )
+                sent += 1
+        return sent
+
+    async def decide_by_admin(
+        self, caller: Caller, slug: str, action: Trigger, reason: str
+    ) -> CertificationTransition:
+        """Suspend, reinstate or revoke with a reason (the vendor's association admins)."""
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("an admin decision needs a reason", fields={"reason": "required"})
+        if action not in {Trigger.SUSPEND, Trigger.REINSTATE, Trigger.REVOKE}:
+            raise InvalidInput(f"{action} is not an admin action")
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            vendor = await member_vendor(session, slug)
+            if not caller.administers_association(vendor.association_id):
+                raise PermissionDenied("only the vendor's association admins may decide this")
+            row = (
+                await session.execute(
+                    select(Certification).where(Certification.vendor_id == vendor.id)
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                raise Conflict(f"{slug} has no certificate")
+            try:
+                transition = await reevaluate(
+                    session,
+                    vendor,
+                    action,
+                    Cause(
+                        TransitionCause.ADMIN,
+                        ref=f"admin:{action.value}",
+                        reason=reason,
+                        decided_by=caller.principal_id,
+                    ),
+                    now,
+                    row=row,
+                )
+            except RefusedTransition as exc:
+                raise Conflict(str(exc)) from exc
+            assert transition is not None  # noqa: S101 - admin decisions always change state
+            return transition
 
     async def audit_summaries(self, slug: str) -> list[AuditSummary]:
         """A member vendor's accepted audits, newest first (digest of the report only)."""

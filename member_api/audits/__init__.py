@@ -1,0 +1,1 @@
+"""Auditors and audit results on the member API."""

@@ -1,0 +1,1 @@
+"""Certificates, schemes and attestations on the member API."""

@@ -1,0 +1,228 @@
+"""Certificate, transition, scheme and attestation shapes on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from member_api.errors import PROBLEM_TYPE_BASE
+from member_api.schemas import PageOut
+from registry.certification.attestations import BatchItem
+from registry.certification.models import AttestationRecord, CertificationTransition, Scheme
+from registry.certification.status import AuditSummary, PublicCertification, TransitionView
+
+
+class CertificationOut(msgspec.Struct):
+    """A vendor's certificate as anyone may see it; `certified` fails closed."""
+
+    vendor: str
+    name_zh: str
+    name_en: str
+    certified: bool
+    state: str | None
+    level: int | None
+    valid_until: datetime | None
+    scheme: str | None
+    log_index: int | None
+    changed_at: datetime | None
+
+
+class TransitionOut(msgspec.Struct):
+    """One logged change of a certificate and its cause."""
+
+    at: datetime
+    from_state: str | None
+    to_state: str
+    level: int | None
+    cause: str
+    reason: str | None
+    log_index: int
+
+
+class AuditSummaryOut(msgspec.Struct):
+    """An accepted audit: who, which period, the verdict and the report's digest."""
+
+    auditor: str
+    period_start: datetime
+    period_end: datetime
+    result: str
+    report_sha256: str
+    next_audit_due: datetime | None
+    gap_before: bool
+    received_at: datetime
+    log_index: int
+
+
+class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Why an admin decides as it does; logged with the decision."""
+
+    reason: str
+
+
+class SchemeOut(msgspec.Struct):
+    """One published scheme version with its full document."""
+
+    scheme: str
+    slug: str
+    version: int
+    title_zh: str
+    title_en: str
+    published_at: datetime
+    log_index: int | None
+    document: dict[str, Any]
+
+
+class SchemeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new version of a scheme: criteria, metric thresholds, validity and deadlines."""
+
+    slug: str
+    title_zh: str
+    title_en: str
+    document: dict[str, Any]
+
+
+class AttestationOut(msgspec.Struct):
+    """An accepted attestation."""
+
+    id: int
+    scheme: str
+    key_id: str
+    period_start: datetime
+    period_end: datetime
+    issued_at: datetime
+    all_met: bool
+    metrics: dict[str, Any]
+    received_at: datetime
+    log_index: int
+    envelope_digest: str
+
+
+class AttestationPage(msgspec.Struct):
+    """A page of attestations."""
+
+    items: list[AttestationOut]
+    page: PageOut
+
+
+class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Up to 500 DSSE envelopes (as JSON objects); each is accepted or rejected on its own."""
+
+    envelopes: list[dict[str, Any]]
+
+
+class BatchItemOut(msgspec.Struct, omit_defaults=True):
+    """The outcome of one envelope: `accepted`, `duplicate` or `rejected` with a problem."""
+
+    index: int
+    status: str
+    attestation: AttestationOut | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchOut(msgspec.Struct):
+    """Every envelope's outcome, in the order sent, and the counts."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    items: list[BatchItemOut]
+
+
+def certification_out(status: PublicCertification) -> CertificationOut:
+    """Shape the public view."""
+    return CertificationOut(
+        vendor=status.vendor_slug,
+        name_zh=status.name_zh,
+        name_en=status.name_en,
+        certified=status.certified,
+        state=status.state.value if status.state else None,
+        level=status.level,
+        valid_until=status.valid_until,
+        scheme=status.scheme,
+        log_index=status.log_index,
+        changed_at=status.changed_at,
+    )
+
+
+def transition_out(view: TransitionView | CertificationTransition) -> TransitionOut:
+    """Shape a transition (a public view or a fresh row)."""
+    cause = view.cause if isinstance(view.cause, str) else view.cause.value
+    return TransitionOut(
+        at=view.at,
+        from_state=view.from_state,
+        to_state=view.to_state,
+        level=view.level,
+        cause=cause,
+        reason=view.reason,
+        log_index=view.log_index,
+    )
+
+
+def audit_summary_out(view: AuditSummary) -> AuditSummaryOut:
+    """Shape an audit summary."""
+    return AuditSummaryOut(**{f: getattr(view, f) for f in AuditSummaryOut.__struct_fields__})
+
+
+def scheme_out(scheme: Scheme) -> SchemeOut:
+    """Shape a scheme version."""
+    return SchemeOut(
+        scheme=scheme.label,
+        slug=scheme.slug,
+        version=scheme.version,
+        title_zh=scheme.title_zh,
+        title_en=scheme.title_en,
+        published_at=scheme.published_at,
+        log_index=scheme.log_index,
+        document=scheme.document,
+    )
+
+
+def attestation_out(record: AttestationRecord, scheme_label: str) -> AttestationOut:
+    """Shape an attestation."""
+    return AttestationOut(
+        id=record.id,
+        scheme=scheme_label,
+        key_id=record.key_id,
+        period_start=record.period_start,
+        period_end=record.period_end,
+        issued_at=record.issued_at,
+        all_met=record.all_met,
+        metrics=record.metrics,
+        received_at=record.received_at,
+        log_index=record.log_index,
+        envelope_digest=record.envelope_digest,
+    )
+
+
+def batch_out(items: list[BatchItem]) -> BatchOut:
+    """Shape a batch result; rejected items carry an RFC 9457 problem object."""
+    shaped: list[BatchItemOut] = []
+    for item in items:
+        if item.error is not None:
+            error = item.error
+            problem: dict[str, Any] = {
+                "type": PROBLEM_TYPE_BASE + error.code,
+                "title": error.title,
+                "detail": error.detail,
+            }
+            if error.fields:
+                problem["errors"] = error.fields
+            shaped.append(BatchItemOut(index=item.index, status="rejected", problem=problem))
+            continue
+        assert item.record is not None  # noqa: S101 - no error means a record
+        assert item.scheme is not None  # noqa: S101 - every record names its scheme
+        shaped.append(
+            BatchItemOut(
+                index=item.index,
+                status="accepted" if item.created else "duplicate",
+                attestation=attestation_out(item.record, item.scheme),
+            )
+        )
+    return BatchOut(
+        accepted=sum(i.status == "accepted" for i in shaped),
+        duplicates=sum(i.status == "duplicate" for i in shaped),
+        rejected=sum(i.status == "rejected" for i in shaped),
+        items=shaped,
+    )

@@ -1,0 +1,443 @@
+"""Self-regulation attestations: a vendor's signed claims against a scheme version.
+
+Checks run in the order a vendor can act on: shape, whose statement it is, freshness,
+signature by a usable key of that vendor, scheme version, period, criteria. Signatures
+are verified before the write transaction opens, so SQLite's single writer is held only
+for the inserts and the log append. A batch is one transaction with each envelope
+accepted or rejected on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from attestations.envelope import Envelope, verify_envelope
+from attestations.errors import AttestationError
+from attestations.keys import PublicKey
+from registry.accounts.caller import Caller
+from registry.certification.catalogue import scheme_version
+from registry.certification.machine import Trigger
+from registry.certification.models import AttestationRecord, Scheme, TransitionCause
+from registry.certification.services import member_vendor
+from registry.certification.transitions import Cause, reevaluate, rules_of
+from registry.clock import parse_iso
+from registry.context import RegistryContext
+from registry.errors import (
+    Conflict,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    PermissionDenied,
+    RegistryError,
+)
+from registry.keys.services import usable_vendor_key
+from registry.membership.models import Vendor
+from registry.signed_statements import (
+    check_issued_at,
+    decode_predicate,
+    envelope_from_json,
+    open_statement,
+    signature_error,
+)
+from registry.transparency.entries import EntryType
+from registry.transparency.services import LogAppender, PendingLeaf
+
+ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
+
+
+class CriterionClaim(msgspec.Struct, forbid_unknown_fields=True):
+    """The vendor's answer for one criterion, with where its evidence lives."""
+
+    met: bool
+    evidence_url: str | None = None
+    evidence_sha256: str | None = None
+
+
+class AttestationClaims(msgspec.Struct, forbid_unknown_fields=True):
+    """The predicate of a self-regulation attestation."""
+
+    vendor: str
+    scheme: str
+    """`slug@version`, e.g. `consumer-protection@1`."""
+    period_start: str
+    period_end: str
+    issued_at: str
+    criteria: dict[str, CriterionClaim]
+    metrics: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class SubmittedAttestation:
+    """An attestation and whether this call stored it (False: the same envelope again)."""
+
+    record: AttestationRecord
+    created: bool
+    scheme: str
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One envelope of a batch: stored, a duplicate of a stored one, or refused."""
+
+    index: int
+    record: AttestationRecord | None
+    created: bool
+    error: RegistryError | None
+    scheme: str | None = None
+    """`slug@version` of the record's scheme."""
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """An envelope that passed every check that needs no write lock."""
+
+    envelope: Envelope
+    digest: str
+    claims: AttestationClaims
+    key_id: str
+    issued_at: datetime
+    period_start: datetime
+    period_end: datetime
+
+
+def parse_period(start: str, end: str) -> tuple[datetime, datetime]:
+    """A half-open period [start, end) with zones, start before end."""
+    try:
+        period_start, period_end = parse_iso(start), parse_iso(end)
+    except ValueError as exc:
+        raise InvalidInput(
+            "period_start and period_end must be ISO 8601 times with a zone",
+            fields={"period": "not ISO 8601 with zone"},
+        ) from exc
+    if period_start >= period_end:
+        raise InvalidInput(
+            "period_start must be before period_end", fields={"period": "empty or reversed"}
+        )
+    return period_start, period_end
+
+
+class AttestationService:
+    """Accepts vendors' signed attestations and lists them."""
+
+    def __init__(self, ctx: RegistryContext) -> None:
+        self.ctx = ctx
+
+    async def submit(self, caller: Caller, slug: str, envelope: Envelope) -> SubmittedAttestation:
+        """Accept one attestation; the same envelope again returns the stored record."""
+        item = (await self._submit_many(caller, slug, [envelope]))[0]
+        if item.error is not None:
+            raise item.error
+        assert item.record is not None  # noqa: S101 - no error means a record
+        assert item.scheme is not None  # noqa: S101 - every record names its scheme
+        return SubmittedAttestation(item.record, item.created, item.scheme)
+
+    async def submit_batch(
+        self, caller: Caller, slug: str, envelopes: Sequence[dict[str, Any]]
+    ) -> list[BatchItem]:
+        """Accept up to `attestation_batch_max` envelopes, each on its own, in one commit."""
+        limit = self.ctx.settings.attestation_batch_max
+        if not envelopes:
+            raise InvalidInput("a batch needs at least one envelope", fields={"envelopes": "empty"})
+        if len(envelopes) > limit:
+            raise InvalidInput(
+                f"a batch holds at most {limit} envelopes, not {len(envelopes)}",
+                fields={"envelopes": "too many"},
+            )
+        parsed: list[Envelope | RegistryError] = []
+        for raw in envelopes:
+            try:
+                parsed.append(envelope_from_json(raw))
+            except RegistryError as exc:
+                parsed.append(exc)
+        return await self._submit_many(caller, slug, parsed)
+
+    async def _submit_many(
+        self, caller: Caller, slug: str, envelopes: Sequence[Envelope | RegistryError]
+    ) -> list[BatchItem]:
+        now = self.ctx.clock.now()
+        results: dict[int, BatchItem] = {}
+        checked: dict[int, _Checked] = {}
+        async with self.ctx.db.read() as session:
+            vendor = await member_vendor(session, slug)
+            if not caller.speaks_for_vendor(vendor.id):
+                raise PermissionDenied("only the vendor's own admin may submit its attestations")
+            digests = {i: e.digest() for i, e in enumerate(envelopes) if isinstance(e, Envelope)}
+            stored = await _by_digest(session, list(digests.values()))
+            keys: dict[str, PublicKey | RegistryError] = {}
+            for index, envelope in enumerate(envelopes):
+                if isinstance(envelope, RegistryError):
+                    results[index] = BatchItem(index, None, False, envelope)
+                    continue
+                if digests[index] in stored:
+                    record, label = stored[digests[index]]
+                    results[index] = BatchItem(index, record, False, None, label)
+                    continue
+                try:
+                    checked[index] = await self._check(
+                        session, vendor, envelope, digests[index], now=now, keys=keys
+                    )
+                except RegistryError as exc:
+                    results[index] = BatchItem(index, None, False, exc)
+        if checked:
+            results.update(await self._store(vendor.id, checked, now))
+        return [results[i] for i in range(len(envelopes))]
+
+    async def _check(
+        self,
+        session: AsyncSession,
+        vendor: Vendor,
+        envelope: Envelope,
+        digest: str,
+        *,
+        now: datetime,
+        keys: dict[str, PublicKey | RegistryError],
+    ) -> _Checked:
+        statement = open_statement(envelope, ATTESTATION_PREDICATE)
+        claims = decode_predicate(statement, AttestationClaims)
+        if claims.vendor != vendor.slug:
+            raise InvalidInput(
+                f"the statement names vendor {claims.vendor!r}, not {vendor.slug!r}",
+                fields={"vendor": "mismatch"},
+            )
+        issued_at = check_issued_at(claims.issued_at, now, self.ctx.settings)
+        key_id = await self._verify(session, envelope, vendor.id, issued_at, keys)
+        period_start, period_end = parse_period(claims.period_start, claims.period_end)
+        if period_end > now + self.ctx.settings.signature_clock_skew:
+            raise InvalidInput(
+                "the attested period has not ended yet", fields={"period_end": "in the future"}
+            )
+        return _Checked(envelope, digest, claims, key_id, issued_at, period_start, period_end)
+
+    async def _verify(
+        self,
+        session: AsyncSession,
+        envelope: Envelope,
+        vendor_id: int,
+        signed_at: datetime,
+        keys: dict[str, PublicKey | RegistryError],
+    ) -> str:
+        """The id of the vendor key whose signature verifies; every refusal is precise."""
+        first_error: RegistryError | None = None
+        for keyid in envelope.keyids:
+            cache_key = f"{keyid}@{signed_at.isoformat()}"
+            key = keys.get(cache_key)
+            if key is None:
+                try:
+                    key = await usable_vendor_key(session, keyid, vendor_id, signed_at)
+                except RegistryError as exc:
+                    key = exc
+                keys[cache_key] = key
+            if isinstance(key, RegistryError):
+                first_error = first_error or key
+                continue
+            try:
+                verify_envelope(envelope, {keyid: key}, require={keyid})
+            except AttestationError as exc:
+                raise signature_error(exc) from exc
+            return keyid
+        raise first_error or InvalidSignature("the envelope carries no signature")
+
+    async def _store(
+        self, vendor_id: int, checked: dict[int, _Checked], now: datetime
+    ) -> dict[int, BatchItem]:
+        """Final checks that need the write lock, then inserts, log leaves and one reevaluation."""
+        results: dict[int, BatchItem] = {}
+        async with self.ctx.db.transaction() as session:
+            vendor = await session.get(Vendor, vendor_id)
+            assert vendor is not None  # noqa: S101 - read a moment ago, never deleted
+            stored = await _by_digest(session, [c.digest for c in checked.values()])
+            taken = await _periods(session, vendor_id, checked.values())
+            schemes: dict[str, Scheme | RegistryError] = {}
+            fresh: list[tuple[int, _Checked, Scheme, dict[str, Any]]] = []
+            repeats: list[tuple[int, str]] = []
+            seen: set[str] = set()
+            for index, item in checked.items():
+                if item.digest in stored:
+                    record, label = stored[item.digest]
+                    results[index] = BatchItem(index, record, False, None, label)
+                    continue
+                if item.digest in seen:
+                    repeats.append((index, item.digest))
+                    continue
+                try:
+                    scheme = await self._scheme(session, vendor, item.claims.scheme, schemes, now)
+                    claims = _criteria(scheme, item.claims)
+                    _no_overlap(item, taken)
+                except RegistryError as exc:
+                    results[index] = BatchItem(index, None, False, exc)
+                    continue
+                taken.append((item.period_start, item.period_end))
+                seen.add(item.digest)
+                fresh.append((index, item, scheme, claims))
+            if not fresh:
+                return results
+            appender = LogAppender(session, now)
+            indexes = await appender.append_many(
+                [
+                    PendingLeaf(
+                        EntryType.ATTESTATION,
+                        {"scheme": scheme.label, "envelope": item.envelope.to_dict()},
+                        vendor_id=vendor.id,
+                        vendor_slug=vendor.slug,
+                    )
+                    for _, item, scheme, _ in fresh
+                ]
+            )
+            records = [
+                AttestationRecord(
+                    vendor_id=vendor.id,
+                    scheme_id=scheme.id,
+                    key_id=item.key_id,
+                    envelope=item.envelope.to_json(),
+                    envelope_digest=item.digest,
+                    period_start=item.period_start,
+                    period_end=item.period_end,
+                    issued_at=item.issued_at,
+                    all_met=all(c["met"] for c in claims.values()),
+                    claims=claims,
+                    metrics=dict(item.claims.metrics),
+                    received_at=now,
+                    log_index=log_index,
+                )
+                for (_, item, scheme, claims), log_index in zip(fresh, indexes, strict=True)
+            ]
+            session.add_all(records)
+            await session.flush()
+            by_digest: dict[str, tuple[AttestationRecord, str]] = {}
+            for (index, _, scheme, _), record in zip(fresh, records, strict=True):
+                results[index] = BatchItem(index, record, True, None, scheme.label)
+                by_digest[record.envelope_digest] = (record, scheme.label)
+            for index, digest in repeats:
+                record, label = by_digest[digest]
+                results[index] = BatchItem(index, record, False, None, label)
+            latest_index = max(range(len(records)), key=lambda i: records[i].period_end)
+            latest = records[latest_index]
+            await reevaluate(
+                session,
+                vendor,
+                Trigger.EVIDENCE,
+                Cause(TransitionCause.ATTESTATION, ref=f"attestation:{latest.id}"),
+                now,
+                evidence_scheme=fresh[latest_index][2],
+                appender=appender,
+            )
+        return results
+
+    async def _scheme(
+        self,
+        session: AsyncSession,
+        vendor: Vendor,
+        label: str,
+        cache: dict[str, Scheme | RegistryError],
+        now: datetime,
+    ) -> Scheme:
+        found = cache.get(label)
+        if found is None:
+            try:
+                found = await scheme_version(
+                    session, vendor.association_id, label, latest_only=True, now=now
+                )
+            except RegistryError as exc:
+                found = exc
+            cache[label] = found
+        if isinstance(found, RegistryError):
+            raise found
+        return found
+
+    async def list_for_vendor(
+        self, caller: Caller, slug: str, *, offset: int, limit: int
+    ) -> tuple[list[tuple[AttestationRecord, str]], int]:
+        """A vendor's attestations with scheme labels, newest period first.
+
+        The vendor itself and its association's admins may read them.
+        """
+        async with self.ctx.db.read() as session:
+            vendor = await member_vendor(session, slug)
+            if not (
+                caller.speaks_for_vendor(vendor.id)
+                or caller.administers_association(vendor.association_id)
+            ):
+                raise NotFound(f"no member vendor with slug {slug!r}")
+            total = await session.scalar(
+                select(func.count()).where(AttestationRecord.vendor_id == vendor.id)
+            )
+            rows = await session.execute(
+                select(AttestationRecord, Scheme)
+                .join(Scheme, Scheme.id == AttestationRecord.scheme_id)
+                .where(AttestationRecord.vendor_id == vendor.id)
+                .order_by(AttestationRecord.period_end.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            return [(r, s.label) for r, s in rows.tuples()], total or 0
+
+
+def _criteria(scheme: Scheme, claims: AttestationClaims) -> dict[str, Any]:
+    """Every criterion of the scheme answered, none unknown; the claims as stored."""
+    expected = rules_of(scheme).criterion_ids
+    missing = [c for c in expected if c not in claims.criteria]
+    unknown = sorted(set(claims.criteria) - set(expected))
+    if missing:
+        raise InvalidInput(
+            f"the statement does not answer criteria {', '.join(missing)} of {scheme.label}",
+            fields={f"criteria.{c}": "missing" for c in missing},
+        )
+    if unknown:
+        raise InvalidInput(
+            f"{scheme.label} has no criteria {', '.join(unknown)}",
+            fields={f"criteria.{c}": "unknown" for c in unknown},
+        )
+    return {cid: msgspec.to_builtins(claims.criteria[cid]) for cid in expected}
+
+
+def _no_overlap(item: _Checked, taken: list[tuple[datetime, datetime]]) -> None:
+    for start, end in taken:
+        if item.period_start < end and start < item.period_end:
+            raise Conflict(
+                f"the period overlaps an accepted attestation for {start.date()} to {end.date()}",
+                fields={"period": "overlaps an accepted attestation"},
+            )
+
+
+async def _by_digest(
+    session: AsyncSession, digests: list[str]
+) -> dict[str, tuple[AttestationRecord, str]]:
+    """Stored attestations with these envelope digests, with their scheme labels."""
+    if not digests:
+        return {}
+    rows = await session.execute(
+        select(AttestationRecord, Scheme)
+        .join(Scheme, Scheme.id == AttestationRecord.scheme_id)
+        .where(AttestationRecord.envelope_digest.in_(digests))
+    )
+    return {r.envelope_digest: (r, scheme.label) for r, scheme in rows.tuples()}
+
+
+async def _periods(
+    session: AsyncSession, vendor_id: int, items: Any
+) -> list[tuple[datetime, datetime]]:
+    """Accepted periods of the vendor that could overlap any of `items`."""
+    items = list(items)
+    earliest = min(i.period_start for i in items)
+    latest = max(i.period_end for i in items)
+    rows = await session.execute(
+        select(AttestationRecord.period_start, AttestationRecord.period_end).where(
+            AttestationRecord.vendor_id == vendor_id,
+            AttestationRecord.period_start < latest,
+            AttestationRecord.period_end > earliest,
+        )
+    )
+    return [(s, e) for s, e in rows.all()]
+
+
+def subject_digest(slug: str) -> str:
+    """The statement subject digest a vendor uses: SHA-256 of `vendor:<slug>`."""
+    return hashlib.sha256(f"vendor:{slug}".encode()).hexdigest()
