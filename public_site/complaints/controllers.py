@@ -1,0 +1,307 @@
+"""/complaints/new and /complaints/track: the consumer's pages, plain HTML forms, no JavaScript.
+
+Every form carries a CSRF token (double-submit: the same HMAC-signed value in a cookie
+and a hidden field) and the filing form a honeypot field people never see. Tracking
+pages are PUBLIC at the guard; the tracking code and secret are checked in the service.
+Pages showing a secret are `Cache-Control: no-store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Final
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import CookieParameter, FromPath, QueryParameter, URLEncodedBody
+from litestar.response import Template
+
+from public_site.complaints.texts import ACTORS, EVENTS, FIGURES, PAGE
+from public_site.controller import SitePageController
+from public_site.site import ServicesDep, SiteDep, SiteRequest
+from registry.accounts.access import PUBLIC, opt
+from registry.complaints.filing import ComplaintSubmission
+from registry.complaints.messages import (
+    CATEGORY_NAMES,
+    FIELD_NAMES,
+    FILED,
+    MERGED,
+    PROVINCES,
+    STATUS_NAMES,
+    SUBJECT_KIND_NAMES,
+    Bilingual,
+    Text,
+)
+from registry.complaints.models import Complaint, ComplaintStatus
+from registry.complaints.services import ComplaintFigures, FormToken
+from registry.errors import NotFound
+from registry.services import Services
+
+CSRF_COOKIE: Final = "complaint_csrf"
+HONEYPOT_FIELD: Final = "website"
+SEARCH_RESULTS: Final = 10
+FORM_FIELDS: Final = (
+    "vendor",
+    "subject_kind",
+    "subject_value",
+    "product",
+    "category",
+    "description",
+    "desired_remedy",
+    "region",
+    "occurred_on",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+)
+ACTIONS: Final = ("message", "accept", "reject", "rate", "erase")
+CsrfCookie = Annotated[str | None, CookieParameter(name=CSRF_COOKIE)]
+FormData = URLEncodedBody[dict[str, str]]
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The peer address, for the per-IP rate limit (only a keyed hash is stored)."""
+    return request.client.host if request.client else "unknown"
+
+
+def translated(texts: Mapping[str, Text], code: str) -> dict[str, str]:
+    """A catalogue in one language."""
+    return {key: text.in_language(code) for key, text in texts.items()}
+
+
+def with_form_token(page: Template, token: FormToken) -> Template:
+    """Set the CSRF cookie that must come back with the form's hidden field."""
+    page.cookies.append(
+        Cookie(
+            key=CSRF_COOKIE,
+            value=token.value,
+            max_age=token.max_age_seconds,
+            path="/complaints",
+            httponly=True,
+            samesite="strict",
+        )
+    )
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+def figures_context(figures: ComplaintFigures, language: str) -> dict[str, Any]:
+    """What `complaints/_figures.html` needs: include it from the vendor profile with this
+    merged into the page context."""
+    texts = translated(FIGURES, language)
+    texts["fewer_than"] = FIGURES["fewer_than"].format(k=figures.min_count).in_language(language)
+    return {"complaint_figures": figures, "complaint_figure_texts": texts}
+
+
+def submission_from(data: Mapping[str, str], language: str) -> ComplaintSubmission:
+    """The service input from the posted form (a checkbox is sent only when ticked)."""
+    values = {name: data.get(name, "") for name in FORM_FIELDS}
+    return ComplaintSubmission(
+        **values, consent_to_share=data.get("consent_to_share") == "yes", language=language
+    )
+
+
+class ComplaintPagesController(SitePageController):
+    """The bilingual complaint form and the consumer's tracking page."""
+
+    path = "/complaints"
+
+    @get("/new", opt=opt(PUBLIC))
+    async def new(
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        vendor: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    ) -> Template:
+        """The empty form; `?q=` searches member vendors, `?vendor=` preselects one."""
+        return await _form_page(site, services, {"vendor": vendor or ""}, {}, q=q)
+
+    @post("/new", opt=opt(PUBLIC), status_code=200)
+    async def submit(
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
+        data: FormData,
+        csrf: CsrfCookie = None,
+    ) -> Template:
+        """File the complaint, or show the form again with every problem named."""
+        language = site.lang.code
+        try:
+            services.complaints.check_form_token(csrf, data.get("csrf_token"))
+            services.complaints.check_honeypot(data.get(HONEYPOT_FIELD))
+            filed = await services.complaints.file(
+                submission_from(data, language), client_ip=client_ip(request)
+            )
+        except Bilingual as exc:
+            detail, fields = exc.localised(language)
+            status = exc.status_override or (404 if isinstance(exc, NotFound) else 422)
+            return await _form_page(site, services, data, fields, detail=detail, status_code=status)
+        message = MERGED.format(code=filed.tracking_code) if filed.merged else FILED
+        page = site.page(
+            "complaints/filed.html",
+            page=translated(PAGE, language),
+            filed=filed,
+            message=message.in_language(language),
+        )
+        page.headers["Cache-Control"] = "no-store"
+        return page
+
+    @get("/track", opt=opt(PUBLIC))
+    async def track_form(
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        code: Annotated[str | None, QueryParameter(max_length=20)] = None,
+    ) -> Template:
+        """Ask for the tracking code and the secret."""
+        return with_form_token(
+            site.page(
+                "complaints/track.html",
+                page=translated(PAGE, site.lang.code),
+                code=code or "",
+                error=None,
+                csrf_token=(token := services.complaints.issue_form_token()).value,
+            ),
+            token,
+        )
+
+    @post("/track", opt=opt(PUBLIC), status_code=200)
+    async def track(
+        self, site: SiteDep, services: ServicesDep, data: FormData, csrf: CsrfCookie = None
+    ) -> Template:
+        """Show the complaint (PUBLIC at the guard; code and secret checked in the service)."""
+        return await _act(site, services, data, csrf, action=None)
+
+    @post("/track/{action:str}", opt=opt(PUBLIC), status_code=200)
+    async def act(
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        action: FromPath[str],
+        data: FormData,
+        csrf: CsrfCookie = None,
+    ) -> Template:
+        """Reply, accept, reject, rate or erase (PUBLIC at the guard; secret checked)."""
+        return await _act(site, services, data, csrf, action=action)
+
+
+async def _form_page(
+    site: SiteRequest,
+    services: Services,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    *,
+    q: str | None = None,
+    detail: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    code = site.lang.code
+    token = services.complaints.issue_form_token()
+    found = (await services.membership.directory(q, 0, SEARCH_RESULTS)).items if q else []
+    chosen = None
+    if values.get("vendor"):
+        try:
+            chosen = await services.membership.vendor(values["vendor"])
+        except NotFound:
+            chosen = None
+    page = site.page(
+        "complaints/new.html",
+        status_code=status_code,
+        page=translated(PAGE, code),
+        values=dict(values),
+        errors=dict(errors),
+        detail=detail,
+        q=q or "",
+        found=found,
+        chosen=chosen,
+        categories=translated(CATEGORY_NAMES, code),
+        provinces=translated(PROVINCES, code),
+        subject_kinds={
+            k: v for k, v in translated(SUBJECT_KIND_NAMES, code).items() if k != "vendor"
+        },
+        csrf_token=token.value,
+        honeypot=HONEYPOT_FIELD,
+        labels=translated(FIELD_NAMES, code),
+    )
+    return with_form_token(page, token)
+
+
+async def _act(
+    site: SiteRequest,
+    services: Services,
+    data: Mapping[str, str],
+    csrf: str | None,
+    *,
+    action: str | None,
+) -> Template:
+    """Run one consumer action (or none), then show the complaint as it now stands."""
+    language = site.lang.code
+    code, secret = data.get("tracking_code", ""), data.get("secret", "")
+    notice: str | None = None
+    error: str | None = None
+    complaint: Complaint | None = None
+    try:
+        services.complaints.check_form_token(csrf, data.get("csrf_token"))
+        complaint = await _run(services, action, code, secret, data)
+        notice = PAGE["done"].in_language(language) if action else None
+    except Bilingual as exc:
+        error, _fields = exc.localised(language)
+        if action is not None and not isinstance(exc, NotFound):
+            try:
+                complaint = await services.complaints.consumer_view(code, secret)
+            except Bilingual:
+                complaint = None
+    token = services.complaints.issue_form_token()
+    if complaint is None:
+        page = site.page(
+            "complaints/track.html",
+            status_code=404 if error else 200,
+            page=translated(PAGE, language),
+            code=code,
+            error=error,
+            csrf_token=token.value,
+        )
+        return with_form_token(page, token)
+    page = site.page(
+        "complaints/complaint.html",
+        status_code=200 if error is None else 409,
+        page=translated(PAGE, language),
+        complaint=complaint,
+        secret=secret,
+        notice=notice,
+        error=error,
+        status_names=translated(STATUS_NAMES, language),
+        categories=translated(CATEGORY_NAMES, language),
+        actors=translated(ACTORS, language),
+        events=translated(EVENTS, language),
+        can_answer=complaint.status is ComplaintStatus.RESOLUTION_PROPOSED,
+        can_message=complaint.closed_at is None,
+        can_rate=complaint.closed_at is not None and complaint.rating is None,
+        can_erase=complaint.closed_at is not None and complaint.contact_sealed is not None,
+        csrf_token=token.value,
+    )
+    return with_form_token(page, token)
+
+
+async def _run(
+    services: Services, action: str | None, code: str, secret: str, data: Mapping[str, str]
+) -> Complaint:
+    complaints = services.complaints
+    if action is None:
+        return await complaints.consumer_view(code, secret)
+    if action == "message":
+        return await complaints.consumer_message(code, secret, data.get("body", ""))
+    if action == "accept":
+        return await complaints.accept(code, secret)
+    if action == "reject":
+        return await complaints.reject(code, secret, data.get("reason", ""))
+    if action == "rate":
+        score = data.get("score", "")
+        return await complaints.rate(
+            code, secret, int(score) if score.isdigit() else 0, data.get("comment", "")
+        )
+    if action == "erase":
+        return await complaints.erase_contact(code, secret)
+    raise NotFound(f"no complaint action {action!r}; use one of {', '.join(ACTIONS)}")
