@@ -22,6 +22,7 @@ from registry.complaints.messages import ComplaintRateLimited
 from registry.complaints.models import Complaint, ComplaintEvent
 from registry.complaints.services import ComplaintService
 from registry.db.base import Base
+from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, run_jobs_once
 from registry.services import Services
 from registry.transparency.models import LogEntry
@@ -118,6 +119,11 @@ async def test_file_answer_accept_and_rate(
     assert again.json()["detail"] == "该投诉已评价过"
     assert (await api.get(f"/api/v1/complaints/{code}", headers=secret)).json()["rating"] == 5
 
+    async with services.ctx.db.read() as session:
+        webhooks = (await session.execute(select(OutboxMessage.event, OutboxMessage.data))).all()
+    # The vendor hears of each step by reference only: no contact, no description.
+    assert [event for event, _ in webhooks] == ["complaint.forwarded", "complaint.resolved"]
+    assert all(set(data) == {"tracking_code", "status"} for _, data in webhooks)
     figures = (await api.get(f"/api/v1/vendors/{vendor.slug}/complaint-figures")).json()
     assert figures["received"] is None  # one complaint: "fewer than 5"
     assert figures["min_count"] == 5
