@@ -70,3 +70,44 @@ async def member_vendor(services: Services, association: str, slug: str) -> Memb
         role=Role.VENDOR_ADMIN, display_name=slug, vendor_slug=slug
     )
     return MemberVendor(slug, key, credit_code, issued.token, application_id)
+
+
+@dataclass(frozen=True)
+class AccreditedAuditor:
+    """An accredited auditor organisation, its key and a token its key logged in for."""
+
+    slug: str
+    key: SigningKey
+    token: str
+
+
+async def accredited_auditor(
+    services: Services,
+    slug: str,
+    scope: tuple[str, ...] = ("csia",),
+    *,
+    valid_for: timedelta = timedelta(days=730),
+) -> AccreditedAuditor:
+    """Accredit an auditor from now for `valid_for` and log in with its key (challenge)."""
+    from attestations.envelope import sign_envelope
+    from registry.audits.services import Accreditation
+
+    key = SigningKey.generate()
+    now = services.ctx.clock.now()
+    await services.audits.accredit(
+        await admin_caller(services),
+        Accreditation(
+            slug=slug,
+            name_zh=f"{slug}认证有限公司",
+            name_en=f"{slug.title()} Certification Ltd.",
+            public_keys=[key.public_key.to_base64()],
+            scope=scope,
+            accredited_from=now - timedelta(days=1),
+            accredited_until=now + valid_for,
+        ),
+    )
+    challenge = await services.accounts.issue_challenge(key.key_id)
+    issued = await services.accounts.login(
+        sign_envelope(challenge.payload, [key], payload_type=challenge.payload_type)
+    )
+    return AccreditedAuditor(slug, key, issued.token)

@@ -9,7 +9,7 @@ accepted or rejected on its own.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +93,10 @@ class BatchItem:
     error: RegistryError | None
     scheme: str | None = None
     """`slug@version` of the record's scheme."""
+
+
+class _NothingStored(Exception):
+    """Every envelope of the write phase was refused: roll the transaction back."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +254,17 @@ class AttestationService:
     ) -> dict[int, BatchItem]:
         """Final checks that need the write lock, then inserts, log leaves and one reevaluation."""
         results: dict[int, BatchItem] = {}
+        with contextlib.suppress(_NothingStored):
+            await self._write(vendor_id, checked, now, results)
+        return results
+
+    async def _write(
+        self,
+        vendor_id: int,
+        checked: dict[int, _Checked],
+        now: datetime,
+        results: dict[int, BatchItem],
+    ) -> None:
         async with self.ctx.db.transaction() as session:
             vendor = await session.get(Vendor, vendor_id)
             assert vendor is not None  # noqa: S101 - read a moment ago, never deleted
@@ -278,7 +293,8 @@ class AttestationService:
                 seen.add(item.digest)
                 fresh.append((index, item, scheme, claims))
             if not fresh:
-                return results
+                # Roll back whatever the checks published on the way (the default scheme).
+                raise _NothingStored
             appender = LogAppender(session, now)
             indexes = await appender.append_many(
                 [
@@ -329,7 +345,6 @@ class AttestationService:
                 evidence_scheme=fresh[latest_index][2],
                 appender=appender,
             )
-        return results
 
     async def _scheme(
         self,
@@ -436,8 +451,3 @@ async def _periods(
         )
     )
     return [(s, e) for s, e in rows.all()]
-
-
-def subject_digest(slug: str) -> str:
-    """The statement subject digest a vendor uses: SHA-256 of `vendor:<slug>`."""
-    return hashlib.sha256(f"vendor:{slug}".encode()).hexdigest()

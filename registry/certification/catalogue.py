@@ -102,7 +102,7 @@ async def scheme_version(
             )
         ).scalars()
     )
-    if not found and slug == DEFAULT_SCHEME_SLUG:
+    if not found and slug == DEFAULT_SCHEME_SLUG and version == 1:
         association = await session.get(Association, association_id)
         assert association is not None  # noqa: S101 - foreign key
         found = [await ensure_default_scheme(session, association, now)]

@@ -237,7 +237,7 @@ def _evidence_suspended(
 ) -> Decision | None:
     """Fresh evidence that clears the cause reinstates while the grant is still valid."""
     if level is None or failed_audit:
-        return _changed(current, replace(current, level=level), "still not meeting the scheme")
+        return None
     assert current.valid_until is not None  # noqa: S101 - suspended implies a grant
     if current.valid_until <= now:
         return Decision(replace(current, state=S.EXPIRED), "validity ended")

@@ -1,0 +1,422 @@
+"""Attestations, audits and the certificate over HTTP, on both databases.
+
+Every rejection checks the problem+json answer and that nothing was written: no
+attestation or audit row, no transition, no log leaf, no outbox message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from attestations.envelope import Envelope, EnvelopeSignature
+from attestations.keys import SigningKey
+from registry.accounts.models import Role
+from registry.audits.models import AuditRecord
+from registry.certification.models import AttestationRecord, CertificationTransition
+from registry.certification.signing import attestation_envelope, audit_envelope
+from registry.clock import ManualClock
+from registry.notifications.models import OutboxMessage
+from registry.services import Services
+from tests.factories import MemberVendor, accredited_auditor, member_vendor
+
+DAY = timedelta(days=1)
+PROBLEM = "https://trust-registry.dev/problems/"
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _counts(services: Services) -> tuple[int, ...]:
+    async with services.ctx.db.read() as session:
+        return tuple(
+            [
+                await session.scalar(select(func.count()).select_from(model)) or 0
+                for model in (
+                    AttestationRecord,
+                    AuditRecord,
+                    CertificationTransition,
+                    OutboxMessage,
+                )
+            ]
+            + [await services.log.size(session)]
+        )
+
+
+def _attest(member: MemberVendor, clock: ManualClock, **overrides: Any) -> dict[str, Any]:
+    now = clock.now()
+    fields: dict[str, Any] = {
+        "vendor": member.slug,
+        "period": (now - 30 * DAY, now - DAY),
+        "issued_at": now,
+    }
+    fields.update(overrides)
+    key = fields.pop("key", member.key)
+    return attestation_envelope(key, **fields).to_dict()
+
+
+async def test_attest_then_audit_to_l2_with_logged_transitions(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    vendor = await member_vendor(services, association, "acme-cloud")
+    none_yet = (await api.get("/api/v1/vendors/acme-cloud/certification")).json()
+    assert none_yet["state"] is None
+    assert none_yet["certified"] is False
+
+    envelope = _attest(vendor, clock)
+    first = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations", json=envelope, headers=_auth(vendor.token)
+    )
+    assert first.status_code == 201, first.text
+    assert first.json()["all_met"] is True
+    assert first.json()["scheme"] == "consumer-protection@1"
+    again = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations", json=envelope, headers=_auth(vendor.token)
+    )
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+
+    status = (await api.get("/api/v1/vendors/acme-cloud/certification")).json()
+    assert status["state"] == "active"
+    assert status["level"] == 1
+    assert status["certified"] is True
+    assert status["scheme"] == "consumer-protection@1"
+
+    auditor = await accredited_auditor(services, "zhengxin-audit")
+    audit = audit_envelope(
+        auditor.key,
+        auditor="zhengxin-audit",
+        vendor="acme-cloud",
+        period=(clock.now() - 180 * DAY, clock.now() - DAY),
+        issued_at=clock.now(),
+        report=b"full audit report",
+    )
+    submitted = await api.post("/api/v1/audits", json=audit.to_dict(), headers=_auth(auditor.token))
+    assert submitted.status_code == 201, submitted.text
+    assert submitted.json()["gap_before"] is False
+    status = (await api.get("/api/v1/vendors/acme-cloud/certification")).json()
+    assert status["level"] == 2
+
+    history = (await api.get("/api/v1/vendors/acme-cloud/certification/history")).json()
+    assert [(t["from_state"], t["to_state"], t["level"], t["cause"]) for t in history] == [
+        (None, "active", 1, "attestation"),
+        ("active", "active", 2, "audit"),
+    ]
+    assert status["log_index"] == history[-1]["log_index"]
+    entry = (await api.get(f"/api/v1/log/entries/{status['log_index']}")).json()
+    assert "certification.transition" in str(entry)
+    audits = (await api.get("/api/v1/vendors/acme-cloud/certification/audits")).json()
+    assert audits[0]["auditor"] == "zhengxin-audit"
+    listed = await api.get("/api/v1/vendors/acme-cloud/attestations", headers=_auth(vendor.token))
+    assert listed.json()["page"]["total"] == 1
+
+
+def _bad_signature(vendor: MemberVendor, clock: ManualClock) -> dict[str, Any]:
+    good = Envelope.from_dict(_attest(vendor, clock))
+    forged = Envelope(
+        good.payload_type,
+        good.payload,
+        (EnvelopeSignature(vendor.key.key_id, b"\x00" * 64),),
+    )
+    return forged.to_dict()
+
+
+REJECTIONS: list[tuple[str, Callable[..., dict[str, Any]], int, str]] = [
+    (
+        "unknown key",
+        lambda v, c, o: _attest(v, c, key=SigningKey.generate()),
+        422,
+        "invalid-signature",
+    ),
+    ("key of another vendor", lambda v, c, o: _attest(v, c, key=o.key), 422, "invalid-signature"),
+    ("forged signature", lambda v, c, o: _bad_signature(v, c), 422, "invalid-signature"),
+    (
+        "wrong scheme version",
+        lambda v, c, o: _attest(v, c, scheme="consumer-protection@7"),
+        422,
+        "invalid-input",
+    ),
+    (
+        "issued too long ago",
+        lambda v, c, o: _attest(v, c, issued_at=c.now() - 8 * DAY),
+        422,
+        "invalid-input",
+    ),
+    (
+        "issued in the future",
+        lambda v, c, o: _attest(v, c, issued_at=c.now() + timedelta(hours=1)),
+        422,
+        "invalid-input",
+    ),
+    (
+        "missing criteria",
+        lambda v, c, o: _attest(v, c, criteria=("complaint-channel",)),
+        422,
+        "invalid-input",
+    ),
+    (
+        "names another vendor",
+        lambda v, c, o: _attest(v, c, vendor=o.slug),
+        422,
+        "invalid-input",
+    ),
+    (
+        "period not over yet",
+        lambda v, c, o: _attest(v, c, period=(c.now() - DAY, c.now() + 30 * DAY)),
+        422,
+        "invalid-input",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "build", "status", "code"), REJECTIONS, ids=[r[0] for r in REJECTIONS]
+)
+async def test_rejected_attestations_write_nothing(  # noqa: PLR0917 - fixtures and parameters
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    case: str,
+    build: Callable[..., dict[str, Any]],
+    status: int,
+    code: str,
+) -> None:
+    vendor = await member_vendor(services, association, "acme-cloud")
+    other = await member_vendor(services, association, "other-soft")
+    before = await _counts(services)
+    answer = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=build(vendor, clock, other),
+        headers=_auth(vendor.token),
+    )
+    assert answer.status_code == status, (case, answer.text)
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["type"] == PROBLEM + code
+    assert answer.json()["detail"]
+    assert await _counts(services) == before
+
+
+async def test_revoked_key_overlap_and_wrong_caller_write_nothing(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    role_tokens: dict[Role, str],
+) -> None:
+    vendor = await member_vendor(services, association, "acme-cloud")
+    other = await member_vendor(services, association, "other-soft")
+    accepted = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock),
+        headers=_auth(vendor.token),
+    )
+    assert accepted.status_code == 201
+    before = await _counts(services)
+
+    overlap = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock, period=(clock.now() - 10 * DAY, clock.now())),
+        headers=_auth(vendor.token),
+    )
+    assert overlap.status_code == 409
+    assert overlap.json()["type"] == PROBLEM + "conflict"
+
+    foreign = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock),
+        headers=_auth(other.token),
+    )
+    assert foreign.status_code == 403
+
+    admin = role_tokens[Role.FEDERATION_ADMIN]
+    revoked = await api.post(
+        f"/api/v1/keys/{vendor.key.key_id}/revoke",
+        json={"reason": "laptop stolen"},
+        headers=_auth(admin),
+    )
+    assert revoked.status_code == 200
+    before = await _counts(services)
+    clock.advance(timedelta(minutes=1))
+    late = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock, period=(clock.now() - 60 * DAY, clock.now() - 31 * DAY)),
+        headers=_auth(vendor.token),
+    )
+    assert late.status_code == 422
+    assert "revoked" in late.json()["detail"]
+    assert await _counts(services) == before
+
+
+async def test_batch_accepts_and_rejects_each_envelope_on_its_own(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    vendor = await member_vendor(services, association, "acme-cloud")
+    now = clock.now()
+    good = [
+        _attest(vendor, clock, period=(now - (i + 1) * 30 * DAY, now - i * 30 * DAY))
+        for i in range(1, 4)
+    ]
+    stale = _attest(vendor, clock, issued_at=now - 30 * DAY)
+    overlapping = _attest(vendor, clock, period=(now - 40 * DAY, now - 35 * DAY))
+    body = {"envelopes": [*good, good[0], stale, {"payload": "x"}, overlapping]}
+    answer = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations/batch", json=body, headers=_auth(vendor.token)
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert [i["status"] for i in result["items"]] == [
+        "accepted",
+        "accepted",
+        "accepted",
+        "duplicate",
+        "rejected",
+        "rejected",
+        "rejected",
+    ]
+    assert (result["accepted"], result["duplicates"], result["rejected"]) == (3, 1, 3)
+    assert result["items"][3]["attestation"]["id"] == result["items"][0]["attestation"]["id"]
+    assert result["items"][4]["problem"]["type"] == PROBLEM + "invalid-input"
+    assert result["items"][6]["problem"]["type"] == PROBLEM + "conflict"
+    # The whole batch again: every envelope is a duplicate or rejected, nothing new written.
+    before = await _counts(services)
+    again = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations/batch", json=body, headers=_auth(vendor.token)
+    )
+    assert again.json()["accepted"] == 0
+    assert await _counts(services) == before
+
+    too_many = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations/batch",
+        json={"envelopes": [good[0]] * 501},
+        headers=_auth(vendor.token),
+    )
+    assert too_many.status_code == 422
+    assert await _counts(services) == before
+
+
+async def test_audit_rejections_write_nothing_and_gaps_are_flagged(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    await services.federation.ensure_association("sipa", "上海市软件行业协会", "SIPA")
+    vendor = await member_vendor(services, association, "acme-cloud")
+    await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock),
+        headers=_auth(vendor.token),
+    )
+    auditor = await accredited_auditor(services, "zhengxin-audit")
+    outsider = await accredited_auditor(services, "haipai-audit", scope=("sipa",))
+    expiring = await accredited_auditor(services, "shortlived-audit", valid_for=10 * DAY)
+    now = clock.now()
+
+    def audit(who: Any, **overrides: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "auditor": who.slug,
+            "vendor": "acme-cloud",
+            "period": (now - 180 * DAY, now - 90 * DAY),
+            "issued_at": clock.now(),
+            "report": b"report",
+        }
+        fields.update(overrides)
+        return audit_envelope(who.key, **fields).to_dict()
+
+    before = await _counts(services)
+    out_of_scope = await api.post(
+        "/api/v1/audits", json=audit(outsider), headers=_auth(outsider.token)
+    )
+    assert out_of_scope.status_code == 403
+    assert "not accredited for members of csia" in out_of_scope.json()["detail"]
+    impostor = await api.post(
+        "/api/v1/audits", json=audit(auditor, auditor="haipai-audit"), headers=_auth(auditor.token)
+    )
+    assert impostor.status_code == 422
+    inconsistent = await api.post(
+        "/api/v1/audits",
+        json=audit(
+            auditor,
+            outcomes={
+                **dict.fromkeys(
+                    [
+                        c["id"]
+                        for c in (await api.get("/api/v1/associations/csia/schemes")).json()[0][
+                            "document"
+                        ]["criteria"]
+                    ],
+                    "conformity",
+                ),
+                "complaint-channel": "major_nonconformity",
+            },
+        ),
+        headers=_auth(auditor.token),
+    )
+    assert inconsistent.status_code == 422
+    assert await _counts(services) == before
+
+    first = await api.post("/api/v1/audits", json=audit(auditor), headers=_auth(auditor.token))
+    assert first.status_code == 201
+    overlap = await api.post(
+        "/api/v1/audits",
+        json=audit(auditor, period=(now - 100 * DAY, now - 50 * DAY)),
+        headers=_auth(auditor.token),
+    )
+    assert overlap.status_code == 409
+    gap = await api.post(
+        "/api/v1/audits",
+        json=audit(auditor, period=(now - 60 * DAY, now - DAY)),
+        headers=_auth(auditor.token),
+    )
+    assert gap.status_code == 201
+    assert gap.json()["gap_before"] is True
+
+    clock.advance(20 * DAY)
+    before = await _counts(services)
+    lapsed = await api.post(
+        "/api/v1/audits",
+        json=audit(expiring, period=(now - DAY, now + 10 * DAY), issued_at=clock.now()),
+        headers=_auth(expiring.token),
+    )
+    assert lapsed.status_code in {401, 403}
+    assert await _counts(services) == before
+
+
+async def test_admin_suspend_reinstate_revoke_need_reasons(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    role_tokens: dict[Role, str],
+) -> None:
+    vendor = await member_vendor(services, association, "acme-cloud")
+    await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock),
+        headers=_auth(vendor.token),
+    )
+    admin = _auth(role_tokens[Role.ASSOCIATION_ADMIN])
+    base = "/api/v1/vendors/acme-cloud/certification"
+    before = await _counts(services)
+    no_reason = await api.post(f"{base}/suspend", json={"reason": " "}, headers=admin)
+    assert no_reason.status_code == 422
+    not_suspended = await api.post(f"{base}/reinstate", json={"reason": "x"}, headers=admin)
+    assert not_suspended.status_code == 409
+    assert await _counts(services) == before
+
+    suspended = await api.post(f"{base}/suspend", json={"reason": "misleading ads"}, headers=admin)
+    assert suspended.json()["to_state"] == "suspended"
+    assert (await api.get(base)).json()["certified"] is False
+    back = await api.post(f"{base}/reinstate", json={"reason": "ads withdrawn"}, headers=admin)
+    assert back.json()["to_state"] == "active"
+    revoked = await api.post(f"{base}/revoke", json={"reason": "data leak"}, headers=admin)
+    assert revoked.json()["to_state"] == "revoked"
+    final = await api.post(f"{base}/reinstate", json={"reason": "please"}, headers=admin)
+    assert final.status_code == 409
+    history = (await api.get(f"{base}/history")).json()
+    assert [t["reason"] for t in history[-3:]] == ["misleading ads", "ads withdrawn", "data leak"]
+    assert {t["cause"] for t in history[-3:]} == {"admin"}
