@@ -214,8 +214,8 @@ class ComplaintService:
         contact_fp = self.vault.fingerprint("contact", filing.contact.normalised())
         ip_fp = self.vault.fingerprint("ip", client_ip)
         async with self.ctx.db.transaction() as session:
-            vendor = await self._subject_vendor(session, filing)
-            duplicate = await self._recent_duplicate(session, filing, vendor, contact_fp, now)
+            vendor, policy = await self._subject_vendor(session, filing)
+            duplicate = await self._recent_duplicate(session, filing, contact_fp, now)
             if duplicate is not None:
                 return await self._merge(session, duplicate, filing, now)
             await self._enforce_rate_limits(session, contact_fp, ip_fp, now)
@@ -245,7 +245,6 @@ class ComplaintService:
                 duplicates_merged=0,
             )
             session.add(complaint)
-            await session.flush()
             _record(
                 session,
                 complaint,
@@ -256,7 +255,7 @@ class ComplaintService:
                 to_status=ComplaintStatus.SUBMITTED,
             )
             if vendor is not None:
-                await self._forward(session, complaint, now)
+                await self._forward(session, complaint, now, policy)
             return FiledComplaint(
                 complaint.tracking_code,
                 secret,
@@ -265,25 +264,29 @@ class ComplaintService:
                 first_response_due_at=complaint.first_response_due_at,
             )
 
-    async def _subject_vendor(self, session: AsyncSession, filing: CleanFiling) -> Vendor | None:
+    async def _subject_vendor(
+        self, session: AsyncSession, filing: CleanFiling
+    ) -> tuple[Vendor | None, ComplaintSlaPolicy | None]:
+        """The member vendor complained about, with its association's clocks (one query)."""
         if filing.subject_kind is not SubjectKind.VENDOR:
-            return None
-        vendor = (
+            return None, None
+        row = (
             await session.execute(
-                select(Vendor).where(
-                    Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT
+                select(Vendor, ComplaintSlaPolicy)
+                .outerjoin(
+                    ComplaintSlaPolicy, ComplaintSlaPolicy.association_id == Vendor.association_id
                 )
+                .where(Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT)
             )
-        ).scalar_one_or_none()
-        if vendor is None:
+        ).one_or_none()
+        if row is None:
             raise ComplaintInvalid({"vendor": field_problem(UNKNOWN_VENDOR, "vendor")})
-        return vendor
+        return row[0], row[1]
 
     async def _recent_duplicate(
         self,
         session: AsyncSession,
         filing: CleanFiling,
-        vendor: Vendor | None,
         contact_fp: str,
         now: datetime,
     ) -> Complaint | None:
@@ -345,21 +348,32 @@ class ComplaintService:
                 settings.complaint_contact_limit,
             ),
         )
-        for column, value, window, limit in checks:
-            # Count at most `limit` rows: the check costs the same however busy the IP is.
-            recent = select(Complaint.id).where(
-                column == value, Complaint.created_at >= now - window
+        # One statement, and each count stops at its limit: the check costs the same
+        # however busy an address is.
+        counts = [
+            select(func.count())
+            .select_from(
+                select(Complaint.id)
+                .where(column == value, Complaint.created_at >= now - window)
+                .limit(limit)
+                .subquery()
             )
-            seen = await session.scalar(
-                select(func.count()).select_from(recent.limit(limit).subquery())
-            )
-            if (seen or 0) >= limit:
-                raise ComplaintRateLimited(RATE_LIMITED)
+            .scalar_subquery()
+            for column, value, window, limit in checks
+        ]
+        seen = (await session.execute(select(*counts))).one()
+        if any(count >= check[3] for count, check in zip(seen, checks, strict=True)):
+            raise ComplaintRateLimited(RATE_LIMITED)
 
-    async def _forward(self, session: AsyncSession, complaint: Complaint, now: datetime) -> None:
+    async def _forward(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        now: datetime,
+        policy: ComplaintSlaPolicy | None,
+    ) -> None:
         """Start the clocks and tell the vendor (webhook via the outbox, and the inbox API)."""
-        assert complaint.association_id is not None  # noqa: S101 - only member vendors
-        first_response, resolution = await _clocks(session, self.ctx, complaint.association_id)
+        first_response, resolution = _clocks(self.ctx, policy)
         complaint.forwarded_at = now
         complaint.first_response_due_at = now + first_response
         complaint.resolution_due_at = now + resolution
@@ -1035,8 +1049,9 @@ def _record(
     to_status: ComplaintStatus | None = None,
     body: str | None = None,
 ) -> None:
+    # Through the relationship, so a new complaint and its first entries go in one flush.
     event = ComplaintEvent(
-        complaint_id=complaint.id,
+        complaint=complaint,
         created_at=now,
         kind=kind,
         actor=actor,
@@ -1046,8 +1061,6 @@ def _record(
         body=body,
     )
     session.add(event)
-    if "events" in complaint.__dict__:
-        complaint.events.append(event)
 
 
 def _transition(
@@ -1089,10 +1102,8 @@ async def _notify(session: AsyncSession, complaint: Complaint, event: str, now: 
     )
 
 
-async def _clocks(
-    session: AsyncSession, ctx: RegistryContext, association_id: int
-) -> tuple[timedelta, timedelta]:
-    row = await _policy_row(session, association_id)
+def _clocks(ctx: RegistryContext, row: ComplaintSlaPolicy | None) -> tuple[timedelta, timedelta]:
+    """The association's clocks, or the settings' defaults when it set none."""
     if row is None:
         return ctx.settings.complaint_first_response, ctx.settings.complaint_resolution
     return timedelta(seconds=row.first_response_seconds), timedelta(seconds=row.resolution_seconds)
