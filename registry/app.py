@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins import InitPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler
 
@@ -112,7 +113,11 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # Badges stay uncompressed: they are small and their strong ETag names these bytes.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, exclude=["^/badges/"]
+        ),
+        plugins=[_public_site_plugin(services)],
         openapi_config=OpenAPIConfig(
             title="Trust Registry member API",
             version="1",
@@ -137,7 +142,16 @@ def _initial_state(services: Services) -> Any:
 
 
 def _public_site_routes() -> list[ControllerRouterHandler]:
-    return []
+    from public_site.routes import public_site_routes
+
+    return public_site_routes()
+
+
+def _public_site_plugin(services: Services) -> InitPlugin:
+    """Templates, security headers, HTML error pages and the badge cache of the site."""
+    from public_site.plugin import PublicSitePlugin
+
+    return PublicSitePlugin(services)
 
 
 def _require_declared_access(app: Litestar) -> None:

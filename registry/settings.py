@@ -91,6 +91,16 @@ class Settings:
     complaint_figures_window: timedelta = timedelta(days=365)
     complaint_figures_min_count: int = 5
     """Public figures over fewer complaints than this read "fewer than 5"."""
+    public_cache_poll_interval: timedelta = timedelta(milliseconds=500)
+    """How often each worker reads the log size to drop cached badges and pages."""
+    public_cache_max_age: timedelta = timedelta(seconds=60)
+    """Upper bound on how long a cached public answer lives even if the log did not move."""
+    public_cache_max_entries: int = 10_000
+    badge_http_max_age: timedelta = timedelta(seconds=10)
+    """Cache-Control max-age of badge images and JSON (revalidated by strong ETag after)."""
+    badge_token_ttl: timedelta = timedelta(hours=24)
+    """How long a signed badge token proves anything (never past the certificate's end)."""
+    language_cookie_max_age: timedelta = timedelta(days=365)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -1,0 +1,140 @@
+"""/badges/{slug}.svg, /badges/{slug}.json and /badges/{slug}/token.
+
+A badge answer comes from the worker's cache (no database session on a hit) and a
+memoised rendering, carries a strong ETag (If-None-Match answers 304) and a short
+Cache-Control, and can be embedded anywhere: no framing limit, any origin may read it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.di import Provide
+from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.status_codes import HTTP_304_NOT_MODIFIED
+
+from attestations.badge_token import PAYLOAD_TYPE, TOKEN_TYPE
+from public_site.badges.rendering import (
+    RenderedBadge,
+    pick_language,
+    pick_style,
+    render_shields_json,
+    render_svg,
+)
+from public_site.badges.tokens import issue_badge_token
+from public_site.site import ReadsDep, provide_reads
+from registry.accounts.access import PUBLIC, opt
+from registry.errors import NotFound
+
+SVG_MEDIA_TYPE: Final = "image/svg+xml"
+JSON_MEDIA_TYPE: Final = "application/json"
+
+Language = Annotated[
+    str | None, QueryParameter(max_length=8, description="zh (default) or en", required=False)
+]
+Style = Annotated[
+    str | None, QueryParameter(max_length=8, description="flat (default) or plain", required=False)
+]
+IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
+
+
+class BadgeTokenOut(msgspec.Struct):
+    """A signed badge token, its decoded claims and how to check it."""
+
+    token: str
+    type: str
+    payload_type: str
+    claims: dict[str, Any]
+    public_key_url: str
+    verify_command: str
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison of the validators listed in If-None-Match."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(
+        candidate.strip().removeprefix("W/") == opaque for candidate in if_none_match.split(",")
+    )
+
+
+class BadgeController(Controller):
+    """Live trust badges and signed badge tokens."""
+
+    path = "/badges"
+    tags = ["badges"]
+    dependencies = {"reads": Provide(provide_reads, sync_to_thread=False)}
+
+    @get("/{name:str}", opt=opt(PUBLIC))
+    async def badge(
+        self,
+        reads: ReadsDep,
+        name: FromPath[str],
+        lang: Language = None,
+        style: Style = None,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response[bytes]:
+        """`{slug}.svg`: the badge image; `{slug}.json`: the shields.io endpoint document.
+
+        Only an active or renewal-due certificate reads certified; an unknown vendor, any
+        other state or any failure reads "not certified" (never an error image).
+        """
+        slug, _, extension = name.rpartition(".")
+        if extension not in {"svg", "json"}:
+            raise NotFound("badges are served as /badges/{slug}.svg or /badges/{slug}.json")
+        decided = await reads.verdict(slug)
+        language = pick_language(lang)
+        if extension == "svg":
+            rendered = render_svg(decided.kind, decided.level, language, pick_style(style))
+            media_type = SVG_MEDIA_TYPE
+        else:
+            rendered = render_shields_json(decided.kind, decided.level, language)
+            media_type = JSON_MEDIA_TYPE
+        return _cached_response(rendered, media_type, reads.max_age_seconds, if_none_match)
+
+    @get("/{slug:str}/token", opt=opt(PUBLIC))
+    async def token(self, reads: ReadsDep, slug: FromPath[str]) -> Response[BadgeTokenOut]:
+        """A short-lived statement of the vendor's certification signed by the federation key.
+
+        Verify it offline with `registry badge verify TOKEN --public-key FILE`; the format
+        is described in the README and in `attestations/badge_token.py`.
+        """
+        certification = await reads.certification(slug)
+        if certification is None:
+            raise NotFound(f"no member vendor with slug {slug!r}")
+        ctx = reads.services.ctx
+        token, claims = issue_badge_token(certification, ctx)
+        base = ctx.settings.public_base_url.rstrip("/")
+        body = BadgeTokenOut(
+            token=token,
+            type=TOKEN_TYPE,
+            payload_type=PAYLOAD_TYPE,
+            claims=claims.to_dict(),
+            public_key_url=f"{base}/api/v1/federation/key",
+            verify_command=f"registry badge verify {token} --url {base}",
+        )
+        return Response(
+            body,
+            headers={
+                "Cache-Control": "no-store",
+                "Access-Control-Allow-Origin": "*",
+            },
+        )
+
+
+def _cached_response(
+    rendered: RenderedBadge, media_type: str, max_age: int, if_none_match: str | None
+) -> Response[bytes]:
+    headers = {
+        "ETag": rendered.etag,
+        "Cache-Control": f"public, max-age={max_age}, must-revalidate",
+        "Access-Control-Allow-Origin": "*",
+    }
+    if _matches(if_none_match, rendered.etag):
+        return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(rendered.body, media_type=media_type, headers=headers)

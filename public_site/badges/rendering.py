@@ -1,0 +1,214 @@
+"""What a badge says, as pure functions: a certificate and a time in, an image or JSON out.
+
+Fail closed: only an active or renewal-due certificate with a level of 1-3 and a validity
+that has not ended reads "certified". Everything else, including an unknown vendor, a
+certificate with missing facts, or any error on the way, renders the neutral
+"not certified" badge. The images carry only fixed, translated words, never text a
+vendor supplied, so nothing a vendor registers can end up inside an SVG.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Final
+from xml.sax.saxutils import escape, quoteattr
+
+from public_site.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, language
+from registry.certification.status import CertificationState, PublicCertification
+
+LEVELS: Final = frozenset({1, 2, 3})
+STYLES: Final = ("flat", "plain")
+DEFAULT_STYLE: Final = "flat"
+SHIELDS_MIN_CACHE_SECONDS: Final = 300
+"""shields.io ignores endpoint cacheSeconds below 300."""
+
+
+class BadgeKind(enum.StrEnum):
+    """The six faces of a badge."""
+
+    CERTIFIED = "certified"
+    RENEWAL_DUE = "renewal_due"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    NOT_CERTIFIED = "not_certified"
+
+
+@dataclass(frozen=True)
+class BadgeFace:
+    """Message and colours of one kind; colours keep white text at >= 4.5:1 (WCAG 1.4.3)."""
+
+    message: str
+    color: str
+
+
+LABEL: Final = N_("trust registry")
+FACES: Final = {
+    BadgeKind.CERTIFIED: BadgeFace(N_("certified L%(level)s"), "1a7f37"),
+    BadgeKind.RENEWAL_DUE: BadgeFace(N_("certified L%(level)s · renewal due"), "7d5b00"),
+    BadgeKind.SUSPENDED: BadgeFace(N_("suspended"), "b42318"),
+    BadgeKind.REVOKED: BadgeFace(N_("revoked"), "7a1212"),
+    BadgeKind.EXPIRED: BadgeFace(N_("expired"), "5c5c5c"),
+    BadgeKind.NOT_CERTIFIED: BadgeFace(N_("not certified"), "57606a"),
+}
+LABEL_COLOR: Final = "3d3d3d"
+_KIND_OF_STATE: Final = {
+    CertificationState.SUSPENDED: BadgeKind.SUSPENDED,
+    CertificationState.REVOKED: BadgeKind.REVOKED,
+    CertificationState.EXPIRED: BadgeKind.EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What may be said about a vendor now: the effective state and the level it carries."""
+
+    kind: BadgeKind
+    state: CertificationState | None
+    level: int | None
+
+    @property
+    def certified(self) -> bool:
+        """True only for the two certified faces."""
+        return self.kind in {BadgeKind.CERTIFIED, BadgeKind.RENEWAL_DUE}
+
+
+NOT_CERTIFIED: Final = Verdict(BadgeKind.NOT_CERTIFIED, None, None)
+
+
+def verdict(certification: PublicCertification | None, now: datetime) -> Verdict:
+    """Decide what a badge may claim, failing closed on anything incomplete or past due.
+
+    A certificate whose validity ended reads "expired" even before the expiry job has
+    recorded the transition, so a stopped scheduler can never keep a badge green.
+    """
+    if certification is None or certification.state is None:
+        return NOT_CERTIFIED
+    state = certification.state
+    if state.certifies:
+        if certification.level not in LEVELS or certification.valid_until is None:
+            return NOT_CERTIFIED
+        if now >= certification.valid_until:
+            return Verdict(BadgeKind.EXPIRED, CertificationState.EXPIRED, None)
+        kind = BadgeKind.CERTIFIED if state is CertificationState.ACTIVE else BadgeKind.RENEWAL_DUE
+        return Verdict(kind, state, certification.level)
+    return Verdict(_KIND_OF_STATE.get(state, BadgeKind.NOT_CERTIFIED), state, None)
+
+
+def badge_label(lang: str) -> str:
+    """The left half of the badge."""
+    return language(lang).gettext(LABEL)
+
+
+def badge_message(kind: BadgeKind, level: int | None, lang: str) -> str:
+    """The right half of the badge."""
+    return language(lang).gettext(FACES[kind].message) % {"level": level}
+
+
+def pick_language(value: str | None) -> str:
+    """A supported language for a badge (`?lang=`), else the default; never an error."""
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def pick_style(value: str | None) -> str:
+    """A supported style (`?style=`), else the default; never an error."""
+    return value if value in STYLES else DEFAULT_STYLE
+
+
+@dataclass(frozen=True)
+class RenderedBadge:
+    """Bytes to send and their strong validator (RFC 9110 §8.8.3)."""
+
+    body: bytes
+    etag: str
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+# Approximate advance widths at 11 px, so the two halves fit their text (as shields does).
+_NARROW = frozenset("fijlrtI!.,:;'|() ")
+_WIDE = frozenset("mwMW@")
+
+
+def text_width(text: str) -> float:
+    """Estimated width in pixels of `text` at 11 px: CJK and full-width glyphs take 11."""
+    width = 0.0
+    for char in text:
+        if unicodedata.east_asian_width(char) in {"W", "F"}:
+            width += 11.0
+        elif char in _NARROW:
+            width += 3.9
+        elif char in _WIDE:
+            width += 9.6
+        elif char.isupper() or char.isdigit():
+            width += 7.2
+        else:
+            width += 6.3
+    return width
+
+
+_FONT: Final = "Verdana,'DejaVu Sans','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif"
+_PAD: Final = 6
+
+
+@lru_cache(maxsize=256)
+def render_svg(kind: BadgeKind, level: int | None, lang: str, style: str) -> RenderedBadge:
+    """The badge image: a pure function of its face, language and style (memoised)."""
+    label, message = badge_label(lang), badge_message(kind, level, lang)
+    color = FACES[kind].color
+    label_width = round(text_width(label)) + 2 * _PAD
+    message_width = round(text_width(message)) + 2 * _PAD
+    width = label_width + message_width
+    title = f"{label}: {message}"
+    rounding = ' rx="3"' if style == "flat" else ""
+    gloss = (
+        '<linearGradient id="g" x2="0" y2="100%"><stop offset="0" stop-color="#fff" '
+        'stop-opacity=".12"/><stop offset="1" stop-opacity=".12"/></linearGradient>'
+        if style == "flat"
+        else ""
+    )
+    gloss_rect = f'<rect width="{width}" height="20" fill="url(#g)"/>' if style == "flat" else ""
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" '
+        f'viewBox="0 0 {width} 20" role="img" aria-label={quoteattr(title)}>'
+        f"<title>{escape(title)}</title>{gloss}"
+        f'<clipPath id="c"><rect width="{width}" height="20"{rounding}/></clipPath>'
+        f'<g clip-path="url(#c)"><rect width="{label_width}" height="20" fill="#{LABEL_COLOR}"/>'
+        f'<rect x="{label_width}" width="{message_width}" height="20" fill="#{color}"/>'
+        f"{gloss_rect}</g>"
+        f'<g fill="#fff" text-anchor="middle" font-family="{_FONT}" font-size="11">'
+        f'<text x="{label_width / 2:g}" y="14">{escape(label)}</text>'
+        f'<text x="{label_width + message_width / 2:g}" y="14">{escape(message)}</text>'
+        "</g></svg>"
+    )
+    body = svg.encode("utf-8")
+    return RenderedBadge(body, _etag(body))
+
+
+@lru_cache(maxsize=256)
+def render_shields_json(kind: BadgeKind, level: int | None, lang: str) -> RenderedBadge:
+    """The shields.io endpoint document (schemaVersion 1) for the same face.
+
+    `isError` is set on every face that is not certified: shields.io then refuses a
+    `?color=` override, so nobody can re-colour a suspended badge green.
+    """
+    certified = kind in {BadgeKind.CERTIFIED, BadgeKind.RENEWAL_DUE}
+    document = {
+        "schemaVersion": 1,
+        "label": badge_label(lang),
+        "message": badge_message(kind, level, lang),
+        "color": FACES[kind].color,
+        "labelColor": LABEL_COLOR,
+        "isError": not certified,
+        "cacheSeconds": SHIELDS_MIN_CACHE_SECONDS,
+    }
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return RenderedBadge(body, _etag(body))
