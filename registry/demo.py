@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from attestations.keys import SigningKey, load_signing_key
 from registry.accounts.caller import Caller
 from registry.accounts.models import Principal, Role
+from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.complaints.demo import load_complaints_demo
 from registry.membership.credit_code import ALPHABET, check_character
@@ -293,9 +294,15 @@ async def load_demo(services: Services, *, if_empty: bool) -> str:
         return f"demo skipped: {existing} vendors already exist"
     vendors = await load_membership_demo(services)
     complaints = await load_complaints_demo(services, [v.slug for v in vendors])
+    certificates = await load_certification_demo(
+        services,
+        vendors,
+        demo_key(services.ctx.settings.demo_keys_dir, "auditor-" + DEMO_AUDITOR[0]),
+        [slug for slug, _, _ in ASSOCIATIONS],
+    )
     await services.log.sign_checkpoint_if_grown()
     return (
         f"demo loaded: {len(ASSOCIATIONS)} associations, {len(vendors)} vendors, "
-        f"{complaints} complaints; "
+        f"{complaints} complaints, {certificates} certificates; "
         f"keys in {services.ctx.settings.demo_keys_dir}"
     )
