@@ -27,7 +27,7 @@ from registry.client import (
     application_envelope,
     rotation_envelope,
 )
-from registry.clock import SystemClock
+from registry.clock import Clock, SystemClock
 from registry.errors import RegistryError
 from registry.services import Services
 from registry.settings import Settings
@@ -42,13 +42,18 @@ token_option = click.option(
 )
 
 
-def run_with_services(work: Callable[[Services], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Build services from the environment, run `work`, dispose of the engine."""
+def run_with_services(
+    work: Callable[[Services], Awaitable[T]], *, migrate: bool = True, clock: Clock | None = None
+) -> T:
+    """Build services from the environment, run `work`, dispose of the engine.
+
+    `clock` sets the time the services see (`jobs run --now`); default the wall clock.
+    """
     from registry.app import build_context
     from registry.db.migrate import upgrade
 
     async def main() -> T:
-        ctx = build_context(Settings.from_env(), SystemClock())
+        ctx = build_context(Settings.from_env(), clock or SystemClock())
         try:
             if migrate:
                 await upgrade(ctx.db)
@@ -573,6 +578,184 @@ def log_monitor(url: str, state_path: Path) -> None:
     except MonitorError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
+
+
+# --- certification: jobs, scheduler, attestations and audits ----------------------------
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled jobs (expiry, renewal reminders, overdue audits, webhooks, checkpoints...)."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """The jobs the scheduler runs, in the order `jobs run` runs them."""
+    from registry.scheduling import JOBS
+
+    settings = Settings.from_env()
+    for job in JOBS:
+        click.echo(f"{job.id}\tevery {job.interval(settings)} s")
+
+
+@jobs.command("run")
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="ISO 8601 instant to run at (e.g. 2027-06-01T00:00:00Z); default: the wall clock",
+)
+@click.option("--job", "job_ids", multiple=True, help="run only these job ids (repeatable)")
+def jobs_run(now_text: str | None, job_ids: tuple[str, ...]) -> None:
+    """Run every job once, at the wall clock or at --now: due work is caught up, idempotently."""
+    from registry.clock import ManualClock, parse_iso
+    from registry.scheduling import JOBS, run_jobs_once
+
+    try:
+        clock = ManualClock(parse_iso(now_text)) if now_text else SystemClock()
+    except ValueError:
+        fail(f"--now must be an ISO 8601 time with a zone, not {now_text!r}")
+    unknown = set(job_ids) - {job.id for job in JOBS}
+    if unknown:
+        fail(f"no job {', '.join(sorted(unknown))}; see `registry jobs list`")
+    selected = [job for job in JOBS if not job_ids or job.id in job_ids]
+    ran = guarded(lambda: run_with_services(lambda s: run_jobs_once(s, selected), clock=clock))
+    click.echo(f"ran {', '.join(ran)} at {clock.now().isoformat()}")
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler alone (for multi-worker deployments: start `serve` with
+    REGISTRY_SCHEDULER=0). A database lock keeps exactly one scheduler active."""
+    from registry.scheduling import start_scheduler
+
+    async def work(services: Services) -> None:
+        runner = await start_scheduler(services)
+        click.echo("scheduler running; Ctrl-C to stop")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.stop()
+
+    try:
+        run_with_services(work)
+    except KeyboardInterrupt:
+        click.echo("scheduler stopped")
+
+
+def _period_option(name: str, help_text: str) -> Callable[[Callable[..., Any]], Any]:
+    return click.option(name, required=True, help=help_text + " (ISO 8601 with zone)")
+
+
+@main.command()
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--vendor", required=True, help="vendor slug")
+@_period_option("--period-start", "start of the attested period")
+@_period_option("--period-end", "end of the attested period")
+@click.option("--scheme", default="consumer-protection@1", show_default=True)
+@click.option("--unmet", multiple=True, help="criterion id claimed as not met (repeatable)")
+@url_option
+def attest(
+    key_path: Path,
+    vendor: str,
+    period_start: str,
+    period_end: str,
+    scheme: str,
+    unmet: tuple[str, ...],
+    url: str,
+) -> None:
+    """Sign a self-regulation attestation with KEY, log in with it and submit it."""
+    from registry.certification.signing import attestation_envelope
+    from registry.clock import parse_iso
+
+    def work() -> Any:
+        key = load_signing_key(key_path)
+        envelope = attestation_envelope(
+            key,
+            vendor=vendor,
+            period=(parse_iso(period_start), parse_iso(period_end)),
+            issued_at=SystemClock().now(),
+            scheme=scheme,
+            unmet=unmet,
+        )
+        client = RegistryClient(url)
+        try:
+            client.login(key)
+            client.request(
+                "POST", f"/api/v1/vendors/{vendor}/attestations", json=envelope.to_dict()
+            )
+            return client.request("GET", f"/api/v1/vendors/{vendor}/certification")
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@main.group()
+def audit() -> None:
+    """Audit results (accredited auditors)."""
+
+
+@audit.command("submit")
+@click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--auditor", required=True, help="auditor slug")
+@click.option("--vendor", required=True, help="vendor slug")
+@_period_option("--period-start", "start of the audited period")
+@_period_option("--period-end", "end of the audited period")
+@click.option("--report", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--fail", "failed", is_flag=True, help="the vendor failed the audit")
+@click.option("--next-due", default=None, help="when the next audit is due (ISO 8601)")
+@url_option
+def audit_submit(
+    key_path: Path,
+    auditor: str,
+    vendor: str,
+    period_start: str,
+    period_end: str,
+    report: Path,
+    failed: bool,
+    next_due: str | None,
+    url: str,
+) -> None:
+    """Sign an audit result (with the report's SHA-256) with KEY, log in and submit it."""
+    from registry.certification.signing import audit_envelope
+    from registry.clock import parse_iso
+
+    def work() -> Any:
+        key = load_signing_key(key_path)
+        envelope = audit_envelope(
+            key,
+            auditor=auditor,
+            vendor=vendor,
+            period=(parse_iso(period_start), parse_iso(period_end)),
+            issued_at=SystemClock().now(),
+            report=report.read_bytes(),
+            passed=not failed,
+            next_audit_due=parse_iso(next_due) if next_due else None,
+        )
+        client = RegistryClient(url)
+        try:
+            client.login(key)
+            client.request("POST", "/api/v1/audits", json=envelope.to_dict())
+            return client.request("GET", f"/api/v1/vendors/{vendor}/certification")
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@main.command()
+@click.argument("slug")
+@click.option("--history", is_flag=True, help="also list every transition and its cause")
+@url_option
+def certificate(slug: str, history: bool, url: str) -> None:
+    """Show a vendor's public certificate (state, level, validity, scheme, log index)."""
+    status = guarded(lambda: _call(url, None, "GET", f"/api/v1/vendors/{slug}/certification"))
+    if history:
+        status["history"] = guarded(
+            lambda: _call(url, None, "GET", f"/api/v1/vendors/{slug}/certification/history")
+        )
+    print_json(status)
 
 
 if __name__ == "__main__":

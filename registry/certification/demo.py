@@ -38,8 +38,15 @@ DEMO_AUDITOR = (
 class DemoVendorLike(Protocol):
     """A demo vendor slug with its signing key."""
 
-    slug: str
-    key: SigningKey
+    @property
+    def slug(self) -> str:
+        """The vendor's slug."""
+        ...
+
+    @property
+    def key(self) -> SigningKey:
+        """The key it signs with."""
+        ...
 
 
 @dataclass

@@ -2,9 +2,9 @@
 
 applied → active → renewal_due → expired; active | renewal_due → suspended → active |
 revoked. Level: L1 = the latest attestation claims every criterion met; L2 = L1 and a
-passing audit that is not overdue; L3 = L2 and the figures of the last `l3_periods`
-attestations all within the scheme's thresholds. Nothing here reads a database or a
-clock, so every rule is unit- and property-tested directly.
+passing audit that is not overdue; L3 = L2 and the last `l3_periods` attestations all
+meeting every criterion with figures within the scheme's thresholds. Nothing here reads
+a database or a clock, so every rule is unit- and property-tested directly.
 """
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ def level_for(rules: SchemeRules, facts: Facts, now: datetime) -> int | None:
     if audit is None or not audit.passed or audit_overdue(rules, audit_due(rules, audit), now):
         return 1
     recent = ordered[-rules.l3_periods :]
-    if len(recent) == rules.l3_periods and all(_within(rules, a.metrics) for a in recent):
+    if len(recent) == rules.l3_periods and all(
+        a.all_met and _within(rules, a.metrics) for a in recent
+    ):
         return 3
     return 2
 
