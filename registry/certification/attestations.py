@@ -392,7 +392,7 @@ class AttestationService:
                 .offset(offset)
                 .limit(limit)
             )
-            return [(r, s.label) for r, s in rows.tuples()], total or 0
+            return [(r, s.label) for r, s in rows.all()], total or 0
 
 
 def _criteria(scheme: Scheme, claims: AttestationClaims) -> dict[str, Any]:
@@ -433,7 +433,7 @@ async def _by_digest(
         .join(Scheme, Scheme.id == AttestationRecord.scheme_id)
         .where(AttestationRecord.envelope_digest.in_(digests))
     )
-    return {r.envelope_digest: (r, scheme.label) for r, scheme in rows.tuples()}
+    return {r.envelope_digest: (r, scheme.label) for r, scheme in rows.all()}
 
 
 async def _periods(

@@ -156,7 +156,7 @@ class CertificationService:
                             .order_by(Certification.id)
                             .limit(batch)
                         )
-                    ).tuples()
+                    ).all()
                 )
                 for row, vendor in rows:
                     transition = await reevaluate(
@@ -186,7 +186,7 @@ class CertificationService:
                     .order_by(Certification.id)
                     .limit(self.ctx.settings.deadline_scan_batch)
                 )
-            ).tuples()
+            ).all()
             for row, scheme in rows:
                 assert row.valid_until is not None  # noqa: S101 - certified implies validity
                 due = [
