@@ -1,19 +1,41 @@
-"""The outbox: events are written with the change they report, delivered later.
+"""The outbox and webhook delivery.
 
 `enqueue_event` adds a row in the caller's open transaction, so an event exists exactly
-when the change it reports was committed (transactional outbox). Delivery runs in the
-scheduler, which signs each webhook with the federation key and retries with back-off.
+when the change it reports was committed (transactional outbox). The delivery job fans
+new messages out to the vendor's endpoints, then posts each due delivery signed with the
+federation key (Standard Webhooks, see `signing`), retrying with exponential back-off.
+HTTP calls happen outside any transaction, so a slow endpoint never holds a database
+lock; only one scheduler runs jobs, so a delivery is never posted twice at once.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attestations.canonical import canonicalize
+from registry.accounts.caller import Caller
+from registry.clock import isoformat
 from registry.context import RegistryContext
-from registry.notifications.models import OutboxMessage
+from registry.errors import InvalidInput, NotFound
+from registry.membership.models import Vendor, VendorStatus
+from registry.notifications.models import (
+    DeliveryStatus,
+    OutboxMessage,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from registry.notifications.signing import webhook_headers
+
+MAX_URL_LENGTH = 500
+_LOOPBACK_NAMES = {"localhost"}
 
 
 async def enqueue_event(
@@ -23,16 +45,272 @@ async def enqueue_event(
     session.add(OutboxMessage(vendor_id=vendor_id, event=event, data=data, created_at=now))
 
 
+@dataclass(frozen=True)
+class DeliveryView:
+    """One delivery as the vendor sees it in its log."""
+
+    id: int
+    endpoint_id: int
+    url: str
+    event: str
+    message_id: int
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def message_body(message: OutboxMessage, vendor_slug: str) -> bytes:
+    """The JSON a webhook carries (RFC 8785, so the signed bytes are reproducible)."""
+    return canonicalize(
+        {
+            "id": f"msg_{message.id}",
+            "type": message.event,
+            "vendor": vendor_slug,
+            "timestamp": isoformat(message.created_at),
+            "data": message.data,
+        }
+    )
+
+
 class NotificationService:
     """Webhook endpoints, fan-out of the outbox and signed delivery with back-off."""
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
 
+    def _check_url(self, url: str) -> str:
+        url = url.strip()
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if len(url) > MAX_URL_LENGTH or not host or parts.username or parts.password:
+            raise InvalidInput(
+                "give an absolute https:// URL without credentials, at most 500 characters",
+                fields={"url": "invalid"},
+            )
+        loopback_http = (
+            parts.scheme == "http"
+            and self.ctx.settings.webhook_allow_loopback_http
+            and _is_loopback(host)
+        )
+        if parts.scheme != "https" and not loopback_http:
+            raise InvalidInput(
+                "webhook endpoints must use https://", fields={"url": "https required"}
+            )
+        return url
+
+    async def add_endpoint(
+        self, caller: Caller, slug: str, url: str, description: str | None
+    ) -> WebhookEndpoint:
+        """Register an endpoint for the caller's own vendor."""
+        url = self._check_url(url)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            vendor = await _own_vendor(session, caller, slug)
+            endpoint = WebhookEndpoint(
+                vendor_id=vendor.id,
+                url=url,
+                description=(description or "").strip()[:200] or None,
+                created_at=now,
+            )
+            session.add(endpoint)
+            await session.flush()
+            return endpoint
+
+    async def endpoints(self, caller: Caller, slug: str) -> list[WebhookEndpoint]:
+        """The vendor's live endpoints."""
+        async with self.ctx.db.read() as session:
+            vendor = await _own_vendor(session, caller, slug)
+            rows = await session.execute(
+                select(WebhookEndpoint)
+                .where(WebhookEndpoint.vendor_id == vendor.id, WebhookEndpoint.deleted_at.is_(None))
+                .order_by(WebhookEndpoint.id)
+            )
+            return list(rows.scalars())
+
+    async def delete_endpoint(self, caller: Caller, slug: str, endpoint_id: int) -> None:
+        """Stop sending to an endpoint; pending deliveries to it are abandoned, the log stays."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            vendor = await _own_vendor(session, caller, slug)
+            endpoint = await session.get(WebhookEndpoint, endpoint_id)
+            if endpoint is None or endpoint.vendor_id != vendor.id or endpoint.deleted_at:
+                raise NotFound(f"the vendor has no endpoint {endpoint_id}")
+            endpoint.deleted_at = now
+            pending = await session.execute(
+                select(WebhookDelivery).where(
+                    WebhookDelivery.endpoint_id == endpoint.id,
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                )
+            )
+            for delivery in pending.scalars():
+                delivery.status = DeliveryStatus.FAILED
+                delivery.next_attempt_at = None
+                delivery.last_error = "endpoint deleted"
+
+    async def deliveries(
+        self, caller: Caller, slug: str, *, offset: int, limit: int
+    ) -> tuple[list[DeliveryView], int]:
+        """The vendor's delivery log, newest first."""
+        async with self.ctx.db.read() as session:
+            vendor = await _own_vendor(session, caller, slug)
+            scope = (
+                select(WebhookDelivery, WebhookEndpoint.url, OutboxMessage.event)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.message_id)
+                .where(WebhookEndpoint.vendor_id == vendor.id)
+            )
+            total = await session.scalar(select(func.count()).select_from(scope.subquery()))
+            rows = await session.execute(
+                scope.order_by(WebhookDelivery.id.desc()).offset(offset).limit(limit)
+            )
+            return [
+                DeliveryView(
+                    id=d.id,
+                    endpoint_id=d.endpoint_id,
+                    url=url,
+                    event=event,
+                    message_id=d.message_id,
+                    status=d.status.value,
+                    attempts=d.attempts,
+                    next_attempt_at=d.next_attempt_at,
+                    last_attempt_at=d.last_attempt_at,
+                    last_status_code=d.last_status_code,
+                    last_error=d.last_error,
+                    delivered_at=d.delivered_at,
+                    created_at=d.created_at,
+                )
+                for d, url, event in rows.tuples()
+            ], total or 0
+
     async def dispatch_outbox(self) -> int:
-        """Create deliveries for undispatched outbox messages; returns how many messages."""
-        return 0
+        """Create a delivery per live endpoint for each undispatched message; returns messages."""
+        now = self.ctx.clock.now()
+        handled = 0
+        while True:
+            async with self.ctx.db.transaction() as session:
+                messages = list(
+                    (
+                        await session.execute(
+                            select(OutboxMessage)
+                            .where(OutboxMessage.dispatched_at.is_(None))
+                            .order_by(OutboxMessage.id)
+                            .limit(self.ctx.settings.webhook_batch)
+                        )
+                    ).scalars()
+                )
+                if not messages:
+                    return handled
+                vendor_ids = {m.vendor_id for m in messages}
+                endpoints = (
+                    await session.execute(
+                        select(WebhookEndpoint.id, WebhookEndpoint.vendor_id).where(
+                            WebhookEndpoint.vendor_id.in_(vendor_ids),
+                            WebhookEndpoint.deleted_at.is_(None),
+                        )
+                    )
+                ).all()
+                for message in messages:
+                    for endpoint_id, vendor_id in endpoints:
+                        if vendor_id == message.vendor_id:
+                            session.add(
+                                WebhookDelivery(
+                                    message_id=message.id,
+                                    endpoint_id=endpoint_id,
+                                    status=DeliveryStatus.PENDING,
+                                    attempts=0,
+                                    next_attempt_at=now,
+                                    created_at=now,
+                                )
+                            )
+                    message.dispatched_at = now
+                handled += len(messages)
 
     async def deliver_due(self) -> int:
-        """Attempt every delivery that is due; returns how many were attempted."""
-        return 0
+        """Post every due delivery once; returns how many were attempted."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.read() as session:
+            due = list(
+                (
+                    await session.execute(
+                        select(WebhookDelivery, WebhookEndpoint.url, OutboxMessage, Vendor.slug)
+                        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                        .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.message_id)
+                        .join(Vendor, Vendor.id == OutboxMessage.vendor_id)
+                        .where(
+                            WebhookDelivery.status == DeliveryStatus.PENDING,
+                            WebhookDelivery.next_attempt_at <= now,
+                        )
+                        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                        .limit(self.ctx.settings.webhook_batch)
+                    )
+                ).tuples()
+            )
+        if not due:
+            return 0
+        outcomes: list[tuple[int, int | None, str | None]] = []
+        timeout = httpx.Timeout(self.ctx.settings.webhook_timeout_seconds)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            for delivery, url, message, slug in due:
+                body = message_body(message, slug)
+                headers = webhook_headers(self.ctx.federation_key, f"msg_{message.id}", now, body)
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    outcomes.append((delivery.id, None, f"{type(exc).__name__}: {exc}"[:500]))
+                    continue
+                error = None if response.is_success else f"HTTP {response.status_code}"
+                outcomes.append((delivery.id, response.status_code, error))
+        await self._record(outcomes, now)
+        return len(outcomes)
+
+    async def _record(
+        self, outcomes: list[tuple[int, int | None, str | None]], now: datetime
+    ) -> None:
+        """Store each attempt: delivered, or the next try after base * 2^(attempts-1)."""
+        settings = self.ctx.settings
+        async with self.ctx.db.transaction() as session:
+            for delivery_id, status_code, error in outcomes:
+                delivery = await session.get(WebhookDelivery, delivery_id)
+                if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+                    continue
+                delivery.attempts += 1
+                delivery.last_attempt_at = now
+                delivery.last_status_code = status_code
+                delivery.last_error = error
+                if error is None:
+                    delivery.status = DeliveryStatus.DELIVERED
+                    delivery.delivered_at = now
+                    delivery.next_attempt_at = None
+                elif delivery.attempts >= settings.webhook_max_attempts:
+                    delivery.status = DeliveryStatus.FAILED
+                    delivery.next_attempt_at = None
+                else:
+                    delivery.next_attempt_at = now + settings.webhook_backoff_base * 2 ** (
+                        delivery.attempts - 1
+                    )
+
+
+async def _own_vendor(session: AsyncSession, caller: Caller, slug: str) -> Vendor:
+    """The member vendor `slug`, if the caller is its admin; others learn nothing."""
+    vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
+    if (
+        vendor is None
+        or vendor.status is VendorStatus.APPLICANT
+        or not caller.speaks_for_vendor(vendor.id)
+    ):
+        raise NotFound(f"no vendor {slug!r} that you administer")
+    return vendor

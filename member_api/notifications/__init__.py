@@ -1,0 +1,1 @@
+"""Webhook endpoints and delivery logs on the member API."""

@@ -1,0 +1,141 @@
+"""/api/v1/vendors/{slug}/webhooks: endpoints and the delivery log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from member_api.deps import CallerDep, ServicesDep
+from member_api.pagination import PageNumber, PageSize, offset_of
+from member_api.schemas import PageOut, page_out
+from registry.accounts.access import opt, roles
+from registry.accounts.models import Role
+from registry.notifications.models import WebhookEndpoint
+from registry.notifications.services import DeliveryView
+
+VENDOR = roles(Role.VENDOR_ADMIN)
+EndpointId = Annotated[int, PathParameter(title="endpoint id", ge=1)]
+
+
+class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Where to post events (https://); verify them with the federation key."""
+
+    url: str
+    description: str | None = None
+
+
+class EndpointOut(msgspec.Struct):
+    """A registered webhook endpoint."""
+
+    id: int
+    url: str
+    description: str | None
+    created_at: datetime
+
+
+class DeliveryOut(msgspec.Struct):
+    """One event sent (or being retried) to one endpoint."""
+
+    id: int
+    endpoint_id: int
+    url: str
+    event: str
+    message_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class DeliveryPage(msgspec.Struct):
+    """A page of the delivery log."""
+
+    items: list[DeliveryOut]
+    page: PageOut
+
+
+def endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
+    """Shape an endpoint."""
+    return EndpointOut(endpoint.id, endpoint.url, endpoint.description, endpoint.created_at)
+
+
+def delivery_out(view: DeliveryView) -> DeliveryOut:
+    """Shape a delivery; `message_id` matches the `webhook-id` header the endpoint got."""
+    return DeliveryOut(
+        id=view.id,
+        endpoint_id=view.endpoint_id,
+        url=view.url,
+        event=view.event,
+        message_id=f"msg_{view.message_id}",
+        status=view.status,
+        attempts=view.attempts,
+        next_attempt_at=view.next_attempt_at,
+        last_attempt_at=view.last_attempt_at,
+        last_status_code=view.last_status_code,
+        last_error=view.last_error,
+        delivered_at=view.delivered_at,
+        created_at=view.created_at,
+    )
+
+
+class WebhookController(Controller):
+    """A vendor's webhook endpoints and what was delivered to them."""
+
+    path = "/api/v1/vendors/{slug:str}/webhooks"
+    tags = ["notifications"]
+
+    @get("/", opt=opt(VENDOR))
+    async def list_endpoints(
+        self, services: ServicesDep, caller: CallerDep, slug: FromPath[str]
+    ) -> list[EndpointOut]:
+        """The vendor's live endpoints."""
+        return [endpoint_out(e) for e in await services.notifications.endpoints(caller, slug)]
+
+    @post("/", opt=opt(VENDOR), status_code=HTTP_201_CREATED)
+    async def add_endpoint(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        slug: FromPath[str],
+        data: JSONBody[EndpointIn],
+    ) -> EndpointOut:
+        """Register an https:// endpoint. Each event is posted as JSON with Standard Webhooks
+        headers (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1a,<Ed25519>`)
+        signed by the federation key, and retried with exponential back-off.
+        """
+        return endpoint_out(
+            await services.notifications.add_endpoint(caller, slug, data.url, data.description)
+        )
+
+    @delete("/{endpoint_id:int}", opt=opt(VENDOR), status_code=HTTP_204_NO_CONTENT)
+    async def delete_endpoint(
+        self, services: ServicesDep, caller: CallerDep, slug: FromPath[str], endpoint_id: EndpointId
+    ) -> None:
+        """Stop sending to this endpoint; its delivery log stays readable."""
+        await services.notifications.delete_endpoint(caller, slug, endpoint_id)
+
+    @get("/deliveries", opt=opt(VENDOR))
+    async def deliveries(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        slug: FromPath[str],
+        page: PageNumber = 1,
+        page_size: PageSize = 20,
+    ) -> DeliveryPage:
+        """Every delivery with its attempts, last status and next retry, newest first."""
+        rows, total = await services.notifications.deliveries(
+            caller, slug, offset=offset_of(page, page_size), limit=page_size
+        )
+        return DeliveryPage(
+            items=[delivery_out(d) for d in rows], page=page_out(page, page_size, total)
+        )
