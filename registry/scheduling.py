@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.certification.jobs import (
@@ -109,7 +110,14 @@ class SchedulerLock:
         # A session-level advisory lock lives as long as the connection that took it,
         # so the server frees it by itself if this process dies.
         if self._connection is not None:
-            return True
+            try:
+                await self._connection.execute(text("SELECT 1"))
+            except SQLAlchemyError:  # the connection died, and the lock with it
+                logger.warning("lost the scheduler's database connection and its lock")
+                await self._connection.invalidate()
+                self._connection = None
+            else:
+                return True
         connection = await self.services.ctx.db.engine.connect()
         taken = (
             await connection.execute(
@@ -147,6 +155,11 @@ class SchedulerLock:
     async def release(self) -> None:
         """Give the lock up so another worker can take over at once."""
         if self._connection is not None:
+            # Unlock before the connection goes back to the pool, which would keep it held.
+            await self._connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": self.ADVISORY_KEY}
+            )
+            await self._connection.commit()
             await self._connection.close()
             self._connection = None
         elif self.held:
