@@ -580,6 +580,69 @@ def log_monitor(url: str, state_path: Path) -> None:
         sys.exit(1)
 
 
+@main.group()
+def badge() -> None:
+    """Signed badge tokens."""
+
+
+@badge.command("verify")
+@click.argument("token")
+@click.option(
+    "--public-key",
+    "public_key_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="federation public key: a key file or the saved answer of /api/v1/federation/key",
+)
+@click.option("--url", default=None, help="fetch the federation key from this registry instead")
+@click.option("--vendor", default=None, help="also require the token to be about this vendor")
+def badge_verify(
+    token: str, public_key_path: Path | None, url: str | None, vendor: str | None
+) -> None:
+    """Check a badge token's signature and lifetime offline; print what it states.
+
+    Exit 0 when the token is genuine and current (whether or not the vendor is
+    certified: read the `certified` line); 1 when it is forged, expired or malformed.
+    """
+    from attestations.badge_token import verify_badge_token
+    from attestations.keys import PublicKey
+
+    if (public_key_path is None) == (url is None):
+        raise click.UsageError("give exactly one of --public-key FILE or --url URL")
+    try:
+        if public_key_path is not None:
+            public_key = _federation_public_key_file(public_key_path)
+        else:
+            public_key = PublicKey.from_base64(
+                _call(str(url), None, "GET", "/api/v1/federation/key")["public_key"]
+            )
+        claims = verify_badge_token(token, public_key, SystemClock().now())
+    except RegistryClientError as exc:
+        fail(str(exc))
+    except AttestationError as exc:
+        click.secho(f"invalid: {exc.reason}", fg="red", err=True)
+        sys.exit(1)
+    if vendor is not None and claims.vendor != vendor:
+        click.secho(
+            f"invalid: the token is about {claims.vendor!r}, not {vendor!r}", fg="red", err=True
+        )
+        sys.exit(1)
+    click.echo("valid")
+    print_json(claims.to_dict())
+
+
+def _federation_public_key_file(path: Path) -> Any:
+    """A public key from a key file, or from a saved /api/v1/federation/key answer."""
+    from attestations.keys import PublicKey, load_public_key
+
+    try:
+        return load_public_key(path)
+    except AttestationError:
+        document = parse_json(path.read_bytes())
+        if isinstance(document, dict) and isinstance(document.get("public_key"), str):
+            return PublicKey.from_base64(document["public_key"])
+        raise
+
+
 # --- certification: jobs, scheduler, attestations and audits ----------------------------
 
 

@@ -111,3 +111,38 @@ async def accredited_auditor(
         sign_envelope(challenge.payload, [key], payload_type=challenge.payload_type)
     )
     return AccreditedAuditor(slug, key, issued.token)
+
+
+async def vendor_in_state(services: Services, association: str, slug: str, state: str) -> str:
+    """A member vendor whose certificate is `state` ("none", "active", "suspended",
+    "revoked" or "expired"), reached through the real attestation and admin paths."""
+    from registry.certification.machine import Trigger
+    from registry.certification.signing import attestation_envelope
+
+    member = await member_vendor(services, association, slug)
+    if state == "none":
+        return slug
+    now = services.ctx.clock.now()
+    envelope = attestation_envelope(
+        member.key,
+        vendor=slug,
+        period=(now - timedelta(days=30), now - timedelta(days=1)),
+        issued_at=now,
+    )
+    vendor_caller = await services.accounts.authenticate(member.token)
+    await services.attestations.submit(vendor_caller, slug, envelope)
+    admin = await admin_caller(services)
+    if state == "suspended":
+        await services.certification.decide_by_admin(admin, slug, Trigger.SUSPEND, "test")
+    elif state == "revoked":
+        await services.certification.decide_by_admin(admin, slug, Trigger.REVOKE, "test")
+    elif state == "expired":
+        status = await services.certification.public_status(slug)
+        assert status is not None
+        assert status.valid_until is not None
+        clock = services.ctx.clock
+        assert hasattr(clock, "set")
+        clock.set(status.valid_until)
+        await services.certification.expire_due()
+        clock.set(now)
+    return slug

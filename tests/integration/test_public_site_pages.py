@@ -1,0 +1,216 @@
+"""The public pages over HTTP, on both databases: every page in both languages,
+language negotiation, search, error pages, security headers, escaping of vendor text."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+
+from registry.client import application_envelope
+from registry.services import Services
+from tests.factories import admin_caller, member_vendor, vendor_in_state
+
+PAGES = ["/", "/handbook", "/guide", "/transparency", "/vendors/{slug}", "/verify/{slug}"]
+HTML = {"Accept": "text/html"}
+
+
+async def test_every_page_renders_in_both_languages(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """Chinese by default, English with ?lang=en; both name the page in their language."""
+    slug = await vendor_in_state(services, association, "yunzhan-cloud", "active")
+    for path in PAGES:
+        url = path.format(slug=slug)
+        zh = await api.get(url)
+        assert zh.status_code == 200, (url, zh.text)
+        assert zh.headers["content-type"].startswith("text/html")
+        assert '<html lang="zh-CN">' in zh.text
+        assert "可信企业名录" in zh.text
+        en = await api.get(url, params={"lang": "en"})
+        assert '<html lang="en">' in en.text
+        assert "Trust Registry" in en.text
+        assert "可信企业名录" not in en.text
+        for body in (zh.text, en.text):
+            assert "<script" not in body
+            assert 'style="' not in body
+            assert 'class="lang-switch"' in body
+            assert '<main id="main"' in body
+        api.cookies.clear()
+
+
+async def test_language_choice_is_remembered_and_negotiated(api: httpx.AsyncClient) -> None:
+    """?lang sets a cookie; without it Accept-Language decides; otherwise Chinese."""
+    assert (
+        '<html lang="en">'
+        in (await api.get("/handbook", headers={"Accept-Language": "en-GB,en;q=0.9"})).text
+    )
+    assert (
+        '<html lang="zh-CN">'
+        in (
+            await api.get("/handbook", headers={"Accept-Language": "fr, zh-TW;q=0.5, en;q=0.4"})
+        ).text
+    )
+    chosen = await api.get("/guide", params={"lang": "en"})
+    assert "lang=en" in chosen.headers["set-cookie"]
+    assert "HttpOnly" in chosen.headers["set-cookie"]
+    api.cookies.set("lang", "en")
+    assert '<html lang="en">' in (await api.get("/guide")).text
+    assert '<html lang="zh-CN">' in (await api.get("/guide", params={"lang": "zh"})).text
+    api.cookies.clear()
+    assert '<html lang="zh-CN">' in (await api.get("/guide")).text
+    assert "Accept-Language" in chosen.headers["vary"]
+
+
+async def test_search_by_names_code_and_domain(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """Either name, the credit code or a domain finds the vendor; the result shows its state."""
+    member = await member_vendor(services, association, "lanhai-saas")
+    await member_vendor(services, association, "other-vendor")
+    for query in (
+        "lanhai-saas科技",
+        "Lanhai-Saas Technology",
+        member.credit_code,
+        "lanhai-saas.example",
+    ):
+        page = await api.get("/", params={"q": query, "lang": "en"})
+        assert page.status_code == 200
+        assert 'href="/vendors/lanhai-saas"' in page.text, query
+        assert 'href="/vendors/other-vendor"' not in page.text, query
+        assert "not certified" in page.text
+    none = await api.get("/", params={"q": "no such vendor", "lang": "en"})
+    assert "No member vendor matches" in none.text
+
+
+async def test_profile_shows_certificate_history_and_embed(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """State, level, validity, scheme, history linked to the log, and the embed snippet."""
+    slug = await vendor_in_state(services, association, "xinghe-soft", "suspended")
+    page = await api.get(f"/vendors/{slug}", params={"lang": "en"})
+    assert page.status_code == 200
+    text = page.text
+    assert "Suspended" in text
+    assert "consumer-protection@1" in text
+    history = await services.certification.history(slug)
+    assert len(history) == 2
+    for transition in history:
+        assert f'href="/api/v1/log/entries/{transition.log_index}"' in text
+    assert f"/verify/{slug}" in text
+    assert "&lt;a href=" in text  # the HTML snippet is shown as text, not markup
+    assert (
+        f"[![Trust registry badge: select to verify](http://127.0.0.1:8000/badges/{slug}.svg)]"
+        in text
+    )
+    assert 'id="complaints-title"' in text
+
+
+async def test_verify_page_live_status_and_unknown_vendor(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """A certified vendor's verify page says so; an unknown one is a 404 saying not certified."""
+    slug = await vendor_in_state(services, association, "qingniao-pay", "active")
+    page = await api.get(f"/verify/{slug}", params={"lang": "en"})
+    assert "holds a valid certificate" in page.text
+    assert "certified L1" in page.text
+    unknown = await api.get("/verify/no-such-vendor", params={"lang": "en"})
+    assert unknown.status_code == 404
+    assert "Treat any badge pointing here as not certified" in unknown.text
+
+
+async def test_vendor_text_cannot_inject_markup(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """Names a vendor signs are escaped everywhere they appear."""
+    from attestations.keys import SigningKey
+    from tests.factories import new_credit_code
+
+    key = SigningKey.generate()
+    envelope = application_envelope(
+        key,
+        association=association,
+        credit_code=new_credit_code(),
+        slug="evil-corp",
+        name_zh='<script>alert("zh")</script>',
+        name_en='Evil" onmouseover="alert(1)<img src=x>',
+        domains=["evil.example.cn"],
+        issued_at=services.ctx.clock.now() - timedelta(seconds=5),
+        website="javascript:alert(1)",
+    )
+    submitted = await services.membership.submit_application(envelope)
+    await services.membership.approve(await admin_caller(services), submitted.application.id, "ok")
+    for url in (
+        "/vendors/evil-corp",
+        "/verify/evil-corp",
+        "/?q=evil",
+        "/vendors/evil-corp?lang=en",
+    ):
+        body = (await api.get(url)).text
+        assert "<script>alert" not in body, url
+        assert "<img src=x>" not in body, url
+        assert 'href="javascript:' not in body, url
+    assert "&lt;script&gt;" in (await api.get("/vendors/evil-corp")).text
+
+
+async def test_error_pages_are_html_for_pages_and_problems_for_the_api(
+    api: httpx.AsyncClient,
+) -> None:
+    """Unknown pages and bad input render a page; /api keeps problem+json."""
+    missing = await api.get("/no-such-page", headers=HTML)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in missing.text
+    vendor = await api.get("/vendors/nobody", params={"lang": "en"})
+    assert vendor.status_code == 404
+    assert "Page not found" in vendor.text
+    bad = await api.get("/", params={"q": "x" * 300, "lang": "en"})
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("text/html")
+    problem = await api.get("/api/v1/no-such-thing", headers=HTML)
+    assert problem.status_code == 404
+    assert problem.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_security_headers(api: httpx.AsyncClient) -> None:
+    """Strict CSP and no framing for pages; badges embeddable; nosniff everywhere."""
+    page = await api.get("/")
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "'unsafe-inline'" not in csp
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "no-referrer"
+    badge = await api.get("/badges/anyone.svg")
+    assert "frame-ancestors" not in badge.headers["content-security-policy"]
+    assert "x-frame-options" not in badge.headers
+    assert badge.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert badge.headers["x-content-type-options"] == "nosniff"
+    missing = await api.get("/nothing-here")
+    assert missing.headers["x-content-type-options"] == "nosniff"
+    api_answer = await api.get("/api/v1/vendors/")
+    assert "frame-ancestors 'none'" in api_answer.headers["content-security-policy"]
+    css = await api.get("/static/site.css")
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+
+
+async def test_transparency_page_shows_the_signed_checkpoint(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """The current checkpoint (signed on demand) and the monitor command."""
+    await member_vendor(services, association, "tianshu-data")
+    page = await api.get("/transparency", params={"lang": "en"})
+    async with services.ctx.db.read() as session:
+        size = await services.log.size(session)
+    assert f'data-field="tree-size">{size}<' in page.text
+    assert "registry log monitor --url" in page.text
+    assert services.log.verifier_key() in page.text
+
+
+async def test_ping_is_plain_text(api: httpx.AsyncClient) -> None:
+    """The bench's baseline endpoint."""
+    answer = await api.get("/ping")
+    assert answer.text == "pong"
+    assert answer.headers["content-type"].startswith("text/plain")
