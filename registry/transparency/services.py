@@ -7,12 +7,13 @@ record being logged and its leaf share one transaction: neither exists without t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,15 +124,41 @@ class LogAppender:
         return indexes
 
 
+@functools.cache
+def _nodes_query(levels: int) -> Select[int, int, bytes]:
+    """SELECT of the nodes at `levels` distinct levels: `level = ? AND index IN (…)`, OR-ed.
+
+    Both databases turn that into primary-key lookups. A row-value `(level, index) IN
+    (VALUES …)` reads the same but SQLite (3.40) plans it as a full scan of log_node, i.e.
+    O(n) per proof. Built once per shape with bound parameters, so SQLAlchemy's compiled
+    cache serves every later proof.
+    """
+    table = LogNode.__table__.c
+    return select(table.level, table.index, table.hash).where(
+        or_(
+            *(
+                and_(
+                    table.level == bindparam(f"level_{k}"),
+                    table.index.in_(bindparam(f"indexes_{k}", expanding=True)),
+                )
+                for k in range(levels)
+            )
+        )
+    )
+
+
 async def read_nodes(session: AsyncSession, ids: Sequence[merkle.NodeID]) -> list[bytes]:
     """Fetch stored node hashes in the order asked, in one query."""
     if not ids:
         return []
-    rows = await session.execute(
-        select(LogNode.level, LogNode.index, LogNode.hash).where(
-            tuple_(LogNode.level, LogNode.index).in_([(n.level, n.index) for n in ids])
-        )
-    )
+    by_level: dict[int, list[int]] = {}
+    for node in ids:
+        by_level.setdefault(node.level, []).append(node.index)
+    parameters: dict[str, Any] = {}
+    for k, (level, indexes) in enumerate(by_level.items()):
+        parameters[f"level_{k}"] = level
+        parameters[f"indexes_{k}"] = indexes
+    rows = await session.execute(_nodes_query(len(by_level)), parameters)
     found = {(level, index): value for level, index, value in rows}
     missing = [n for n in ids if (n.level, n.index) not in found]
     if missing:

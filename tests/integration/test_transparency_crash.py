@@ -14,6 +14,7 @@ import itertools
 import os
 import signal
 import socket
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -90,9 +91,9 @@ async def prepare(settings: Settings) -> str:
         await ctx.db.dispose()
 
 
-async def wait_until_ready(client: httpx.AsyncClient, server: asyncio.subprocess.Process) -> None:
+async def wait_until_ready(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
     for _attempt in range(STARTUP_TIMEOUT_SECONDS * 20):
-        assert server.returncode is None, "registry serve exited during startup"
+        assert server.poll() is None, "registry serve exited during startup"
         try:
             if (await client.get("/readyz")).status_code == 200:
                 return
@@ -143,7 +144,7 @@ async def submit_stream(client: httpx.AsyncClient, token: str, stream: Stream, w
             return
 
 
-async def kill_mid_stream(server: asyncio.subprocess.Process, stream: Stream) -> None:
+async def kill_mid_stream(server: subprocess.Popen[bytes], stream: Stream) -> None:
     await stream.enough.wait()
     stream.killed.set()
     server.send_signal(signal.SIGKILL)
@@ -233,14 +234,15 @@ async def test_sigkill_mid_stream_leaves_a_log_that_matches_its_records(tmp_path
     env.pop("REGISTRY_DATABASE_URL", None)
     env.pop("REGISTRY_FEDERATION_KEY", None)
     registry = Path(sys.executable).with_name("registry")
-    server = await asyncio.create_subprocess_exec(
-        str(registry),
-        "serve",
-        "--port",
-        str(port),
+    server_log = tmp_path / "serve.log"
+    log_file = server_log.open("wb")
+    # subprocess.Popen, not asyncio's: its child watcher can lose the exit status of a
+    # SIGKILLed child (reporting 255), and the test must see that the kill happened.
+    server = subprocess.Popen(  # noqa: ASYNC220
+        [str(registry), "serve", "--port", str(port)],
         env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
     )
     stream = Stream()
     try:
@@ -249,15 +251,20 @@ async def test_sigkill_mid_stream_leaves_a_log_that_matches_its_records(tmp_path
             base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
         ) as client:
             await wait_until_ready(client, server)
+            published = (await client.get("/api/v1/federation/key")).json()
+            assert published["public_key"] == federation_key.public_key.to_base64(), (
+                "another process answers on the port"
+            )
             await asyncio.gather(
                 kill_mid_stream(server, stream),
                 *(submit_stream(client, token, stream, worker) for worker in range(WORKERS)),
             )
     finally:
-        if server.returncode is None:
+        if server.poll() is None:
             server.kill()
-        await server.wait()
-    assert server.returncode == -signal.SIGKILL
+        await asyncio.to_thread(server.wait)
+        log_file.close()
+    assert server.returncode == -signal.SIGKILL, server_log.read_text()
     assert stream.writes >= WRITES_BEFORE_KILL
 
     ctx = RegistryContext(

@@ -8,47 +8,23 @@ checkpoint it saw last, must notice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import replace
+import re
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from sqlalchemy import delete, insert, select, update
 
 from attestations.canonical import canonicalize, parse_json
+from attestations.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from attestations.keys import SigningKey
-from attestations.merkle import TreeBuilder, leaf_hash
-from registry.app import create_app
+from attestations.merkle import EMPTY_ROOT, TreeBuilder, leaf_hash
 from registry.cli import main
-from registry.context import RegistryContext
-from registry.db.session import Database, create_engine
 from registry.services import Services
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 from registry.transparency.monitor import MonitorAlarm, MonitorState, check_log
 from tests.factories import apply_vendor, member_vendor
-
-
-@asynccontextmanager
-async def serve(ctx: RegistryContext) -> AsyncIterator[httpx.AsyncClient]:
-    """Another registry process over `ctx` (e.g. the same database with another key)."""
-    config = uvicorn.Config(
-        create_app(context=ctx, run_scheduler=False), host="127.0.0.1", port=0, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        yield client
-    server.should_exit = True
-    await task
 
 
 async def rewrite_history(services: Services, *, keep: int | None = None) -> None:
@@ -167,19 +143,20 @@ async def test_monitor_refuses_a_checkpoint_with_a_bad_signature(
 
 
 async def test_monitor_refuses_a_new_federation_key(
-    api: httpx.AsyncClient, services: Services, ctx: RegistryContext, tmp_path: Path
+    api: httpx.AsyncClient, services: Services, tmp_path: Path
 ) -> None:
+    """The key pinned on the first run is not the one the registry publishes now."""
     state_path = tmp_path / "monitor.json"
-    await check_log(api, state_path)
-    impostor = replace(
-        ctx, db=Database(create_engine(ctx.settings)), federation_key=SigningKey.generate()
+    origin = services.ctx.settings.log_origin
+    earlier_key = SigningKey.generate()
+    earlier_note = sign_checkpoint(
+        Checkpoint(origin, 0, EMPTY_ROOT), earlier_key, services.log.key_name
     )
-    try:
-        async with serve(impostor) as other:
-            with pytest.raises(MonitorAlarm, match="now publishes verifier key"):
-                await check_log(other, state_path)
-    finally:
-        await impostor.db.dispose()
+    pinned = verifier_key(services.log.key_name, earlier_key.public_key)
+    MonitorState(pinned, origin, earlier_note).save(state_path)
+    with pytest.raises(MonitorAlarm, match=f"but {re.escape(pinned)} was pinned"):
+        await check_log(api, state_path)
+    assert MonitorState.load(state_path) == MonitorState(pinned, origin, earlier_note)
 
 
 async def test_cli_monitor_exits_2_on_a_fork(
