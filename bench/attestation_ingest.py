@@ -1,0 +1,273 @@
+"""Attestation ingestion through HTTP, beside the raw Ed25519 verify rate of this machine.
+
+    .venv/bin/python bench/attestation_ingest.py                    # defaults below
+    .venv/bin/python bench/attestation_ingest.py --single 6000 --batches 40 --workers 2
+
+One run measures, on the same machine and minute:
+  raw     Ed25519 verifications per second with PyNaCl, one process per core (2 cores);
+  single  `POST /api/v1/vendors/{slug}/attestations`, one envelope per request, against a
+          real `uvicorn --workers 2` on SQLite (scheduler off), many concurrent clients;
+  batch   `POST .../attestations/batch` with 500 envelopes a request (one commit each).
+Every envelope is verified, validated, stored, logged (Merkle leaf) and re-evaluated
+against the certificate, exactly as in production. Targets (issue 4): single >= 800/s;
+batch >= 40% of the raw verify rate of both cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from attestations.canonical import canonicalize  # noqa: E402
+from attestations.keys import SigningKey  # noqa: E402
+from registry.accounts.models import Role  # noqa: E402
+from registry.certification.signing import attestation_envelope  # noqa: E402
+from registry.clock import SystemClock  # noqa: E402
+from registry.context import RegistryContext  # noqa: E402
+from registry.db.migrate import upgrade  # noqa: E402
+from registry.db.session import Database, create_engine  # noqa: E402
+from registry.federation.keyring import load_or_create_federation_key  # noqa: E402
+from registry.services import Services  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+from tests.factories import admin_caller, apply_vendor  # noqa: E402
+
+SINGLE_TARGET = 800.0
+BATCH_SHARE_TARGET = 0.40
+BATCH_SIZE = 500
+
+
+def _verify_worker(seconds: float) -> int:
+    """Raw PyNaCl verify of a DSSE-sized message (PAE of a ~1 KB statement)."""
+    import nacl.signing
+
+    key = SigningKey.generate()
+    message = b"x" * 1200
+    signature = key.sign(message)
+    verify_key = nacl.signing.VerifyKey(key.public_key.raw)
+    count = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(200):
+            verify_key.verify(message, signature)
+        count += 200
+    return count
+
+
+def raw_verify_rate(cores: int, seconds: float) -> float:
+    """Verifications per second with one process per core."""
+    with multiprocessing.get_context("spawn").Pool(cores) as pool:
+        counts = pool.map(_verify_worker, [seconds] * cores)
+    return sum(counts) / seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare(settings: Settings, vendors: int) -> list[tuple[str, SigningKey, str]]:
+    ctx = RegistryContext(
+        settings=settings,
+        db=Database(create_engine(settings)),
+        clock=SystemClock(),
+        federation_key=load_or_create_federation_key(settings),
+    )
+    try:
+        await upgrade(ctx.db)
+        services = Services(ctx)
+        await services.federation.ensure_association("csia", "中国软件行业协会", "CSIA")
+        admin = await admin_caller(services)
+        made = []
+        for index in range(vendors):
+            slug = f"bench-vendor-{index}"
+            application_id, key, _ = await apply_vendor(services, "csia", slug)
+            await services.membership.approve(admin, application_id, "bench")
+            token = await services.accounts.create_principal_with_token(
+                role=Role.VENDOR_ADMIN, display_name=slug, vendor_slug=slug
+            )
+            made.append((slug, key, token.token))
+        return made
+    finally:
+        await ctx.db.dispose()
+
+
+def _envelopes(
+    vendor: tuple[str, SigningKey, str], count: int, first_day: int, now: datetime
+) -> list[bytes]:
+    """`count` attestations of one vendor, each for its own earlier one-day period."""
+    slug, key, _ = vendor
+    bodies = []
+    for day in range(first_day, first_day + count):
+        end = now - timedelta(days=day)
+        envelope = attestation_envelope(
+            key, vendor=slug, period=(end - timedelta(days=1), end), issued_at=now
+        )
+        bodies.append(canonicalize(envelope.to_dict()))
+    return bodies
+
+
+async def _post_all(
+    base_url: str, jobs: list[tuple[str, str, bytes]], concurrency: int
+) -> tuple[float, int]:
+    """POST every (path, token, body) with `concurrency` clients; returns (seconds, failures)."""
+    queue: asyncio.Queue[tuple[str, str, bytes]] = asyncio.Queue()
+    for job in jobs:
+        queue.put_nowait(job)
+    failures = 0
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while True:
+            try:
+                path, token, body = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            response = await client.post(
+                path,
+                content=body,
+                headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
+            )
+            if response.status_code >= 300:
+                failures += 1
+                if failures <= 3:
+                    print("  failure:", response.status_code, response.text[:300])
+            elif b'"rejected":0' not in response.content and path.endswith("/batch"):
+                failures += 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        return time.perf_counter() - started, failures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--single", type=int, default=4000, help="single-envelope requests")
+    parser.add_argument("--batches", type=int, default=16, help="batch requests of 500")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
+    parser.add_argument("--vendors", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--verify-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+
+    cores = 2
+    raw = raw_verify_rate(cores, args.verify_seconds)
+    print(f"raw Ed25519 verify ({cores} processes): {raw:,.0f}/s")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-attest-"))
+    settings = Settings(data_dir=data_dir)
+    vendors = asyncio.run(_prepare(settings, args.vendors))
+    now = SystemClock().now()
+    per_vendor_single = -(-args.single // len(vendors))
+    batches_per_vendor = -(-args.batches // len(vendors))
+    per_vendor_batch = batches_per_vendor * BATCH_SIZE
+    per_vendor: list[list[tuple[str, str, bytes]]] = []
+    batch_bodies: dict[str, list[bytes]] = {}
+    print("signing envelopes ...")
+    for vendor in vendors:
+        slug, _, token = vendor
+        per_vendor.append(
+            [
+                (f"/api/v1/vendors/{slug}/attestations/", token, body)
+                for body in _envelopes(vendor, per_vendor_single, 1, now)
+            ]
+        )
+        batch_bodies[slug] = _envelopes(vendor, per_vendor_batch, 1 + per_vendor_single, now)
+    # Interleave vendors so concurrent requests rarely touch the same certificate.
+    single_jobs = [job for round_ in zip(*per_vendor, strict=True) for job in round_]
+    single_jobs = single_jobs[: args.single]
+    batch_jobs: list[tuple[str, str, bytes]] = []
+    for round_ in range(batches_per_vendor):
+        for slug, _, token in vendors:
+            chunk = batch_bodies[slug][round_ * BATCH_SIZE : (round_ + 1) * BATCH_SIZE]
+            payload = b'{"envelopes":[' + b",".join(chunk) + b"]}"
+            batch_jobs.append((f"/api/v1/vendors/{slug}/attestations/batch", token, payload))
+    batch_jobs = batch_jobs[: args.batches]
+    batch_envelopes = sum(j[2].count(b'"payloadType"') for j in batch_jobs)
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "REGISTRY_DATA_DIR": str(data_dir),
+        "REGISTRY_SCHEDULER": "0",
+        "REGISTRY_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "registry.app:create_app_from_env",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        # Warm each worker's caches (scheme rules, key lookups) before timing.
+        warm = single_jobs[: 4 * args.workers]
+        asyncio.run(_post_all(base_url, warm, args.workers))
+        seconds, failures = asyncio.run(
+            _post_all(base_url, single_jobs[len(warm) :], args.concurrency)
+        )
+        single_rate = (len(single_jobs) - len(warm)) / seconds
+        print(
+            f"single: {len(single_jobs) - len(warm)} requests in {seconds:.1f} s = "
+            f"{single_rate:,.0f}/s (target >= {SINGLE_TARGET:.0f}/s), failures {failures}"
+        )
+        seconds, failures = asyncio.run(_post_all(base_url, batch_jobs, max(2, args.workers * 2)))
+        batch_rate = batch_envelopes / seconds
+        share = batch_rate / raw
+        print(
+            f"batch: {batch_envelopes} envelopes in {len(batch_jobs)} requests in "
+            f"{seconds:.1f} s = {batch_rate:,.0f}/s = {share:.0%} of raw verify "
+            f"(target >= {BATCH_SHARE_TARGET:.0%}), failures {failures}"
+        )
+        print(
+            "summary: single {} ; batch {}".format(
+                "MET" if single_rate >= SINGLE_TARGET else "MISSED",
+                "MET" if share >= BATCH_SHARE_TARGET else "MISSED",
+            )
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
