@@ -6,7 +6,6 @@ import base64
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from attestations.checkpoint import open_checkpoint
@@ -158,49 +157,48 @@ async def test_vendor_history_is_paginated(
     assert second_page.json()["page"]["total"] == 2
 
 
-@pytest.mark.parametrize(
-    "case",
-    [
-        ("/api/v1/log/entries/7", {}, 404, ["beyond the end of the log", "2 entries"]),
-        (
-            "/api/v1/log/entries/0",
-            {"tree_size": 5},
-            404,
-            ["no checkpoint was signed at tree size 5"],
-        ),
-        ("/api/v1/log/entries/1", {"tree_size": 1}, 404, ["not in the tree of size 1"]),
-        ("/api/v1/log/entries/-1", {}, 400, []),
-        (
-            "/api/v1/log/consistency",
-            {"first": 2, "second": 1},
-            422,
-            ["must be between 0 and second"],
-        ),
-        (
-            "/api/v1/log/consistency",
-            {"first": 1, "second": 9},
-            422,
-            ["larger than the log (2 entries)"],
-        ),
-        ("/api/v1/log/consistency", {"first": 1}, 400, ["second"]),
-        ("/api/v1/log/entries", {"vendor": "nobody"}, 404, ["no vendor with slug 'nobody'"]),
-        ("/api/v1/log/entries", {}, 400, ["vendor"]),
-    ],
-)
+BAD_REQUESTS: list[tuple[str, dict[str, int | str], int, list[str]]] = [
+    ("/api/v1/log/entries/7", {}, 404, ["beyond the end of the log", "2 entries"]),
+    (
+        "/api/v1/log/entries/0",
+        {"tree_size": 5},
+        404,
+        ["no checkpoint was signed at tree size 5"],
+    ),
+    ("/api/v1/log/entries/1", {"tree_size": 1}, 404, ["not in the tree of size 1"]),
+    ("/api/v1/log/entries/-1", {}, 400, []),
+    (
+        "/api/v1/log/consistency",
+        {"first": 2, "second": 1},
+        422,
+        ["must be between 0 and second"],
+    ),
+    (
+        "/api/v1/log/consistency",
+        {"first": 1, "second": 9},
+        422,
+        ["larger than the log (2 entries)"],
+    ),
+    ("/api/v1/log/consistency", {"first": 1}, 400, ["second"]),
+    ("/api/v1/log/entries", {"vendor": "nobody"}, 404, ["no vendor with slug 'nobody'"]),
+    ("/api/v1/log/entries", {}, 400, ["vendor"]),
+]
+"""(path, query, status, phrases the problem detail must contain)."""
+
+
 async def test_bad_requests_are_problems_and_sign_nothing(
     api: httpx.AsyncClient,
     services: Services,
     association: str,
-    case: tuple[str, dict[str, int | str], int, list[str]],
 ) -> None:
-    path, params, status, phrases = case
     application_id, _key, _code = await apply_vendor(services, association, "err-vendor")
     await services.log.sign_checkpoint_if_grown()
     await services.membership.approve(await admin_caller(services), application_id, "ok")
     before = await log_counts(services)
     assert before == (2, 1)
-    assert_problem(await api.get(path, params=params), status, *phrases)
-    assert await log_counts(services) == before
+    for path, params, status, phrases in BAD_REQUESTS:
+        assert_problem(await api.get(path, params=params), status, *phrases)
+        assert await log_counts(services) == before, (path, params)
 
 
 async def test_empty_log_has_a_checkpoint_of_size_zero(
