@@ -193,7 +193,7 @@ class NotificationService:
                     delivered_at=d.delivered_at,
                     created_at=d.created_at,
                 )
-                for d, url, event in rows.tuples()
+                for d, url, event in rows.all()
             ], total or 0
 
     async def dispatch_outbox(self) -> int:
@@ -257,7 +257,7 @@ class NotificationService:
                         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
                         .limit(self.ctx.settings.webhook_batch)
                     )
-                ).tuples()
+                ).all()
             )
         if not due:
             return 0
