@@ -1,0 +1,215 @@
+"""Badge and profile-page throughput against a plain-text endpoint of the same server.
+
+Runs `registry demo` into a scratch directory, starts `registry serve`, then loads
+/ping (plain text), /badges/{slug}.svg and /vendors/{slug} one after the other with the
+same load: wrk when it is installed (apt-get install wrk), else a small asyncio HTTP/1.1
+keep-alive load generator in this file. Targets (issue 5):
+
+    badge throughput >= 75 % of /ping's, badge p99 <= 20 ms at 64 connections,
+    vendor profile page >= 500 requests/s.
+
+    .venv/bin/python bench/badges.py [--seconds 10] [--connections 64] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+BADGE_SHARE_TARGET = 0.75
+BADGE_P99_TARGET_MS = 20.0
+PROFILE_RPS_TARGET = 500.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """Throughput and latency of one endpoint under load."""
+
+    path: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback only
+        return bytes(answer.read())
+
+
+def certified_demo_vendor(base: str) -> str:
+    """A demo vendor whose badge reads certified (the badge path then does real work)."""
+    vendors = json.loads(get(f"{base}/api/v1/vendors/?page_size=100"))["items"]
+    for vendor in vendors:
+        shields = json.loads(get(f"{base}/badges/{vendor['slug']}.json"))
+        if not shields["isError"]:
+            return str(vendor["slug"])
+    return str(vendors[0]["slug"])
+
+
+# --- wrk --------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(f"cannot read wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def run_wrk(url: str, path: str, seconds: int, connections: int) -> Result:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            url + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors_match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(path, rps, p50, p99, int(errors_match.group(1)) if errors_match else 0)
+
+
+# --- asyncio fallback -------------------------------------------------------------------
+
+
+async def _connection(
+    port: int, request: bytes, stop_at: float, latencies: list[float], errors: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))  # type: ignore[union-attr]
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors.append(1)
+    finally:
+        writer.close()
+
+
+def run_python(port: int, path: str, seconds: int, connections: int) -> Result:
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    latencies: list[float] = []
+    errors: list[int] = []
+
+    async def main() -> None:
+        stop_at = time.perf_counter() + seconds
+        await asyncio.gather(
+            *(_connection(port, request, stop_at, latencies, errors) for _ in range(connections))
+        )
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Result(
+        path,
+        len(latencies) / elapsed,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+        len(errors),
+    )
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    options = parser.parse_args()
+    use_wrk = shutil.which("wrk") is not None and not options.python_client
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-badges-"))
+    env = {**os.environ, "REGISTRY_DATA_DIR": str(scratch), "REGISTRY_SCHEDULER": "0"}
+    subprocess.run([str(BIN / "registry"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(BIN / "registry"), "serve", "--port", str(port), "--workers", str(options.workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                get(f"{base}/readyz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        slug = certified_demo_vendor(base)
+        paths = ["/ping", f"/badges/{slug}.svg", f"/vendors/{slug}"]
+        for path in paths:  # warm every worker's cache
+            for _ in range(50):
+                get(base + path)
+        print(
+            f"load: {'wrk' if use_wrk else 'python asyncio client'}, {options.connections} "
+            f"connections, {options.seconds} s per endpoint, {options.workers} worker(s), "
+            f"{os.cpu_count()} CPUs, vendor {slug}"
+        )
+        results = {}
+        for path in paths:
+            if use_wrk:
+                result = run_wrk(base, path, options.seconds, options.connections)
+            else:
+                result = run_python(port, path, options.seconds, options.connections)
+            results[path] = result
+            print(
+                f"  {path:<40} {result.rps:9.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
+                f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    plain, badge, profile = (results[p] for p in paths)
+    share = badge.rps / plain.rps
+    checks = [
+        (f"badge throughput {share:.0%} of plain", share >= BADGE_SHARE_TARGET, ">= 75%"),
+        (f"badge p99 {badge.p99_ms:.1f} ms", badge.p99_ms <= BADGE_P99_TARGET_MS, "<= 20 ms"),
+        (f"profile page {profile.rps:.0f} req/s", profile.rps >= PROFILE_RPS_TARGET, ">= 500"),
+    ]
+    for figure, ok, target in checks:
+        print(f"{'PASS' if ok else 'MISS'}  {figure} (target {target})")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

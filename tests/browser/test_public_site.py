@@ -1,0 +1,188 @@
+"""The public site in a real browser: Debian's chromium driven by Playwright, against
+`registry serve` on the demo federation. Screenshots go to tests/artifacts/.
+
+Searches, opens a profile, switches language, opens the verify page, checks that a
+suspended vendor's badge reads suspended, and that the pages work without JavaScript
+and from the keyboard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="browser tests skipped: /usr/bin/chromium is missing (apt-get install chromium)",
+    ),
+]
+
+if CHROMIUM.exists():
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback only
+        return bytes(answer.read())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`registry demo` then `registry serve` in a scratch directory; yields the base URL."""
+    data_dir = tmp_path_factory.mktemp("browser-site")
+    env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
+    registry = str(Path(sys.executable).with_name("registry"))
+    subprocess.run([registry, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [registry, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                _get(f"{base}/readyz")
+                break
+            except OSError:
+                assert server.poll() is None, "registry serve exited"
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Debian chromium; Playwright's own browser downloads are never used."""
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def shot(page: Page, name: str) -> None:
+    """Save a full-page screenshot as a test artefact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"public-site-{name}.png"), full_page=True)
+
+
+def vendor_with_badge(base: str, message: str) -> str:
+    """A demo vendor whose English badge message is `message`."""
+    for vendor in json.loads(_get(f"{base}/api/v1/vendors/?page_size=100"))["items"]:
+        badge = json.loads(_get(f"{base}/badges/{vendor['slug']}.json?lang=en"))
+        if badge["message"] == message:
+            return str(vendor["slug"])
+    pytest.fail(f"the demo has no vendor whose badge reads {message!r}")
+
+
+def test_search_profile_language_and_verify_without_javascript(site: str, browser: Browser) -> None:
+    """A consumer's path through the site with scripts off, in Chinese then English."""
+    context = browser.new_context(locale="zh-CN", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("h1")).to_have_text("这家软件企业真的获得认证了吗？")
+    shot(page, "home-zh")
+
+    page.get_by_label("企业名称（中文或英文）、统一社会信用代码或域名").fill("云栈")
+    page.get_by_role("button", name="查询").click()
+    results = page.locator(".vendor-card")
+    expect(results).to_have_count(1)
+    shot(page, "search-zh")
+
+    results.get_by_role("link", name="云栈科技有限公司").click()
+    expect(page).to_have_url(f"{site}/vendors/yunzhan-cloud")
+    expect(page.locator("h1")).to_have_text("云栈科技有限公司")
+    expect(page.locator("#history-title")).to_have_text("证书历史")
+    shot(page, "profile-zh")
+
+    page.get_by_role("navigation", name="语言").get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_have_text("Yunzhan Cloud Technology Co., Ltd.")
+    shot(page, "profile-en")
+
+    page.get_by_role("link", name="Open the verify page").click()
+    expect(page).to_have_url(f"{site}/verify/yunzhan-cloud")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # the choice is remembered
+    expect(page.locator("#live-title")).to_contain_text("Live status of Yunzhan Cloud")
+    shot(page, "verify-en")
+    context.close()
+
+
+def test_suspended_vendor_badge_reads_suspended(site: str, browser: Browser) -> None:
+    """The badge image of a suspended vendor says so, in the browser, in both languages."""
+    slug = vendor_with_badge(site, "suspended")
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{site}/vendors/{slug}")
+    badge = page.locator(".status-line img")
+    expect(badge).to_have_attribute("alt", "标识: 已暂停")
+    assert badge.evaluate("image => image.complete && image.naturalWidth > 0")
+    expect(page.locator('[data-field="state"]')).to_have_text("已暂停")
+    shot(page, "profile-suspended-zh")
+
+    svg = page.request.get(f"{site}/badges/{slug}.svg?lang=en")
+    assert svg.ok
+    assert "suspended" in svg.text()
+    page.goto(f"{site}/badges/{slug}.svg")
+    expect(page.locator("svg title")).to_have_text("可信认证: 已暂停")
+    context.close()
+
+
+def test_keyboard_and_landmarks(site: str, browser: Browser) -> None:
+    """The skip link comes first, every control is labelled, landmarks are present."""
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{site}/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # Accept-Language
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to main content")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{site}/#main")
+    for role in ("banner", "main", "contentinfo", "search"):
+        expect(page.get_by_role(role)).to_have_count(1)
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.name)"""
+    )
+    assert unlabelled == []
+    images_without_alt = page.evaluate(
+        "() => [...document.images].filter(i => !i.hasAttribute('alt')).length"
+    )
+    assert images_without_alt == 0
+    for path in ("/handbook", "/guide", "/transparency"):
+        page.goto(site + path)
+        expect(page.locator("h1")).to_have_count(1)
+        shot(page, path.strip("/") + "-en")
+    context.close()
