@@ -14,7 +14,6 @@ from datetime import datetime
 from public_site.badges.rendering import NOT_CERTIFIED, Verdict, verdict
 from public_site.cache import LogWatchedCache
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
-from registry.complaints.services import ComplaintFigures
 from registry.errors import NotFound
 from registry.membership.services import SLUG_PATTERN
 from registry.services import Services
@@ -81,14 +80,6 @@ class PublicReads:
         value = await self.cache.get_or_load(("profile", slug), lambda: self._load_profile(slug))
         if not isinstance(value, VendorProfile):
             raise NotFound(f"no member vendor with slug {slug!r}")
-        return value
-
-    async def complaint_figures(self, slug: str) -> ComplaintFigures:
-        """A vendor's public complaint figures; a year's aggregate may lag by the cache's max age."""
-        value = await self.cache.get_or_load(
-            ("complaint_figures", slug), lambda: self.services.complaints.public_figures(slug)
-        )
-        assert isinstance(value, ComplaintFigures)  # noqa: S101 - the only value stored here
         return value
 
     async def _load_profile(self, slug: str) -> VendorProfile | None:

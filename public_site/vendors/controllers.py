@@ -53,7 +53,8 @@ class VendorController(SitePageController):
             verdict=decided,
             badge_message=badge_message(decided.kind, decided.level, site.lang.code),
             embed=embed_snippets(site.settings.public_base_url.rstrip("/"), profile.slug, alt),
-            **figures_context(await reads.complaint_figures(slug), site.lang.code),
+            # Not cached: not every complaint step is logged, and the figures must be current.
+            **figures_context(await reads.services.complaints.public_figures(slug), site.lang.code),
         )
 
 
