@@ -186,3 +186,23 @@ def test_keyboard_and_landmarks(site: str, browser: Browser) -> None:
         expect(page.locator("h1")).to_have_count(1)
         shot(page, path.strip("/") + "-en")
     context.close()
+
+
+def test_every_page_renders_for_a_demo_vendor_in_each_state(site: str) -> None:
+    """Profile, verify and badge for every demo vendor, both languages; all faces occur."""
+    faces: set[str] = set()
+    for vendor in json.loads(_get(f"{site}/api/v1/vendors/?page_size=100"))["items"]:
+        slug = vendor["slug"]
+        for lang in ("zh", "en"):
+            for path in (f"/vendors/{slug}", f"/verify/{slug}"):
+                page = _get(f"{site}{path}?lang={lang}").decode()
+                assert f'lang="{"zh-CN" if lang == "zh" else "en"}"' in page
+        badge = json.loads(_get(f"{site}/badges/{slug}.json?lang=en"))
+        faces.add(
+            badge["message"].split(" L")[0]
+            if "certified L" in badge["message"]
+            else badge["message"]
+        )
+        if "renewal due" in badge["message"]:
+            faces.add("renewal due")
+    assert {"certified", "renewal due", "suspended", "revoked", "expired", "not certified"} <= faces
