@@ -49,7 +49,7 @@ class AuditOut(msgspec.Struct):
     """An accepted audit result."""
 
     id: int
-    vendor_id: int
+    vendor: str
     key_id: str
     period_start: datetime
     period_end: datetime
@@ -84,11 +84,11 @@ def auditor_out(auditor: Auditor) -> AuditorOut:
     )
 
 
-def audit_out(audit: AuditRecord) -> AuditOut:
+def audit_out(audit: AuditRecord, vendor: str) -> AuditOut:
     """Shape an audit."""
     return AuditOut(
         id=audit.id,
-        vendor_id=audit.vendor_id,
+        vendor=vendor,
         key_id=audit.key_id,
         period_start=audit.period_start,
         period_end=audit.period_end,
@@ -156,7 +156,7 @@ class AuditController(Controller):
         """
         result = await services.audits.submit(caller, data.to_envelope())
         return Response(
-            audit_out(result.record),
+            audit_out(result.record, result.vendor),
             status_code=HTTP_201_CREATED if result.created else HTTP_200_OK,
         )
 
@@ -172,4 +172,7 @@ class AuditController(Controller):
         rows, total = await services.audits.list_own(
             caller, offset=offset_of(page, page_size), limit=page_size
         )
-        return AuditPage(items=[audit_out(a) for a in rows], page=page_out(page, page_size, total))
+        return AuditPage(
+            items=[audit_out(a, vendor) for a, vendor in rows],
+            page=page_out(page, page_size, total),
+        )

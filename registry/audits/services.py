@@ -36,6 +36,7 @@ from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
 from registry.federation.models import Association
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
+from registry.membership.models import Vendor
 from registry.membership.services import SLUG_PATTERN
 from registry.signed_statements import (
     check_issued_at,
@@ -74,6 +75,7 @@ class SubmittedAudit:
 
     record: AuditRecord
     created: bool
+    vendor: str
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ class AuditService:
         async with self.ctx.db.read() as session:
             existing = await _audit_by_digest(session, digest)
         if existing is not None:
-            return SubmittedAudit(existing, created=False)
+            return existing
         statement = open_statement(envelope, AUDIT_PREDICATE)
         claims = decode_predicate(statement, AuditClaims)
         now = self.ctx.clock.now()
@@ -211,7 +213,7 @@ class AuditService:
         async with self.ctx.db.transaction() as session:
             existing = await _audit_by_digest(session, digest)
             if existing is not None:
-                return SubmittedAudit(existing, created=False)
+                return existing
             auditor = await self._caller_auditor(session, caller, claims.auditor)
             key_id = await _verify_auditor_signature(session, envelope, auditor, signed_at)
             _check_accreditation(auditor, signed_at)
@@ -271,7 +273,7 @@ class AuditService:
                 evidence_scheme=scheme,
                 appender=appender,
             )
-            return SubmittedAudit(record, created=True)
+            return SubmittedAudit(record, created=True, vendor=vendor.slug)
 
     async def _caller_auditor(self, session: AsyncSession, caller: Caller, named: str) -> Auditor:
         auditor = (
@@ -290,7 +292,7 @@ class AuditService:
 
     async def list_own(
         self, caller: Caller, *, offset: int, limit: int
-    ) -> tuple[list[AuditRecord], int]:
+    ) -> tuple[list[tuple[AuditRecord, str]], int]:
         """The calling auditor's submitted audits, newest first."""
         async with self.ctx.db.read() as session:
             auditor = (
@@ -304,13 +306,14 @@ class AuditService:
                 select(func.count()).where(AuditRecord.auditor_id == auditor.id)
             )
             rows = await session.execute(
-                select(AuditRecord)
+                select(AuditRecord, Vendor.slug)
+                .join(Vendor, Vendor.id == AuditRecord.vendor_id)
                 .where(AuditRecord.auditor_id == auditor.id)
                 .order_by(AuditRecord.id.desc())
                 .offset(offset)
                 .limit(limit)
             )
-            return list(rows.scalars()), total or 0
+            return [(audit, slug) for audit, slug in rows.all()], total or 0
 
 
 def _optional_time(value: str | None, field: str) -> datetime | None:
@@ -405,10 +408,15 @@ async def _continuity(
     return previous_end is not None and previous_end < start
 
 
-async def _audit_by_digest(session: AsyncSession, digest: str) -> AuditRecord | None:
-    return (
-        await session.execute(select(AuditRecord).where(AuditRecord.envelope_digest == digest))
-    ).scalar_one_or_none()
+async def _audit_by_digest(session: AsyncSession, digest: str) -> SubmittedAudit | None:
+    row = (
+        await session.execute(
+            select(AuditRecord, Vendor.slug)
+            .join(Vendor, Vendor.id == AuditRecord.vendor_id)
+            .where(AuditRecord.envelope_digest == digest)
+        )
+    ).one_or_none()
+    return None if row is None else SubmittedAudit(row[0], created=False, vendor=row[1])
 
 
 async def auditor_for_key(session: AsyncSession, key: SigningKeyRecord, now: datetime) -> Auditor:

@@ -374,6 +374,12 @@ async def test_audit_rejections_write_nothing_and_gaps_are_flagged(
     )
     assert gap.status_code == 201
     assert gap.json()["gap_before"] is True
+    resent = await api.post("/api/v1/audits", json=audit(auditor), headers=_auth(auditor.token))
+    assert resent.status_code == 200
+    assert resent.json()["id"] == first.json()["id"]
+    own = (await api.get("/api/v1/audits", headers=_auth(auditor.token))).json()
+    assert own["page"]["total"] == 2
+    assert {a["vendor"] for a in own["items"]} == {"acme-cloud"}
 
     clock.advance(20 * DAY)
     before = await _counts(services)
