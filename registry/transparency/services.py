@@ -11,9 +11,9 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,9 @@ from registry.transparency.entries import EntryType, leaf_bytes
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
 _HEAD_ID = 1
+# Core tables for the bulk inserts: the ORM's bulk path costs ~10% of an append's time.
+_ENTRY_TABLE = cast(Table, LogEntry.__table__)
+_NODE_TABLE = cast(Table, LogNode.__table__)
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,8 @@ class LogAppender:
             )
             indexes.append(index)
         if entries:
-            await self.session.execute(insert(LogEntry), entries)
-            await self.session.execute(insert(LogNode), nodes)
+            await self.session.execute(insert(_ENTRY_TABLE), entries)
+            await self.session.execute(insert(_NODE_TABLE), nodes)
             await self.session.execute(
                 update(LogHead)
                 .where(LogHead.id == _HEAD_ID)
@@ -133,7 +136,7 @@ def _nodes_query(levels: int) -> Select[int, int, bytes]:
     O(n) per proof. Built once per shape with bound parameters, so SQLAlchemy's compiled
     cache serves every later proof.
     """
-    table = LogNode.__table__.c
+    table = _NODE_TABLE.c
     return select(table.level, table.index, table.hash).where(
         or_(
             *(
