@@ -84,11 +84,9 @@ def clean_submission(form: ComplaintSubmission, settings: Settings, today: date)
     short_limit = settings.complaint_short_text_max_chars
 
     def text(field: str, value: str, limit: int, *, required: bool = True) -> str:
-        cleaned = value.strip()
-        if required and not cleaned:
-            problems[field] = field_problem(REQUIRED, field)
-        elif len(cleaned) > limit:
-            problems[field] = field_problem(TOO_LONG, field, limit=limit)
+        cleaned, problem = checked_text(field, value, limit, required=required)
+        if problem is not None:
+            problems[field] = problem
         return cleaned
 
     kind, subject = _subject(form, problems)
@@ -124,6 +122,18 @@ def clean_submission(form: ComplaintSubmission, settings: Settings, today: date)
         consent_to_share=form.consent_to_share,
         language=form.language if form.language in {"zh", "en"} else "zh",
     )
+
+
+def checked_text(
+    field: str, value: str, limit: int, *, required: bool = True
+) -> tuple[str, Text | None]:
+    """The trimmed text, and what is wrong with it (empty when required, or too long)."""
+    cleaned = value.strip()
+    if required and not cleaned:
+        return cleaned, field_problem(REQUIRED, field)
+    if len(cleaned) > limit:
+        return cleaned, field_problem(TOO_LONG, field, limit=limit)
+    return cleaned, None
 
 
 def _choice(kind: type[E], field: str, raw: str, problems: dict[str, Text]) -> E | None:

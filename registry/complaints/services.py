@@ -27,7 +27,12 @@ from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.accounts.services import hash_token
 from registry.clock import isoformat
-from registry.complaints.filing import CleanFiling, ComplaintSubmission, clean_submission
+from registry.complaints.filing import (
+    CleanFiling,
+    ComplaintSubmission,
+    checked_text,
+    clean_submission,
+)
 from registry.complaints.messages import (
     ALREADY_RATED,
     BAD_SCORE,
@@ -35,9 +40,7 @@ from registry.complaints.messages import (
     HONEYPOT,
     NOT_FOUND,
     RATE_LIMITED,
-    REQUIRED,
     STATUS_NAMES,
-    TOO_LONG,
     UNKNOWN_VENDOR,
     WRONG_STATE,
     ComplaintInvalid,
@@ -455,10 +458,7 @@ class ComplaintService:
         """The satisfaction survey: once, after closure, 1 to 5 with an optional comment."""
         if score not in RATING_RANGE:
             raise ComplaintInvalid({"score": field_problem(BAD_SCORE, "score")})
-        remark = comment.strip()
-        limit = self.ctx.settings.complaint_text_max_chars
-        if len(remark) > limit:
-            raise ComplaintInvalid({"comment": field_problem(TOO_LONG, "comment", limit=limit)})
+        remark = self._message_text(comment, field="comment", required=False)
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             complaint = await _consumer_complaint(session, tracking_code, secret)
@@ -952,12 +952,10 @@ class ComplaintService:
     # --- shared -----------------------------------------------------------------------------
 
     def _message_text(self, body: str, *, field: str = "body", required: bool = True) -> str:
-        text = body.strip()
         limit = self.ctx.settings.complaint_text_max_chars
-        if required and not text:
-            raise ComplaintInvalid({field: field_problem(REQUIRED, field)})
-        if len(text) > limit:
-            raise ComplaintInvalid({field: field_problem(TOO_LONG, field, limit=limit)})
+        text, problem = checked_text(field, body, limit, required=required)
+        if problem is not None:
+            raise ComplaintInvalid({field: problem})
         return text
 
     async def _page(self, conditions: list[Any], offset: int, limit: int) -> Page[Complaint]:
