@@ -1,7 +1,7 @@
 """Imports every model module so the metadata is complete (Alembic, `db check`)."""
 
 from registry.accounts.models import ApiToken, LoginChallenge, Principal
-from registry.audits.models import AuditRecord, Auditor
+from registry.audits.models import Auditor, AuditRecord
 from registry.certification.models import (
     AttestationRecord,
     Certification,
@@ -17,9 +17,6 @@ from registry.scheduling_lease import SchedulerLease
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
 __all__ = [
-    "Complaint",
-    "ComplaintEvent",
-    "ComplaintSlaPolicy",
     "ApiToken",
     "Association",
     "AttestationRecord",
@@ -27,6 +24,9 @@ __all__ = [
     "Auditor",
     "Certification",
     "CertificationTransition",
+    "Complaint",
+    "ComplaintEvent",
+    "ComplaintSlaPolicy",
     "FederationKeyRecord",
     "LogCheckpoint",
     "LogEntry",
