@@ -187,11 +187,13 @@ class ComplaintService:
 
     def check_form_token(self, cookie: str | None, field: str | None) -> None:
         """Refuse the post unless cookie and field carry the same fresh token we signed."""
-        if not cookie or not field or not hmac.compare_digest(cookie, field):
+        if not cookie or not field or not hmac.compare_digest(cookie.encode(), field.encode()):
             raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
         body, _, mac = field.rpartition(".")
         issued, _, _nonce = body.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(mac, self.vault.form_mac(body)):
+        if not issued.isdigit() or not hmac.compare_digest(
+            mac.encode(), self.vault.form_mac(body).encode()
+        ):
             raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
         age = self.ctx.clock.now().timestamp() - int(issued)
         if not 0 <= age <= self.ctx.settings.complaint_form_token_ttl.total_seconds():

@@ -105,6 +105,11 @@ async def test_form_refuses_forgery_bots_and_bad_fields(
     assert forged.status_code == 422
     assert "表单已过期" in forged.text
     token = next_token(forged)
+    unicode_forgery = await api.post(
+        "/complaints/new", data=form_fields(vendor.slug, "表单.1.伪造"), headers=HTML
+    )
+    assert unicode_forgery.status_code == 422
+    token = next_token(unicode_forgery)
     bot = await api.post(
         "/complaints/new", data=form_fields(vendor.slug, token, website="http://spam"), headers=HTML
     )
