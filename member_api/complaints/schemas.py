@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import msgspec
 
@@ -178,11 +179,16 @@ class FiguresOut(msgspec.Struct):
     ratings: int | None
 
 
-class SlaPolicyIn(msgspec.Struct, forbid_unknown_fields=True):
-    """An association's complaint clocks, in hours."""
+MAX_CLOCK_HOURS = 24 * 366
+"""No complaint clock runs longer than a year; also keeps timedelta far from overflow."""
+ClockHours = Annotated[int, msgspec.Meta(ge=1, le=MAX_CLOCK_HOURS)]
 
-    first_response_hours: int = msgspec.field(default=24)
-    resolution_hours: int = msgspec.field(default=168)
+
+class SlaPolicyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An association's complaint clocks, in hours (first response, then resolution)."""
+
+    first_response_hours: ClockHours
+    resolution_hours: ClockHours
 
 
 class SlaPolicyOut(msgspec.Struct):

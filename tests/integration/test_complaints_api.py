@@ -386,6 +386,20 @@ async def test_association_sets_its_clocks(
         json={"first_response_hours": 12, "resolution_hours": 72},
     )
     assert changed.json()["custom"] is True
+    for bad in (
+        {"first_response_hours": 0, "resolution_hours": 1},
+        {"first_response_hours": 48, "resolution_hours": 24},
+        {"first_response_hours": 10**12, "resolution_hours": 10**12},
+    ):
+        refused = await api.put(
+            f"/api/v1/associations/{association}/complaint-sla",
+            headers=_auth(role_tokens[Role.ASSOCIATION_ADMIN]),
+            json=bad,
+        )
+        assert refused.status_code in {400, 422}, refused.text
+    assert (await api.get(f"/api/v1/associations/{association}/complaint-sla")).json()[
+        "first_response_hours"
+    ] == 12
     vendor = await member_vendor(services, association, "fast-vendor")
     filed = await file_complaint(api, vendor.slug)
     view = (
