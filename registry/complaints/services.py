@@ -438,7 +438,7 @@ class ComplaintService:
 
     async def reject(self, tracking_code: str, secret: str, reason: str) -> Complaint:
         """The consumer turns the proposal down: the complaint goes to the mediators."""
-        text = self._message_text(reason)
+        text = self._message_text(reason, field="reason")
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             complaint = await _consumer_complaint(session, tracking_code, secret)
