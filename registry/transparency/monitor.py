@@ -95,13 +95,18 @@ class MonitorReport:
     previous: Checkpoint | None
     pinned_now: bool
     """True on the first run, when the verifier key was pinned."""
+    verifier_key: str
 
     def summary(self) -> str:
         """One line for the operator."""
         root = base64.b64encode(self.checkpoint.root_hash).decode()
         current = f"checkpoint of size {self.checkpoint.size} (root {root})"
         if self.previous is None:
-            return f"first run: verified and saved the {current}"
+            return (
+                f"first run: verified and saved the {current}; pinned verifier key "
+                f"{self.verifier_key} (trust on first use: compare it with a copy obtained "
+                "another way)"
+            )
         if self.previous.size == self.checkpoint.size:
             return f"no growth: the {current} is the one seen last time"
         return f"consistent: the {current} extends the size {self.previous.size} seen last time"
@@ -210,4 +215,4 @@ async def check_log(client: httpx.AsyncClient, state_path: Path) -> MonitorRepor
                 f"checkpoint as evidence:\n{note}"
             ) from exc
     MonitorState(verifier_key, origin, note).save(state_path)
-    return MonitorReport(checkpoint, previous, pinned_now=state is None)
+    return MonitorReport(checkpoint, previous, pinned_now=state is None, verifier_key=verifier_key)
