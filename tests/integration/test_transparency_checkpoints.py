@@ -6,13 +6,16 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from attestations.checkpoint import open_checkpoint
 from attestations.merkle import verify_consistency
+from registry.cli import main
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
 from registry.scheduling import sign_checkpoint_job
@@ -133,3 +136,16 @@ async def test_the_database_refuses_a_second_checkpoint_of_one_size(services: Se
             )
     rows = await checkpoints(services)
     assert [(row.size, row.root_hash) for row in rows] == [(1, first.root_hash)]
+
+
+def test_cli_signs_a_checkpoint_on_demand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`registry log sign-checkpoint` signs once, then has nothing to do until the log grows."""
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("REGISTRY_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    first = runner.invoke(main, ["log", "sign-checkpoint"])
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "signed the checkpoint of size 0\n"
+    again = runner.invoke(main, ["log", "sign-checkpoint"])
+    assert again.exit_code == 0, again.output
+    assert "did not grow since the last checkpoint; nothing signed" in again.stdout
