@@ -164,6 +164,7 @@ async def test_apply_approve_login_rotate_revoke(
     ],
 )
 async def test_invalid_applications_write_nothing(
+    *,
     api: httpx.AsyncClient,
     services: Services,
     association: str,
@@ -193,9 +194,7 @@ async def test_signature_problems_write_nothing(
     tampered = Envelope(good.payload_type, good.payload + b" ", good.signatures)
     other = SigningKey.generate()
     foreign = sign_envelope(good.payload, [other])
-    bad_sig = Envelope(
-        good.payload_type, good.payload, (EnvelopeSignature(key.key_id, bytes(64)),)
-    )
+    bad_sig = Envelope(good.payload_type, good.payload, (EnvelopeSignature(key.key_id, bytes(64)),))
     stale = _application(key, clock, issued_at=clock.now() - timedelta(days=30))
     future = _application(key, clock, issued_at=clock.now() + timedelta(hours=2))
     cases = [

@@ -50,8 +50,10 @@ def test_invalid_codes_say_why(code: str, reason: str) -> None:
 @given(st.randoms(use_true_random=False))
 def test_any_single_character_typo_is_caught(rng: random.Random) -> None:
     """Changing one character of a valid code always breaks the check (mod 31, prime weights)."""
-    first17 = "91" + "".join(rng.choice("0123456789") for _ in range(6)) + "".join(
-        rng.choice(ALPHABET) for _ in range(9)
+    first17 = (
+        "91"
+        + "".join(rng.choice("0123456789") for _ in range(6))
+        + "".join(rng.choice(ALPHABET) for _ in range(9))
     )
     code = first17 + check_character(first17)
     assert normalise_credit_code(code) == code
