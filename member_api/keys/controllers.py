@@ -29,6 +29,7 @@ class KeyOut(msgspec.Struct):
     revocation_reason: str | None
     authorised_by_key_id: str | None
     log_index: int | None
+    revocation_log_index: int | None
 
 
 class RevokeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,6 +51,7 @@ def key_out(key: SigningKeyRecord) -> KeyOut:
         revocation_reason=key.revocation_reason,
         authorised_by_key_id=key.authorised_by_key_id,
         log_index=key.log_index,
+        revocation_log_index=key.revocation_log_index,
     )
 
 

@@ -193,7 +193,7 @@ class AccountService:
         async with self.ctx.db.transaction() as session:
             key = await _active_key(session, key_id, now)
             if key is None:
-                raise NotFound(f"no active signing key with id {key_id} is registered")
+                raise NotFound(await _why_not_active(session, key_id))
             nonce = secrets.token_hex(32)
             expires_at = now + self.ctx.settings.challenge_ttl
             session.add(
@@ -303,6 +303,22 @@ async def _active_key(session: AsyncSession, key_id: str, now: datetime) -> Sign
     if key.revoked_at is not None and key.revoked_at <= now:
         return None
     return key
+
+
+async def _why_not_active(session: AsyncSession, key_id: str) -> str:
+    """Say why a key cannot log in, so its holder knows whether to wait or rotate."""
+    key = (
+        await session.execute(select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id))
+    ).scalar_one_or_none()
+    if key is None:
+        return f"no signing key with id {key_id} is registered"
+    if key.status is KeyStatus.PENDING:
+        return f"key {key_id} is not active yet: its application has not been approved"
+    revoked = isoformat(key.revoked_at) if key.revoked_at else "an earlier time"
+    return (
+        f"key {key_id} was revoked at {revoked} ({key.revocation_reason or 'no reason given'});"
+        " log in with a current key"
+    )
 
 
 async def _principal_for_key(

@@ -61,6 +61,9 @@ class SigningKeyRecord(IdMixin, CreatedAtMixin, Base):
     authorised_by_principal_id: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
     """The admin whose decision activated this key (application approval), if any."""
     log_index: Mapped[int | None]
+    """The log entry that made this key usable (rotation or application approval)."""
+    revocation_log_index: Mapped[int | None]
+    """The log entry of its revocation, once revoked."""
 
     __table_args__ = (
         CheckConstraint(

@@ -221,7 +221,7 @@ class KeyService:
             key.status = KeyStatus.REVOKED
             key.revoked_at = effective
             key.revocation_reason = reason
-            await LogAppender(session, now).append(
+            key.revocation_log_index = await LogAppender(session, now).append(
                 PendingLeaf(
                     EntryType.KEY_REVOKED,
                     {

@@ -370,6 +370,10 @@ class MembershipService:
                     vendor_slug=vendor.slug,
                 )
             )
+            if outcome is ApplicationStatus.APPROVED:
+                key.log_index = application.decision_log_index
+            else:
+                key.revocation_log_index = application.decision_log_index
             return application
 
     async def directory(self, query: str | None, offset: int, limit: int) -> Page[Vendor]:

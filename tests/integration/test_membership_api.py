@@ -80,9 +80,9 @@ async def test_apply_approve_login_rotate_revoke(
 
     # Applicants are not public and cannot log in yet.
     assert (await api.get("/api/v1/vendors/acme-cloud")).status_code == 404
-    assert (
-        await api.post("/api/v1/auth/challenge", json={"key_id": key.key_id})
-    ).status_code == 404
+    pending = await api.post("/api/v1/auth/challenge", json={"key_id": key.key_id})
+    assert pending.status_code == 404
+    assert "not been approved" in pending.json()["detail"]
 
     admin = _auth(role_tokens[Role.ASSOCIATION_ADMIN])
     listed = (await api.get("/api/v1/applications/?status=pending", headers=admin)).json()
@@ -119,6 +119,7 @@ async def test_apply_approve_login_rotate_revoke(
     )
     assert rotated.status_code == 201, rotated.text
     assert rotated.json()["authorised_by_key_id"] == key.key_id
+    assert rotated.json()["log_index"] == 2
 
     clock.advance(timedelta(minutes=1))
     revoked = await api.post(
@@ -128,16 +129,18 @@ async def test_apply_approve_login_rotate_revoke(
     )
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["status"] == "revoked"
+    assert revoked.json()["revocation_log_index"] == 3
 
     keys = (await api.get("/api/v1/vendors/acme-cloud/keys/")).json()
-    assert {k["key_id"]: k["status"] for k in keys} == {
-        key.key_id: "revoked",
-        new_key.key_id: "active",
+    assert {k["key_id"]: (k["status"], k["log_index"]) for k in keys} == {
+        key.key_id: ("revoked", 1),
+        new_key.key_id: ("active", 2),
     }
     # The revoked key can neither log in nor authorise another rotation.
-    assert (
-        await api.post("/api/v1/auth/challenge", json={"key_id": key.key_id})
-    ).status_code == 404
+    late_login = await api.post("/api/v1/auth/challenge", json={"key_id": key.key_id})
+    assert late_login.status_code == 404
+    assert "was revoked" in late_login.json()["detail"]
+    assert "laptop lost" in late_login.json()["detail"]
     third = SigningKey.generate()
     late = rotation_envelope(key, third, vendor="acme-cloud", issued_at=clock.now())
     refused = await api.post(
