@@ -310,8 +310,13 @@ def apply(
 
 @main.command()
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--token-only",
+    is_flag=True,
+    help="print only the token, e.g. for export REGISTRY_TOKEN=$(registry login … --token-only)",
+)
 @url_option
-def login(key_path: Path, url: str) -> None:
+def login(key_path: Path, url: str, token_only: bool) -> None:
     """Sign a login challenge with KEY and print the bearer token."""
 
     def work() -> Any:
@@ -321,7 +326,11 @@ def login(key_path: Path, url: str) -> None:
         finally:
             client.close()
 
-    print_json(guarded(work))
+    answer = guarded(work)
+    if token_only:
+        click.echo(answer["token"])
+    else:
+        print_json(answer)
 
 
 @main.group()
@@ -398,9 +407,13 @@ def admin_create_token(
         )
 
     issued = guarded(lambda: run_with_services(work))
-    click.echo(f"token: {issued.token}")
-    click.echo(f"role: {issued.role.value}  expires: {issued.expires_at.isoformat()}")
-    click.echo("store it now: it is not shown again and only its hash is kept", err=True)
+    # The token alone goes to stdout, so `TOKEN=$(registry admin create-token …)` works.
+    click.echo(issued.token)
+    click.echo(
+        f"role: {issued.role.value}  expires: {issued.expires_at.isoformat()}\n"
+        "store it now: it is not shown again and only its hash is kept",
+        err=True,
+    )
 
 
 @admin.command("create-association")

@@ -1,0 +1,149 @@
+"""The README's new-vendor walkthrough, command for command, against a live server.
+
+`registry keys generate` → `registry apply` → `registry admin create-token` and
+`registry applications approve` → `registry login` → `registry keys rotate` and
+`registry keys revoke`, each through the CLI the README shows, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+import httpx
+from click.testing import CliRunner, Result
+
+from registry.cli import main
+from registry.clock import ManualClock, SystemClock
+from registry.services import Services
+
+CREDIT_CODE = "91110108MA01XY7K2P"
+
+
+async def _run(args: list[str], env: dict[str, str] | None = None) -> Result:
+    """Run a `registry` command in a thread (it blocks on HTTP to the test's own server)."""
+    return await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+
+
+def _json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+async def test_new_vendor_walkthrough(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    # The CLI signs with the wall clock, so the server's clock starts there too.
+    clock.set(SystemClock().now())
+    url = ["--url", str(api.base_url)]
+    settings = services.ctx.settings
+    operator_env = {"REGISTRY_DATA_DIR": str(settings.data_dir)}
+    if settings.database_url:
+        operator_env["REGISTRY_DATABASE_URL"] = settings.database_url
+    first, second = tmp_path / "acme.key", tmp_path / "acme-2.key"
+
+    generated = await _run(["keys", "generate", "--out", str(first)])
+    assert generated.exit_code == 0, generated.output
+    assert stat.S_IMODE(first.stat().st_mode) == 0o600
+    first_id = generated.stdout.split()[2]
+    assert len(first_id) == 64
+
+    applied = _json(
+        await _run(
+            [
+                "apply",
+                "--key",
+                str(first),
+                "--association",
+                association,
+                "--credit-code",
+                CREDIT_CODE,
+                "--slug",
+                "acme-cloud",
+                "--name-zh",
+                "艾克米云",
+                "--name-en",
+                "Acme Cloud",
+                "--domain",
+                "acme.example.cn",
+                *url,
+            ]
+        )
+    )
+    assert (applied["status"], applied["key_id"]) == ("pending", first_id)
+    # Not a member yet: its key cannot log in, and the login says why.
+    early = await _run(["login", "--key", str(first), *url])
+    assert early.exit_code == 1
+    assert "not been approved" in early.output
+
+    minted = await _run(
+        ["admin", "create-token", "--role", "association_admin", "--association", association],
+        operator_env,
+    )
+    assert minted.exit_code == 0, minted.output
+    admin_token = minted.stdout.strip()
+    assert admin_token.startswith("trt_")
+    assert admin_token not in minted.stderr
+    admin = {"REGISTRY_TOKEN": admin_token}
+
+    pending = _json(await _run(["applications", "list", "--status", "pending", *url], admin))
+    assert [a["vendor"] for a in pending["items"]] == ["acme-cloud"]
+    approved = _json(
+        await _run(
+            ["applications", "approve", str(applied["id"]), "--reason", "documents checked", *url],
+            admin,
+        )
+    )
+    assert approved["status"] == "approved"
+
+    vendor_token = await _run(["login", "--key", str(first), "--token-only", *url])
+    assert vendor_token.exit_code == 0, vendor_token.output
+    whoami = await api.get(
+        "/api/v1/auth/whoami", headers={"Authorization": f"Bearer {vendor_token.stdout.strip()}"}
+    )
+    assert whoami.json()["role"] == "vendor_admin"
+
+    await _run(["keys", "generate", "--out", str(second)])
+    rotated = _json(
+        await _run(
+            [
+                "keys",
+                "rotate",
+                "--vendor",
+                "acme-cloud",
+                "--key",
+                str(first),
+                "--new-key",
+                str(second),
+                *url,
+            ]
+        )
+    )
+    assert (rotated["status"], rotated["authorised_by_key_id"]) == ("active", first_id)
+
+    new_token = (await _run(["login", "--key", str(second), "--token-only", *url])).stdout
+    revoked = _json(
+        await _run(
+            ["keys", "revoke", first_id, "--reason", "rotated to the new key", *url],
+            {"REGISTRY_TOKEN": new_token.strip()},
+        )
+    )
+    assert revoked["status"] == "revoked"
+    refused = await _run(["login", "--key", str(first), *url])
+    assert refused.exit_code == 1
+    assert "was revoked" in refused.output
+
+    history = (await api.get("/api/v1/log/entries", params={"vendor": "acme-cloud"})).json()
+    assert [item["entry"]["type"] for item in history["items"]] == [
+        "vendor.application",
+        "vendor.application.approved",
+        "key.rotated",
+        "key.revoked",
+    ]
