@@ -768,6 +768,64 @@ def attest(
 
 
 @main.group()
+def auditors() -> None:
+    """Accredited auditor organisations (accredited by a federation admin token)."""
+
+
+@auditors.command("list")
+@url_option
+def auditors_list(url: str) -> None:
+    """Every accredited auditor organisation, with scope and validity (public)."""
+    print_json(guarded(lambda: _call(url, None, "GET", "/api/v1/auditors/")))
+
+
+@auditors.command("accredit")
+@click.option("--slug", required=True, help="URL name of the organisation, e.g. zhengxin-audit")
+@click.option("--name-zh", required=True)
+@click.option("--name-en", required=True)
+@click.option(
+    "--public-key",
+    "key_paths",
+    required=True,
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="the auditor's public key file (registry keys generate writes one); repeat for each",
+)
+@click.option("--scope", required=True, multiple=True, help="association slug it may audit; repeat")
+@click.option("--from", "accredited_from", required=True, help="ISO 8601, start of validity")
+@click.option("--until", "accredited_until", required=True, help="ISO 8601, end of validity")
+@token_option
+@url_option
+def auditors_accredit(
+    slug: str,
+    name_zh: str,
+    name_en: str,
+    key_paths: tuple[Path, ...],
+    scope: tuple[str, ...],
+    accredited_from: str,
+    accredited_until: str,
+    token: str,
+    url: str,
+) -> None:
+    """Accredit an auditor organisation; its keys can then log in and sign audit results."""
+    from attestations.keys import load_public_key
+
+    def work() -> Any:
+        body = {
+            "slug": slug,
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "public_keys": [load_public_key(path).to_base64() for path in key_paths],
+            "scope": list(scope),
+            "accredited_from": accredited_from,
+            "accredited_until": accredited_until,
+        }
+        return _call(url, token, "POST", "/api/v1/auditors/", json=body)
+
+    print_json(guarded(work))
+
+
+@main.group()
 def audit() -> None:
     """Audit results (accredited auditors)."""
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import json
 import stat
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from click.testing import CliRunner, Result
 
+from registry.accounts.models import Role
 from registry.cli import main
-from registry.clock import ManualClock, SystemClock
+from registry.clock import ManualClock, SystemClock, isoformat
 from registry.services import Services
 
 CREDIT_CODE = "91110108MA01XY7K2P"
@@ -147,3 +149,49 @@ async def test_new_vendor_walkthrough(
         "key.rotated",
         "key.revoked",
     ]
+
+
+async def test_auditor_accreditation_from_the_cli(
+    api: httpx.AsyncClient,
+    association: str,
+    role_tokens: dict[Role, str],
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    """A federation admin accredits an auditor by its public key file; others cannot."""
+    clock.set(SystemClock().now())
+    url = ["--url", str(api.base_url)]
+    key = tmp_path / "auditor.key"
+    assert (await _run(["keys", "generate", "--out", str(key)])).exit_code == 0
+    now = clock.now()
+    accredit = [
+        "auditors",
+        "accredit",
+        "--slug",
+        "huaan-audit",
+        "--name-zh",
+        "华安认证",
+        "--name-en",
+        "Huaan Certification",
+        "--public-key",
+        str(tmp_path / "auditor.pub.json"),
+        "--scope",
+        association,
+        "--from",
+        isoformat(now - timedelta(days=1)),
+        "--until",
+        isoformat(now + timedelta(days=365)),
+        *url,
+    ]
+    refused = await _run(accredit, {"REGISTRY_TOKEN": role_tokens[Role.ASSOCIATION_ADMIN]})
+    assert refused.exit_code == 1
+    assert "403" in refused.output
+    assert (await api.get("/api/v1/auditors/")).json() == []
+
+    granted = _json(await _run(accredit, {"REGISTRY_TOKEN": role_tokens[Role.FEDERATION_ADMIN]}))
+    assert (granted["slug"], granted["scope"]) == ("huaan-audit", [association])
+    listed = _json(await _run(["auditors", "list", *url]))
+    assert [a["slug"] for a in listed] == ["huaan-audit"]
+    # Its key now logs in as the auditor organisation.
+    login = _json(await _run(["login", "--key", str(key), *url]))
+    assert login["role"] == "auditor"
