@@ -2,9 +2,10 @@
 
 applied → active → renewal_due → expired; active | renewal_due → suspended → active |
 revoked. Level: L1 = the latest attestation claims every criterion met; L2 = L1 and a
-passing audit that is not overdue; L3 = L2 and the last `l3_periods` attestations all
-meeting every criterion with figures within the scheme's thresholds. Nothing here reads
-a database or a clock, so every rule is unit- and property-tested directly.
+passing audit that is not overdue; L3 = L2 and the last `l3_periods` attestations, for
+consecutive periods, all meeting every criterion with figures within the scheme's
+thresholds. Nothing here reads a database or a clock, so every rule is unit- and
+property-tested directly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 
 from registry.certification.schemes import SchemeRules
 from registry.certification.status import CertificationState as S
@@ -132,11 +134,26 @@ def level_for(rules: SchemeRules, facts: Facts, now: datetime) -> int | None:
     if audit is None or not audit.passed or audit_overdue(rules, audit_due(rules, audit), now):
         return 1
     recent = ordered[-rules.l3_periods :]
-    if len(recent) == rules.l3_periods and all(
-        a.all_met and _within(rules, a.metrics) for a in recent
+    if (
+        len(recent) == rules.l3_periods
+        and _consecutive(recent)
+        and all(a.all_met and _within(rules, a.metrics) for a in recent)
     ):
         return 3
     return 2
+
+
+# Periods count as consecutive when the next one starts within a day of the last one's
+# end: vendors report by calendar periods, and a day covers time-zone and cut-off slack.
+CONSECUTIVE_SLACK = timedelta(days=1)
+
+
+def _consecutive(periods: Sequence[AttestationFact]) -> bool:
+    """True when each period starts where the one before ended (no unreported gap)."""
+    return all(
+        later.period_start - earlier.period_end <= CONSECUTIVE_SLACK
+        for earlier, later in pairwise(periods)
+    )
 
 
 def _within(rules: SchemeRules, metrics: dict[str, float]) -> bool:

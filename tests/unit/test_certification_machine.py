@@ -51,6 +51,9 @@ def test_levels_follow_the_evidence() -> None:
     assert level_for(RULES, Facts([attestation(-30), attestation(0)], [audit(0)]), now) == 3
     bad = Facts([attestation(-30, good=False), attestation(0)], [audit(0)])
     assert level_for(RULES, bad, now) == 2
+    # Two good periods with an unreported month between them are not "the last two".
+    gap = Facts([attestation(-60), attestation(0)], [audit(0)])
+    assert level_for(RULES, gap, now) == 2
     assert level_for(RULES, Facts([attestation(0)], [audit(0, passed=False)]), now) == 1
 
 
