@@ -34,7 +34,7 @@ from member_api.errors import EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
-from member_api.notifications.controllers import WebhookController
+from member_api.notifications.controllers import MediatorNotificationController, WebhookController
 from member_api.transparency.controllers import TransparencyLogController
 from registry.accounts.access import ACCESS_OPT, PUBLIC
 from registry.clock import Clock, SystemClock
@@ -65,6 +65,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     ConsumerComplaintController,
     VendorComplaintController,
     MediationController,
+    MediatorNotificationController,
     ComplaintFiguresController,
 )
 

@@ -19,6 +19,7 @@ from member_api.complaints.schemas import (
     ContactOut,
     DecisionIn,
     FiguresOut,
+    LinkIn,
     MessageIn,
     NoteIn,
     ProposalIn,
@@ -250,7 +251,8 @@ class VendorComplaintController(Controller):
 
 
 class MediationController(Controller):
-    """Mediators: their association's escalated complaints only."""
+    """Mediators: their association's escalated complaints, and unregistered subjects'
+    complaints awaiting triage (every association's mediators see those)."""
 
     path = "/api/v1/mediation/complaints"
     tags = ["complaints"]
@@ -264,7 +266,8 @@ class MediationController(Controller):
         page_size: PageSize = 20,
         status: FromQuery[ComplaintStatus | None] = None,
     ) -> ComplaintPage:
-        """Escalated, mediated and closed-after-mediation complaints of the association."""
+        """Escalated, mediated and closed-after-mediation complaints of the association, and
+        complaints awaiting triage (`status=submitted` lists only those)."""
         result = await services.complaints.mediation_queue(
             caller, status, offset_of(page, page_size), page_size
         )
@@ -313,6 +316,24 @@ class MediationController(Controller):
     ) -> ComplaintOut:
         """Close a mediated complaint."""
         return complaint_out(await services.complaints.close(caller, tracking_code, data.note))
+
+    @post(
+        "/{tracking_code:str}/vendor",
+        opt=opt(roles(Role.MEDIATOR, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)),
+        status_code=HTTP_200_OK,
+    )
+    async def link_vendor(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        tracking_code: FromPath[str],
+        data: JSONBody[LinkIn],
+    ) -> ComplaintOut:
+        """Attach a complaint awaiting triage to the member vendor it is about and forward
+        it (webhook + inbox); its clocks start now. Logged in the transparency log."""
+        return complaint_out(
+            await services.complaints.link_vendor(caller, tracking_code, data.vendor)
+        )
 
     @get("/{tracking_code:str}/contact", opt=opt(MEDIATOR))
     async def contact(

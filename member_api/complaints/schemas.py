@@ -158,6 +158,12 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     note: str = ""
 
 
+class LinkIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The member vendor (slug) an unregistered subject's complaint turned out to be about."""
+
+    vendor: str
+
+
 class NoteIn(msgspec.Struct, forbid_unknown_fields=True):
     """An optional note."""
 

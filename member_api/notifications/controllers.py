@@ -1,13 +1,14 @@
-"""/api/v1/vendors/{slug}/webhooks: endpoints and the delivery log."""
+"""/api/v1/vendors/{slug}/webhooks: endpoints and the delivery log;
+/api/v1/mediation/notifications: the mediators' feed of the same outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, JSONBody, PathParameter
+from litestar.params import FromPath, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from member_api.deps import CallerDep, ServicesDep
@@ -15,7 +16,7 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import PageOut, page_out
 from registry.accounts.access import opt, roles
 from registry.accounts.models import Role
-from registry.notifications.models import WebhookEndpoint
+from registry.notifications.models import OutboxMessage, WebhookEndpoint
 from registry.notifications.services import DeliveryView
 
 VENDOR = roles(Role.VENDOR_ADMIN)
@@ -61,6 +62,29 @@ class DeliveryPage(msgspec.Struct):
 
     items: list[DeliveryOut]
     page: PageOut
+
+
+class NotificationOut(msgspec.Struct):
+    """One event for the association's mediators: a reference, never personal data."""
+
+    id: str
+    type: str
+    timestamp: datetime
+    data: dict[str, Any]
+
+
+class NotificationPage(msgspec.Struct):
+    """A page of the mediators' notification feed, newest first."""
+
+    items: list[NotificationOut]
+    page: PageOut
+
+
+def notification_out(message: OutboxMessage) -> NotificationOut:
+    """Shape a mediator notification like a webhook body (`id` is `msg_<n>`)."""
+    return NotificationOut(
+        id=f"msg_{message.id}", type=message.event, timestamp=message.created_at, data=message.data
+    )
 
 
 def endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
@@ -138,4 +162,34 @@ class WebhookController(Controller):
         )
         return DeliveryPage(
             items=[delivery_out(d) for d in rows], page=page_out(page, page_size, total)
+        )
+
+
+class MediatorNotificationController(Controller):
+    """Mediators have no webhook endpoints; they poll this feed (or act on the queue).
+
+    The same transactional outbox as vendors' webhooks, addressed to the association:
+    a complaint escalated by the consumer or by an SLA breach (`complaint.escalated`),
+    and an unregistered subject's complaint awaiting triage (`complaint.awaiting_triage`).
+    """
+
+    path = "/api/v1/mediation/notifications"
+    tags = ["complaints"]
+
+    @get("/", opt=opt(roles(Role.MEDIATOR)))
+    async def feed(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        page: PageNumber = 1,
+        page_size: PageSize = 20,
+        after: Annotated[int, QueryParameter(ge=0, description="only ids above msg_<after>")] = 0,
+    ) -> NotificationPage:
+        """The caller's association's notifications, newest first."""
+        result = await services.notifications.association_feed(
+            caller, after=after, offset=offset_of(page, page_size), limit=page_size
+        )
+        return NotificationPage(
+            items=[notification_out(m) for m in result.items],
+            page=page_out(page, page_size, result.total),
         )

@@ -73,17 +73,21 @@ class ActorKind(enum.StrEnum):
     CONSUMER = "consumer"
     VENDOR = "vendor"
     MEDIATOR = "mediator"
+    ADMIN = "admin"
+    """An association or federation admin (linking an unregistered subject to a vendor)."""
     SYSTEM = "system"
 
 
 class EventKind(enum.StrEnum):
-    """A thread entry is a state change, a message, or a disclosure of the contact."""
+    """A thread entry is a state change, a message, a disclosure of the contact, or the
+    attachment of an unregistered subject's complaint to the member vendor it turned out to be."""
 
     TRANSITION = "transition"
     MESSAGE = "message"
     CONTACT_REVEALED = "contact_revealed"
     CONTACT_ERASED = "contact_erased"
     DUPLICATE_MERGED = "duplicate_merged"
+    VENDOR_ATTACHED = "vendor_attached"
 
 
 class Complaint(IdMixin, CreatedAtMixin, Base):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -32,6 +32,16 @@ from registry.complaints.filing import (
     ComplaintSubmission,
     checked_text,
     clean_submission,
+)
+from registry.complaints.forwarding import (
+    attach,
+    awaiting_triage,
+    forward,
+    notify_mediators,
+    notify_vendor,
+    policy_row,
+    record_event,
+    transition,
 )
 from registry.complaints.messages import (
     ALREADY_RATED,
@@ -64,7 +74,7 @@ from registry.complaints.models import (
 )
 from registry.complaints.pii import Contact, PiiVault, load_or_create_pii_key
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
 from registry.membership.models import Vendor, VendorStatus
 from registry.notifications.services import enqueue_event
@@ -211,7 +221,8 @@ class ComplaintService:
         """File a complaint: check it, merge a recent duplicate, apply rate limits, forward it.
 
         A member vendor's complaint is forwarded at once (webhook + inbox) and its clocks
-        start; an unregistered subject's complaint stays `submitted` for the statistics.
+        start; an unregistered subject's complaint stays `submitted` in every association's
+        mediation queue for triage until it is attached to a vendor (see `link_vendor`).
         """
         now = self.ctx.clock.now()
         settings = self.ctx.settings
@@ -250,7 +261,7 @@ class ComplaintService:
                 duplicates_merged=0,
             )
             session.add(complaint)
-            _record(
+            record_event(
                 session,
                 complaint,
                 now,
@@ -260,7 +271,16 @@ class ComplaintService:
                 to_status=ComplaintStatus.SUBMITTED,
             )
             if vendor is not None:
-                await self._forward(session, complaint, now, policy)
+                await forward(session, self.ctx.settings, complaint, now, policy)
+            else:
+                await notify_mediators(
+                    session,
+                    association_id=None,
+                    tracking_code=complaint.tracking_code,
+                    event="complaint.awaiting_triage",
+                    reason=complaint.subject_kind.value,
+                    now=now,
+                )
             return FiledComplaint(
                 complaint.tracking_code,
                 secret,
@@ -318,7 +338,7 @@ class ComplaintService:
     ) -> FiledComplaint:
         complaint.duplicates_merged += 1
         body = None if filing.description == complaint.description else filing.description
-        _record(
+        record_event(
             session,
             complaint,
             now,
@@ -370,25 +390,6 @@ class ComplaintService:
         if any(count >= check[3] for count, check in zip(seen, checks, strict=True)):
             raise ComplaintRateLimited(RATE_LIMITED)
 
-    async def _forward(
-        self,
-        session: AsyncSession,
-        complaint: Complaint,
-        now: datetime,
-        policy: ComplaintSlaPolicy | None,
-    ) -> None:
-        """Start the clocks and tell the vendor (webhook via the outbox, and the inbox API)."""
-        first_response, resolution = _clocks(self.ctx, policy)
-        complaint.forwarded_at = now
-        complaint.first_response_due_at = now + first_response
-        complaint.resolution_due_at = now + resolution
-        complaint.sla_due_at = complaint.first_response_due_at
-        complaint.sla_clock = SlaClock.FIRST_RESPONSE
-        _transition(
-            session, complaint, ComplaintStatus.FORWARDED, now, ActorKind.SYSTEM, principal_id=None
-        )
-        await _notify(session, complaint, "complaint.forwarded", now)
-
     # --- the consumer (tracking code + secret) ---------------------------------------------
 
     async def consumer_view(self, tracking_code: str, secret: str) -> Complaint:
@@ -403,7 +404,7 @@ class ComplaintService:
         async with self.ctx.db.transaction() as session:
             complaint = await _consumer_complaint(session, tracking_code, secret)
             _require_state(complaint, _open_states(complaint))
-            _record(
+            record_event(
                 session,
                 complaint,
                 now,
@@ -413,7 +414,7 @@ class ComplaintService:
                 body=text,
             )
             if complaint.vendor_id is not None:
-                await _notify(session, complaint, "complaint.message", now)
+                await notify_vendor(session, complaint, "complaint.message", now)
             return complaint
 
     async def accept(self, tracking_code: str, secret: str) -> Complaint:
@@ -425,7 +426,7 @@ class ComplaintService:
             complaint.resolved_at = now
             complaint.closed_at = now
             complaint.substantiated = complaint.vendor_conceded
-            _transition(
+            transition(
                 session,
                 complaint,
                 ComplaintStatus.RESOLVED,
@@ -433,7 +434,7 @@ class ComplaintService:
                 ActorKind.CONSUMER,
                 principal_id=None,
             )
-            await _notify(session, complaint, "complaint.resolved", now)
+            await notify_vendor(session, complaint, "complaint.resolved", now)
             return complaint
 
     async def reject(self, tracking_code: str, secret: str, reason: str) -> Complaint:
@@ -444,7 +445,7 @@ class ComplaintService:
             complaint = await _consumer_complaint(session, tracking_code, secret)
             _require_state(complaint, {ComplaintStatus.RESOLUTION_PROPOSED})
             complaint.escalated_at = now
-            _transition(
+            transition(
                 session,
                 complaint,
                 ComplaintStatus.ESCALATED,
@@ -453,7 +454,15 @@ class ComplaintService:
                 principal_id=None,
                 body=text,
             )
-            await _notify(session, complaint, "complaint.escalated", now)
+            await notify_vendor(session, complaint, "complaint.escalated", now)
+            await notify_mediators(
+                session,
+                association_id=complaint.association_id,
+                tracking_code=complaint.tracking_code,
+                event="complaint.escalated",
+                reason="consumer_rejected_proposal",
+                now=now,
+            )
             return complaint
 
     async def rate(self, tracking_code: str, secret: str, score: int, comment: str) -> Complaint:
@@ -484,7 +493,7 @@ class ComplaintService:
                 complaint.contact_sealed = None
                 complaint.contact_fingerprint = None
                 complaint.contact_erased_at = now
-                _record(
+                record_event(
                     session,
                     complaint,
                     now,
@@ -531,7 +540,7 @@ class ComplaintService:
             _require_state(complaint, _open_states(complaint))
             if complaint.status is ComplaintStatus.FORWARDED:
                 self._first_response(session, complaint, caller, now, None)
-            _record(
+            record_event(
                 session,
                 complaint,
                 now,
@@ -559,7 +568,7 @@ class ComplaintService:
             # The consumer's turn: no vendor clock runs while the proposal waits.
             complaint.sla_due_at = None
             complaint.sla_clock = None
-            _transition(
+            transition(
                 session,
                 complaint,
                 ComplaintStatus.RESOLUTION_PROPOSED,
@@ -581,7 +590,7 @@ class ComplaintService:
         complaint.first_response_at = now
         complaint.sla_due_at = complaint.resolution_due_at
         complaint.sla_clock = SlaClock.RESOLUTION
-        _transition(
+        transition(
             session,
             complaint,
             ComplaintStatus.ACKNOWLEDGED,
@@ -610,7 +619,7 @@ class ComplaintService:
             if complaint.contact_sealed is None:
                 raise NotFound("the consumer's contact was erased after closure")
             contact = self.vault.open(complaint.contact_sealed)
-            _record(
+            record_event(
                 session,
                 complaint,
                 now,
@@ -625,18 +634,75 @@ class ComplaintService:
     async def mediation_queue(
         self, caller: Caller, status: ComplaintStatus | None, offset: int, limit: int
     ) -> Page[Complaint]:
-        """The caller's association's escalated (and mediated, closed) complaints."""
+        """The caller's association's escalated (and mediated, closed) complaints, and the
+        unregistered subjects' complaints awaiting triage (`submitted`, no vendor yet),
+        which every association's mediators see until one is attached to a vendor."""
         if caller.association_id is None:
             raise PermissionDenied("a mediator token must name its association")
-        states = [status] if status in MEDIATION_STATES else list(MEDIATION_STATES)
-        if status is not None and status not in MEDIATION_STATES:
-            return Page([], 0, offset, limit)
-        conditions: list[Any] = [
+        escalated = and_(
             Complaint.association_id == caller.association_id,
-            Complaint.status.in_(states),
+            Complaint.status.in_(
+                [status] if status in MEDIATION_STATES else list(MEDIATION_STATES)
+            ),
             Complaint.escalated_at.is_not(None),
-        ]
+        )
+        if status is ComplaintStatus.SUBMITTED:
+            conditions: list[Any] = [awaiting_triage()]
+        elif status is not None and status not in MEDIATION_STATES:
+            return Page([], 0, offset, limit)
+        elif status is not None:
+            conditions = [escalated]
+        else:
+            conditions = [or_(escalated, awaiting_triage())]
         return await self._page(conditions, offset, limit)
+
+    async def link_vendor(self, caller: Caller, tracking_code: str, vendor_slug: str) -> Complaint:
+        """Attach an unregistered subject's complaint to the member vendor it is about and
+        forward it; its clocks start now. Mediators and association admins link to vendors
+        of their own association, the federation admin to any."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            complaint = (
+                await session.execute(_complaint_query(tracking_code))
+            ).scalar_one_or_none()
+            if complaint is None:
+                raise NotFound(f"no complaint {normalise_tracking_code(tracking_code)}")
+            if complaint.vendor_id is not None:
+                raise Conflict(
+                    f"complaint {complaint.tracking_code} is already about a member vendor"
+                )
+            _require_state(complaint, {ComplaintStatus.SUBMITTED})
+            vendor = (
+                await session.execute(
+                    select(Vendor).where(
+                        Vendor.slug == vendor_slug.strip(), Vendor.status == VendorStatus.ACTIVE
+                    )
+                )
+            ).scalar_one_or_none()
+            if vendor is None:
+                raise InvalidInput(
+                    f"no active member vendor {vendor_slug!r}", fields={"vendor": "unknown"}
+                )
+            if caller.role is not Role.FEDERATION_ADMIN and (
+                caller.association_id != vendor.association_id
+            ):
+                raise PermissionDenied(
+                    f"vendor {vendor.slug} belongs to another association; "
+                    "ask that association or the federation admin to link it"
+                )
+            actor = ActorKind.MEDIATOR if caller.role is Role.MEDIATOR else ActorKind.ADMIN
+            await attach(
+                session,
+                self.ctx.settings,
+                complaint,
+                vendor,
+                now,
+                log=LogAppender(session, now),
+                actor=actor,
+                principal_id=caller.principal_id,
+                matched_by=f"linked by {caller.role.value}",
+            )
+            return complaint
 
     async def mediator_view(self, caller: Caller, tracking_code: str) -> Complaint:
         """One escalated complaint of the mediator's association."""
@@ -650,7 +716,7 @@ class ComplaintService:
         async with self.ctx.db.transaction() as session:
             complaint = await _mediator_complaint(session, caller, tracking_code)
             _require_state(complaint, {ComplaintStatus.ESCALATED, ComplaintStatus.MEDIATED})
-            _record(
+            record_event(
                 session,
                 complaint,
                 now,
@@ -659,7 +725,7 @@ class ComplaintService:
                 principal_id=caller.principal_id,
                 body=text,
             )
-            await _notify(session, complaint, "complaint.message", now)
+            await notify_vendor(session, complaint, "complaint.message", now)
             return complaint
 
     async def decide(
@@ -677,7 +743,7 @@ class ComplaintService:
             )
             complaint.sla_due_at = None
             complaint.sla_clock = None
-            _transition(
+            transition(
                 session,
                 complaint,
                 ComplaintStatus.MEDIATED,
@@ -699,7 +765,7 @@ class ComplaintService:
                     vendor_slug=complaint.vendor.slug if complaint.vendor else None,
                 )
             )
-            await _notify(session, complaint, "complaint.mediated", now)
+            await notify_vendor(session, complaint, "complaint.mediated", now)
             return complaint
 
     async def close(self, caller: Caller, tracking_code: str, note: str) -> Complaint:
@@ -710,7 +776,7 @@ class ComplaintService:
             complaint = await _mediator_complaint(session, caller, tracking_code)
             _require_state(complaint, {ComplaintStatus.MEDIATED})
             complaint.closed_at = now
-            _transition(
+            transition(
                 session,
                 complaint,
                 ComplaintStatus.CLOSED,
@@ -719,7 +785,7 @@ class ComplaintService:
                 principal_id=caller.principal_id,
                 body=text,
             )
-            await _notify(session, complaint, "complaint.closed", now)
+            await notify_vendor(session, complaint, "complaint.closed", now)
             return complaint
 
     # --- association SLA policy -------------------------------------------------------------
@@ -728,7 +794,7 @@ class ComplaintService:
         """The association's clocks (the settings' defaults when it set none)."""
         async with self.ctx.db.read() as session:
             association = await _association(session, association_slug)
-            row = await _policy_row(session, association.id)
+            row = await policy_row(session, association.id)
         if row is None:
             return SlaPolicy(
                 association_slug,
@@ -762,7 +828,7 @@ class ComplaintService:
             association = await _association(session, association_slug)
             if not caller.administers_association(association.id):
                 raise PermissionDenied("only this association's admins may set its clocks")
-            row = await _policy_row(session, association.id)
+            row = await policy_row(session, association.id)
             if row is None:
                 row = ComplaintSlaPolicy(
                     association_id=association.id,
@@ -801,6 +867,7 @@ class ComplaintService:
                             Complaint.sla_clock,
                             Complaint.sla_due_at,
                             Complaint.vendor_id,
+                            Complaint.association_id,
                             Complaint.category,
                             Vendor.slug,
                         )
@@ -876,6 +943,14 @@ class ComplaintService:
                 vendor_id=row.vendor_id,
                 event="complaint.escalated",
                 data={"tracking_code": row.tracking_code, "reason": "sla_breach"},
+                now=now,
+            )
+            await notify_mediators(
+                session,
+                association_id=row.association_id,
+                tracking_code=row.tracking_code,
+                event="complaint.escalated",
+                reason="sla_breach",
                 now=now,
             )
 
@@ -1009,13 +1084,20 @@ async def _vendor_complaint(session: AsyncSession, caller: Caller, tracking_code
 async def _mediator_complaint(
     session: AsyncSession, caller: Caller, tracking_code: str
 ) -> Complaint:
-    """Only escalated complaints of the mediator's own association."""
+    """Escalated complaints of the mediator's own association, and complaints awaiting
+    triage (an unregistered subject, no vendor yet), which every association's mediators see."""
     complaint = (await session.execute(_complaint_query(tracking_code))).scalar_one_or_none()
-    if (
-        complaint is None
-        or caller.association_id is None
-        or complaint.association_id != caller.association_id
-        or complaint.escalated_at is None
+    triage = (
+        complaint is not None
+        and complaint.vendor_id is None
+        and complaint.status is ComplaintStatus.SUBMITTED
+    )
+    if complaint is None or caller.association_id is None:
+        raise NotFound(
+            f"your association has no escalated complaint {normalise_tracking_code(tracking_code)}"
+        )
+    if not triage and (
+        complaint.association_id != caller.association_id or complaint.escalated_at is None
     ):
         raise NotFound(
             f"your association has no escalated complaint {normalise_tracking_code(tracking_code)}"
@@ -1035,86 +1117,6 @@ def _require_state(
         raise ComplaintStateConflict(
             Text(WRONG_STATE.zh.format(status=name.zh), WRONG_STATE.en.format(status=name.en))
         )
-
-
-def _record(
-    session: AsyncSession,
-    complaint: Complaint,
-    now: datetime,
-    kind: EventKind,
-    actor: ActorKind,
-    *,
-    principal_id: int | None = None,
-    from_status: ComplaintStatus | None = None,
-    to_status: ComplaintStatus | None = None,
-    body: str | None = None,
-) -> None:
-    # Through the relationship, so a new complaint and its first entries go in one flush.
-    event = ComplaintEvent(
-        complaint=complaint,
-        created_at=now,
-        kind=kind,
-        actor=actor,
-        actor_principal_id=principal_id,
-        from_status=from_status,
-        to_status=to_status,
-        body=body,
-    )
-    session.add(event)
-
-
-def _transition(
-    session: AsyncSession,
-    complaint: Complaint,
-    to: ComplaintStatus,
-    now: datetime,
-    actor: ActorKind,
-    *,
-    principal_id: int | None = None,
-    body: str | None = None,
-) -> None:
-    """Move the complaint and record who moved it, when."""
-    previous = complaint.status
-    complaint.status = to
-    _record(
-        session,
-        complaint,
-        now,
-        EventKind.TRANSITION,
-        actor,
-        principal_id=principal_id,
-        from_status=previous,
-        to_status=to,
-        body=body,
-    )
-
-
-async def _notify(session: AsyncSession, complaint: Complaint, event: str, now: datetime) -> None:
-    """Queue the vendor's webhook: a reference only (tracking code, status), no contact."""
-    if complaint.vendor_id is None:
-        return
-    await enqueue_event(
-        session,
-        vendor_id=complaint.vendor_id,
-        event=event,
-        data={"tracking_code": complaint.tracking_code, "status": complaint.status.value},
-        now=now,
-    )
-
-
-def _clocks(ctx: RegistryContext, row: ComplaintSlaPolicy | None) -> tuple[timedelta, timedelta]:
-    """The association's clocks, or the settings' defaults when it set none."""
-    if row is None:
-        return ctx.settings.complaint_first_response, ctx.settings.complaint_resolution
-    return timedelta(seconds=row.first_response_seconds), timedelta(seconds=row.resolution_seconds)
-
-
-async def _policy_row(session: AsyncSession, association_id: int) -> ComplaintSlaPolicy | None:
-    return (
-        await session.execute(
-            select(ComplaintSlaPolicy).where(ComplaintSlaPolicy.association_id == association_id)
-        )
-    ).scalar_one_or_none()
 
 
 async def _association(session: AsyncSession, slug: str) -> Association:

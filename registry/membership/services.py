@@ -17,6 +17,7 @@ from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
 from registry.accounts.models import Principal, Role
 from registry.clock import isoformat
+from registry.complaints.forwarding import attach_waiting_complaints
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
@@ -372,6 +373,8 @@ class MembershipService:
             )
             if outcome is ApplicationStatus.APPROVED:
                 key.log_index = application.decision_log_index
+                # Complaints filed before it joined (by credit code or domain) reach it now.
+                await attach_waiting_complaints(session, self.ctx.settings, vendor, now)
             else:
                 key.revocation_log_index = application.decision_log_index
             return application

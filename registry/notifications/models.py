@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db.base import Base, CreatedAtMixin, IdMixin
@@ -21,17 +21,24 @@ class DeliveryStatus(enum.StrEnum):
 
 
 class OutboxMessage(IdMixin, CreatedAtMixin, Base):
-    """An event for a vendor, written in the same transaction as the change it reports."""
+    """An event for a vendor or for an association's mediators, written in the same
+    transaction as the change it reports. Exactly one of the two addressees is set."""
 
     __tablename__ = "outbox_message"
 
-    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"), index=True)
+    """The vendor whose webhooks carry the event."""
+    association_id: Mapped[int | None] = mapped_column(ForeignKey("association.id"), index=True)
+    """The association whose mediators read the event in their notification feed."""
     event: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     dispatched_at: Mapped[datetime | None]
     """When deliveries to the vendor's endpoints were created; NULL rows are the job's work."""
 
-    __table_args__ = (Index("ix_outbox_message_pending", "dispatched_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_message_pending", "dispatched_at", "id"),
+        CheckConstraint("(vendor_id IS NULL) <> (association_id IS NULL)", name="one_addressee"),
+    )
 
 
 class WebhookEndpoint(IdMixin, CreatedAtMixin, Base):

@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations.canonical import canonicalize
 from registry.accounts.caller import Caller
+from registry.accounts.models import Role
 from registry.clock import isoformat
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, NotFound
+from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.membership.models import Vendor, VendorStatus
 from registry.notifications.models import (
     DeliveryStatus,
@@ -33,6 +34,7 @@ from registry.notifications.models import (
     WebhookEndpoint,
 )
 from registry.notifications.signing import webhook_headers
+from registry.pagination import Page
 
 MAX_URL_LENGTH = 500
 _LOOPBACK_NAMES = {"localhost"}
@@ -43,6 +45,25 @@ async def enqueue_event(
 ) -> None:
     """Queue `event` for the vendor's webhooks inside the caller's transaction."""
     session.add(OutboxMessage(vendor_id=vendor_id, event=event, data=data, created_at=now))
+
+
+async def enqueue_association_event(
+    session: AsyncSession,
+    *,
+    association_id: int,
+    event: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Queue `event` for the association's mediators inside the caller's transaction.
+
+    Mediators are principals without webhook endpoints: they read these messages in
+    their notification feed. Like vendor events, `data` is a reference (tracking code,
+    reason), never personal data.
+    """
+    session.add(
+        OutboxMessage(association_id=association_id, event=event, data=data, created_at=now)
+    )
 
 
 @dataclass(frozen=True)
@@ -196,6 +217,32 @@ class NotificationService:
                 for d, url, event in rows.all()
             ], total or 0
 
+    async def association_feed(
+        self, caller: Caller, *, after: int, offset: int, limit: int
+    ) -> Page[OutboxMessage]:
+        """The caller's association's mediator notifications, newest first.
+
+        `after` lets a poller ask only for messages newer than the last id it saw.
+        """
+        if caller.role is not Role.MEDIATOR or caller.association_id is None:
+            raise PermissionDenied("only an association's mediators have a notification feed")
+        conditions = [
+            OutboxMessage.association_id == caller.association_id,
+            OutboxMessage.id > after,
+        ]
+        async with self.ctx.db.read() as session:
+            total = await session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(*conditions)
+            )
+            rows = await session.execute(
+                select(OutboxMessage)
+                .where(*conditions)
+                .order_by(OutboxMessage.id.desc())
+                .offset(offset)
+                .limit(limit)
+            )
+            return Page(list(rows.scalars()), total or 0, offset, limit)
+
     async def dispatch_outbox(self) -> int:
         """Create a delivery per live endpoint for each undispatched message; returns messages."""
         now = self.ctx.clock.now()
@@ -214,7 +261,8 @@ class NotificationService:
                 )
                 if not messages:
                     return handled
-                vendor_ids = {m.vendor_id for m in messages}
+                # Association messages have no endpoints: they are only marked dispatched.
+                vendor_ids = {m.vendor_id for m in messages if m.vendor_id is not None}
                 endpoints = (
                     await session.execute(
                         select(WebhookEndpoint.id, WebhookEndpoint.vendor_id).where(

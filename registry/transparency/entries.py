@@ -28,6 +28,7 @@ class EntryType(enum.StrEnum):
     BLACKLIST_DECISION = "blacklist.decision"
     COMPLAINT_MEDIATED = "complaint.mediated"
     COMPLAINT_SLA_BREACH = "complaint.sla_breach"
+    COMPLAINT_ATTACHED = "complaint.attached"
 
 
 def leaf_bytes(
