@@ -137,3 +137,12 @@ async def test_expired_and_revoked_tokens_are_refused(
     revoked = await api.get("/api/v1/applications/", headers=headers)
     assert revoked.status_code == 401
     assert "revoked" in revoked.json()["detail"]
+
+
+def test_complaint_triage_and_mediator_feed_routes_are_walked() -> None:
+    """The triage link and the mediators' feed are in the walk, with the roles they name."""
+    declared = {(method, path): access.roles for method, path, access in RESTRICTED}
+    assert declared[("POST", "/api/v1/mediation/complaints/sample/vendor")] == frozenset(
+        {Role.MEDIATOR, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN}
+    )
+    assert declared[("GET", "/api/v1/mediation/notifications")] == frozenset({Role.MEDIATOR})
