@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPlugin
 from litestar.routes import HTTPRoute
 from litestar.types import ControllerRouterHandler
@@ -36,7 +38,7 @@ from member_api.keys.controllers import KeyRevocationController, VendorKeyContro
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
 from member_api.notifications.controllers import MediatorNotificationController, WebhookController
 from member_api.transparency.controllers import TransparencyLogController
-from registry.accounts.access import ACCESS_OPT, PUBLIC
+from registry.accounts.access import ACCESS_OPT, PUBLIC, Access
 from registry.clock import Clock, SystemClock
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
@@ -130,6 +132,18 @@ def create_app(
             ),
             path="/api/docs",
             render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    BEARER_SCHEME: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description=(
+                            "A token from `POST /api/v1/auth/token` (sign a login challenge "
+                            "with a registered key) or `registry admin create-token`."
+                        ),
+                    )
+                }
+            ),
         ),
         state=_initial_state(services),
         debug=False,
@@ -157,6 +171,9 @@ def _public_site_plugin(services: Services) -> InitPlugin:
     return PublicSitePlugin(services)
 
 
+BEARER_SCHEME = "BearerToken"
+
+
 def _require_declared_access(app: Litestar) -> None:
     """Refuse to start if any route does not state who may call it (deny-by-default)."""
     undeclared: list[str] = []
@@ -164,6 +181,7 @@ def _require_declared_access(app: Litestar) -> None:
         handlers = route.route_handlers if isinstance(route, HTTPRoute) else [route.route_handler]
         for handler in handlers:
             if ACCESS_OPT in handler.opt:
+                _document_access(handler)
                 continue
             # Litestar's own OpenAPI pages and automatic OPTIONS answers reveal nothing private.
             if route.path.startswith("/api/docs") or handler.handler_name == "options_handler":
@@ -172,6 +190,16 @@ def _require_declared_access(app: Litestar) -> None:
             undeclared.append(f"{route.path} ({handler.handler_name})")
     if undeclared:
         raise RuntimeError("routes without an access declaration: " + ", ".join(undeclared))
+
+
+def _document_access(handler: Any) -> None:
+    """State in the OpenAPI document who may call the operation, as the guard enforces it."""
+    access: Access = handler.opt[ACCESS_OPT]
+    what = handler.description or inspect.cleandoc(getattr(handler.fn, "__doc__", None) or "")
+    who = f"**Who may call:** {access.describe()}"
+    handler.description = f"{what}\n\n{who}" if what else who
+    if not access.public:
+        handler.security = [{BEARER_SCHEME: []}]
 
 
 def create_app_from_env() -> Litestar:

@@ -396,3 +396,19 @@ async def test_federation_key_and_openapi(api: httpx.AsyncClient, services: Serv
     schema = (await api.get("/api/docs/openapi.json")).json()
     assert schema["openapi"].startswith("3.1")
     assert "/api/v1/applications" in schema["paths"]
+    # Every operation says who may call it; restricted ones name the bearer scheme.
+    assert schema["components"]["securitySchemes"]["BearerToken"]["scheme"] == "bearer"
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "delete", "patch"}
+    ]
+    assert len(operations) > 40
+    for path, method, operation in operations:
+        description = operation.get("description", "")
+        assert "**Who may call:**" in description, (method, path)
+        restricted = "Bearer token with role" in description
+        assert (operation.get("security") == [{"BearerToken": []}]) is restricted, (method, path)
+    accredit = schema["paths"]["/api/v1/auditors"]["post"]["description"]
+    assert accredit.endswith("Bearer token with role federation_admin.")
