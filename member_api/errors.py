@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -18,6 +19,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -52,6 +54,43 @@ _STATUS_OF: dict[type[RegistryError], int] = {
     AuthenticationFailed: HTTP_401_UNAUTHORIZED,
     PermissionDenied: HTTP_403_FORBIDDEN,
 }
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """The problem+json body every error has (RFC 9457), for the OpenAPI document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: dict[str, str] | None = None
+    """Field name to what is wrong with it, when the input was at fault."""
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=Problem,
+        description=description,
+        media_type=PROBLEM_MEDIA_TYPE,
+        generate_examples=False,
+    )
+
+
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    HTTP_400_BAD_REQUEST: _problem_spec(
+        "The request could not be read (malformed JSON, bad query)"
+    ),
+    HTTP_401_UNAUTHORIZED: _problem_spec("No, an unknown, expired or revoked bearer token"),
+    HTTP_403_FORBIDDEN: _problem_spec("The token's role or scope may not do this"),
+    HTTP_404_NOT_FOUND: _problem_spec("No such resource"),
+    HTTP_409_CONFLICT: _problem_spec("The request conflicts with the current state"),
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: _problem_spec("The body is larger than the cap"),
+    HTTP_422_UNPROCESSABLE_ENTITY: _problem_spec(
+        "Invalid input or signature; `errors` names the fields"
+    ),
+}
+"""What any operation may answer besides success; all problem+json."""
 
 
 def problem(

@@ -32,7 +32,7 @@ from member_api.complaints.controllers import (
     VendorComplaintController,
 )
 from member_api.deps import DEPENDENCIES
-from member_api.errors import EXCEPTION_HANDLERS
+from member_api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
@@ -181,7 +181,7 @@ def _require_declared_access(app: Litestar) -> None:
         handlers = route.route_handlers if isinstance(route, HTTPRoute) else [route.route_handler]
         for handler in handlers:
             if ACCESS_OPT in handler.opt:
-                _document_access(handler)
+                _document_access(handler, api=route.path.startswith("/api/"))
                 continue
             # Litestar's own OpenAPI pages and automatic OPTIONS answers reveal nothing private.
             if route.path.startswith("/api/docs") or handler.handler_name == "options_handler":
@@ -192,7 +192,7 @@ def _require_declared_access(app: Litestar) -> None:
         raise RuntimeError("routes without an access declaration: " + ", ".join(undeclared))
 
 
-def _document_access(handler: Any) -> None:
+def _document_access(handler: Any, *, api: bool) -> None:
     """State in the OpenAPI document who may call the operation, as the guard enforces it."""
     access: Access = handler.opt[ACCESS_OPT]
     what = handler.description or inspect.cleandoc(getattr(handler.fn, "__doc__", None) or "")
@@ -200,6 +200,8 @@ def _document_access(handler: Any) -> None:
     handler.description = f"{what}\n\n{who}" if what else who
     if not access.public:
         handler.security = [{BEARER_SCHEME: []}]
+    if api:  # the public site answers errors as pages
+        handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
 
 
 def create_app_from_env() -> Litestar:
