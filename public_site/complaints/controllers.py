@@ -16,8 +16,8 @@ from litestar.datastructures import Cookie
 from litestar.params import CookieParameter, FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
-from public_site.complaints.texts import ACTORS, EVENTS, FIGURES, PAGE
 from public_site.controller import SitePageController
+from public_site.i18n import N_
 from public_site.site import ServicesDep, SiteDep, SiteRequest
 from registry.accounts.access import PUBLIC, opt
 from registry.complaints.filing import ComplaintSubmission
@@ -55,6 +55,22 @@ FORM_FIELDS: Final = (
     "contact_email",
 )
 ACTIONS: Final = ("message", "accept", "reject", "rate", "erase")
+ACTORS: Final = {
+    "consumer": N_("You"),
+    "vendor": N_("The vendor"),
+    "mediator": N_("Mediator"),
+    "admin": N_("Administrator"),
+    "system": N_("Registry"),
+}
+"""Who wrote a thread entry, as the consumer reads it (translated in the template)."""
+EVENTS: Final = {
+    "message": N_("message"),
+    "contact_revealed": N_("contact disclosed"),
+    "contact_erased": N_("contact erased"),
+    "duplicate_merged": N_("duplicate merged"),
+    "vendor_attached": N_("passed to the member vendor it concerns"),
+}
+"""Thread entries other than transitions (translated in the template)."""
 CsrfCookie = Annotated[str | None, CookieParameter(name=CSRF_COOKIE)]
 FormData = URLEncodedBody[dict[str, str]]
 
@@ -85,12 +101,10 @@ def with_form_token(page: Template, token: FormToken) -> Template:
     return page
 
 
-def figures_context(figures: ComplaintFigures, language: str) -> dict[str, Any]:
+def figures_context(figures: ComplaintFigures) -> dict[str, Any]:
     """What `complaints/_figures.html` needs: include it from the vendor profile with this
     merged into the page context."""
-    texts = translated(FIGURES, language)
-    texts["fewer_than"] = FIGURES["fewer_than"].format(k=figures.min_count).in_language(language)
-    return {"complaint_figures": figures, "complaint_figure_texts": texts}
+    return {"complaint_figures": figures}
 
 
 def submission_from(data: Mapping[str, str], language: str) -> ComplaintSubmission:
@@ -141,7 +155,6 @@ class ComplaintPagesController(SitePageController):
         message = MERGED.format(code=filed.tracking_code) if filed.merged else FILED
         page = site.page(
             "complaints/filed.html",
-            page=translated(PAGE, language),
             filed=filed,
             message=message.in_language(language),
         )
@@ -159,7 +172,6 @@ class ComplaintPagesController(SitePageController):
         return with_form_token(
             site.page(
                 "complaints/track.html",
-                page=translated(PAGE, site.lang.code),
                 code=code or "",
                 error=None,
                 csrf_token=(token := services.complaints.issue_form_token()).value,
@@ -209,7 +221,6 @@ async def _form_page(
     page = site.page(
         "complaints/new.html",
         status_code=status_code,
-        page=translated(PAGE, code),
         values=dict(values),
         errors=dict(errors),
         detail=detail,
@@ -245,7 +256,7 @@ async def _act(
     try:
         services.complaints.check_form_token(csrf, data.get("csrf_token"))
         complaint = await _run(services, action, code, secret, data)
-        notice = PAGE["done"].in_language(language) if action else None
+        notice = site.lang.gettext("Done") if action else None
     except Bilingual as exc:
         error, _fields = exc.localised(language)
         if action is not None and not isinstance(exc, NotFound):
@@ -258,7 +269,6 @@ async def _act(
         page = site.page(
             "complaints/track.html",
             status_code=404 if error else 200,
-            page=translated(PAGE, language),
             code=code,
             error=error,
             csrf_token=token.value,
@@ -267,15 +277,14 @@ async def _act(
     page = site.page(
         "complaints/complaint.html",
         status_code=200 if error is None else 409,
-        page=translated(PAGE, language),
         complaint=complaint,
         secret=secret,
         notice=notice,
         error=error,
         status_names=translated(STATUS_NAMES, language),
         categories=translated(CATEGORY_NAMES, language),
-        actors=translated(ACTORS, language),
-        events=translated(EVENTS, language),
+        actors=ACTORS,
+        events=EVENTS,
         can_answer=complaint.status is ComplaintStatus.RESOLUTION_PROPOSED,
         can_message=complaint.closed_at is None,
         can_rate=complaint.closed_at is not None and complaint.rating is None,

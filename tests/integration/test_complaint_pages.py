@@ -8,6 +8,7 @@ import re
 import httpx
 from sqlalchemy import func, select
 
+from registry.accounts.models import Role
 from registry.complaints.models import Complaint
 from registry.services import Services
 from tests.factories import member_vendor
@@ -135,3 +136,70 @@ async def test_form_refuses_forgery_bots_and_bad_fields(
     )
     assert "description: required" in english.text
     assert await _complaints(services) == 0
+
+
+async def test_every_page_links_to_the_complaint_form_in_both_languages(
+    api: httpx.AsyncClient,
+) -> None:
+    """The navigation and the home page lead to /complaints/new, worded from the catalogs."""
+    for lang, label, intro in (
+        ("zh", "投诉与反馈", "遇到个人信息泄露"),
+        ("en", "File a complaint", "Met a personal-data leak"),
+    ):
+        home = await api.get(f"/?lang={lang}", headers=HTML)
+        assert f'<a href="/complaints/new">{label}</a>' in home.text
+        assert home.text.count('href="/complaints/new"') == 2  # navigation and home page
+        handbook = await api.get(f"/handbook?lang={lang}", headers=HTML)
+        assert f'<a href="/complaints/new">{label}</a>' in handbook.text
+        form = await api.get(f"/complaints/new?lang={lang}", headers=HTML)
+        assert f'<a href="/complaints/new" aria-current="page">{label}</a>' in form.text
+        assert intro in form.text
+
+
+async def test_attached_complaint_reads_in_both_languages(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """A complaint filed against a domain, then linked by the federation admin to a member
+    vendor: the consumer's page names the step and the actor in the page's language."""
+    vendor = await member_vendor(services, association, "linked-shop")
+    token = await open_form(api)
+    filed = await api.post(
+        "/complaints/new",
+        data=form_fields(
+            "", token, subject_kind="domain", subject_value="pay.linked-shop.example.net"
+        ),
+        headers=HTML,
+    )
+    assert filed.status_code == 200, filed.text
+    code = re.search(r'id="tracking-code">([^<]+)<', filed.text)
+    secret = re.search(r'id="tracking-secret">([^<]+)<', filed.text)
+    assert code is not None
+    assert secret is not None
+    admin = await services.accounts.create_principal_with_token(
+        role=Role.FEDERATION_ADMIN, display_name="federation admin"
+    )
+    linked = await api.post(
+        f"/api/v1/mediation/complaints/{code.group(1)}/vendor",
+        headers={"Authorization": f"Bearer {admin.token}"},
+        json={"vendor": vendor.slug},
+    )
+    assert linked.status_code == 200, linked.text
+    for lang, actor, step, status in (
+        ("zh", "管理员", "已转交所涉会员企业", "已转交企业"),
+        (
+            "en",
+            "Administrator",
+            "passed to the member vendor it concerns",
+            "forwarded to the vendor",
+        ),
+    ):
+        token = await open_form(api, f"/complaints/track?lang={lang}")
+        page = await api.post(
+            f"/complaints/track?lang={lang}",
+            data={"csrf_token": token, "tracking_code": code.group(1), "secret": secret.group(1)},
+            headers=HTML,
+        )
+        assert page.status_code == 200, page.text
+        assert f"<strong>{actor}</strong>" in page.text
+        assert step in page.text
+        assert f'data-status="forwarded">{status}<' in page.text
