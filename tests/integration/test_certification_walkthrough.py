@@ -7,26 +7,23 @@ it, and `registry certificate --history` shows why.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from click.testing import CliRunner
 
-from registry.cli import main
 from registry.clock import ManualClock, SystemClock, isoformat, parse_iso
 from registry.services import Services
+from tests.cli import operator_env, run_cli
 from tests.factories import accredited_auditor, member_vendor
 
 DAY = timedelta(days=1)
 
 
 async def _cli(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a `registry` command in a thread (it blocks on HTTP to the test's own server)."""
-    result = await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
+    result = await run_cli(args, env)
     assert result.exit_code == 0, result.output
     text = result.output
     return json.loads(text[text.index("{") :]) if "{" in text else {"output": text}
@@ -81,10 +78,7 @@ async def test_walkthrough_applied_to_l2_then_suspended_after_missed_audit(
     assert (l2["state"], l2["level"], l2["certified"]) == ("active", 2, True)
 
     # Next audit due 182 days after the audited period, 30 days' grace: day 213 is too late.
-    settings = services.ctx.settings
-    env = {"REGISTRY_DATA_DIR": str(settings.data_dir)}
-    if settings.database_url:
-        env["REGISTRY_DATABASE_URL"] = settings.database_url
+    env = operator_env(services)
     within_grace = isoformat(now + 211 * DAY)
     await _cli(["jobs", "run", "--now", within_grace], env)
     still = await _cli(["certificate", "shanhe-health", *url])

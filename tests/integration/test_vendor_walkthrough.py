@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import stat
 from datetime import timedelta
@@ -15,19 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from registry.accounts.models import Role
-from registry.cli import main
 from registry.clock import ManualClock, SystemClock, isoformat
 from registry.services import Services
+from tests.cli import operator_env, run_cli
 
 CREDIT_CODE = "91110108MA01XY7K2P"
-
-
-async def _run(args: list[str], env: dict[str, str] | None = None) -> Result:
-    """Run a `registry` command in a thread (it blocks on HTTP to the test's own server)."""
-    return await asyncio.to_thread(CliRunner().invoke, main, args, env=env)
 
 
 def _json(result: Result) -> Any:
@@ -45,20 +39,16 @@ async def test_new_vendor_walkthrough(
     # The CLI signs with the wall clock, so the server's clock starts there too.
     clock.set(SystemClock().now())
     url = ["--url", str(api.base_url)]
-    settings = services.ctx.settings
-    operator_env = {"REGISTRY_DATA_DIR": str(settings.data_dir)}
-    if settings.database_url:
-        operator_env["REGISTRY_DATABASE_URL"] = settings.database_url
     first, second = tmp_path / "acme.key", tmp_path / "acme-2.key"
 
-    generated = await _run(["keys", "generate", "--out", str(first)])
+    generated = await run_cli(["keys", "generate", "--out", str(first)])
     assert generated.exit_code == 0, generated.output
     assert stat.S_IMODE(first.stat().st_mode) == 0o600
     first_id = generated.stdout.split()[2]
     assert len(first_id) == 64
 
     applied = _json(
-        await _run(
+        await run_cli(
             [
                 "apply",
                 "--key",
@@ -81,13 +71,13 @@ async def test_new_vendor_walkthrough(
     )
     assert (applied["status"], applied["key_id"]) == ("pending", first_id)
     # Not a member yet: its key cannot log in, and the login says why.
-    early = await _run(["login", "--key", str(first), *url])
+    early = await run_cli(["login", "--key", str(first), *url])
     assert early.exit_code == 1
     assert "not been approved" in early.output
 
-    minted = await _run(
+    minted = await run_cli(
         ["admin", "create-token", "--role", "association_admin", "--association", association],
-        operator_env,
+        operator_env(services),
     )
     assert minted.exit_code == 0, minted.output
     admin_token = minted.stdout.strip()
@@ -95,26 +85,26 @@ async def test_new_vendor_walkthrough(
     assert admin_token not in minted.stderr
     admin = {"REGISTRY_TOKEN": admin_token}
 
-    pending = _json(await _run(["applications", "list", "--status", "pending", *url], admin))
+    pending = _json(await run_cli(["applications", "list", "--status", "pending", *url], admin))
     assert [a["vendor"] for a in pending["items"]] == ["acme-cloud"]
     approved = _json(
-        await _run(
+        await run_cli(
             ["applications", "approve", str(applied["id"]), "--reason", "documents checked", *url],
             admin,
         )
     )
     assert approved["status"] == "approved"
 
-    vendor_token = await _run(["login", "--key", str(first), "--token-only", *url])
+    vendor_token = await run_cli(["login", "--key", str(first), "--token-only", *url])
     assert vendor_token.exit_code == 0, vendor_token.output
     whoami = await api.get(
         "/api/v1/auth/whoami", headers={"Authorization": f"Bearer {vendor_token.stdout.strip()}"}
     )
     assert whoami.json()["role"] == "vendor_admin"
 
-    await _run(["keys", "generate", "--out", str(second)])
+    await run_cli(["keys", "generate", "--out", str(second)])
     rotated = _json(
-        await _run(
+        await run_cli(
             [
                 "keys",
                 "rotate",
@@ -130,15 +120,15 @@ async def test_new_vendor_walkthrough(
     )
     assert (rotated["status"], rotated["authorised_by_key_id"]) == ("active", first_id)
 
-    new_token = (await _run(["login", "--key", str(second), "--token-only", *url])).stdout
+    new_token = (await run_cli(["login", "--key", str(second), "--token-only", *url])).stdout
     revoked = _json(
-        await _run(
+        await run_cli(
             ["keys", "revoke", first_id, "--reason", "rotated to the new key", *url],
             {"REGISTRY_TOKEN": new_token.strip()},
         )
     )
     assert revoked["status"] == "revoked"
-    refused = await _run(["login", "--key", str(first), *url])
+    refused = await run_cli(["login", "--key", str(first), *url])
     assert refused.exit_code == 1
     assert "was revoked" in refused.output
 
@@ -162,7 +152,7 @@ async def test_auditor_accreditation_from_the_cli(
     clock.set(SystemClock().now())
     url = ["--url", str(api.base_url)]
     key = tmp_path / "auditor.key"
-    assert (await _run(["keys", "generate", "--out", str(key)])).exit_code == 0
+    assert (await run_cli(["keys", "generate", "--out", str(key)])).exit_code == 0
     now = clock.now()
     accredit = [
         "auditors",
@@ -183,15 +173,15 @@ async def test_auditor_accreditation_from_the_cli(
         isoformat(now + timedelta(days=365)),
         *url,
     ]
-    refused = await _run(accredit, {"REGISTRY_TOKEN": role_tokens[Role.ASSOCIATION_ADMIN]})
+    refused = await run_cli(accredit, {"REGISTRY_TOKEN": role_tokens[Role.ASSOCIATION_ADMIN]})
     assert refused.exit_code == 1
     assert "403" in refused.output
     assert (await api.get("/api/v1/auditors/")).json() == []
 
-    granted = _json(await _run(accredit, {"REGISTRY_TOKEN": role_tokens[Role.FEDERATION_ADMIN]}))
+    granted = _json(await run_cli(accredit, {"REGISTRY_TOKEN": role_tokens[Role.FEDERATION_ADMIN]}))
     assert (granted["slug"], granted["scope"]) == ("huaan-audit", [association])
-    listed = _json(await _run(["auditors", "list", *url]))
+    listed = _json(await run_cli(["auditors", "list", *url]))
     assert [a["slug"] for a in listed] == ["huaan-audit"]
     # Its key now logs in as the auditor organisation.
-    login = _json(await _run(["login", "--key", str(key), *url]))
+    login = _json(await run_cli(["login", "--key", str(key), *url]))
     assert login["role"] == "auditor"
