@@ -438,8 +438,30 @@ async def test_contact_data_is_not_readable_in_database_or_logs(  # noqa: PLR091
     captured_logs: io.StringIO,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    """File, reveal to the vendor, escalate, mediate: then grep the DB and every log."""
+    """File, reveal to the vendor, escalate, mediate; file against an unregistered domain,
+    triage it, reveal to a mediator, link it: then grep the DB and every log (notifications
+    to vendors and mediators included)."""
     vendor = await member_vendor(services, association, "private-vendor")
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    unregistered = await file_complaint(
+        api,
+        "",
+        subject_kind="domain",
+        subject_value="private-vendor.example.net",
+        contact_name=CONTACT_NAME,
+        contact_phone=CONTACT_PHONE,
+        contact_email=CONTACT_EMAIL,
+    )
+    triaged = unregistered["tracking_code"]
+    assert (
+        await api.get(f"/api/v1/mediation/complaints/{triaged}/contact", headers=mediator)
+    ).json()["phone"]
+    linked = await api.post(
+        f"/api/v1/mediation/complaints/{triaged}/vendor",
+        headers=mediator,
+        json={"vendor": vendor.slug},
+    )
+    assert linked.status_code == 200, linked.text
     filed = await file_complaint(
         api,
         vendor.slug,
@@ -453,11 +475,15 @@ async def test_contact_data_is_not_readable_in_database_or_logs(  # noqa: PLR091
     )
     assert revealed.json()["email"] == CONTACT_EMAIL  # the vendor concerned may read it
     clock.advance(timedelta(hours=25))
-    await escalate_complaint_breaches_job(services)
-    mediator = _auth(role_tokens[Role.MEDIATOR])
+    await run_jobs_once(services)  # escalation, webhook fan-out and delivery, checkpoint
     assert (await api.get(f"/api/v1/mediation/complaints/{code}/contact", headers=mediator)).json()[
         "name"
     ] == CONTACT_NAME
+    feed = (await api.get("/api/v1/mediation/notifications/", headers=mediator)).json()
+    assert {item["type"] for item in feed["items"]} == {
+        "complaint.awaiting_triage",
+        "complaint.escalated",
+    }
     await services.ctx.db.dispose()  # checkpoint WAL pages into the file
 
     needles = [CONTACT_NAME, CONTACT_PHONE, "13912348765", CONTACT_EMAIL, "leakcheck"]
