@@ -177,7 +177,10 @@ async def audit_log(services: Services, stream: Stream) -> int:
         record_indexes += [
             a.decision_log_index for a in applications.values() if a.decision_log_index is not None
         ]
-        record_indexes += list(rotated_keys)
+        # An approval also activates the applicant's key, which then names the approval's
+        # leaf; only keys activated by a rotation have a leaf of their own.
+        decision_indexes = {a.decision_log_index for a in applications.values()}
+        record_indexes += [i for i in rotated_keys if i not in decision_indexes]
         assert sorted(i for i in record_indexes if i is not None) == list(range(size))
         assert len(record_indexes) == size
         for entry in entries:
