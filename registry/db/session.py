@@ -3,17 +3,18 @@
 On SQLite every write transaction starts with BEGIN IMMEDIATE: it takes the write lock
 up front, so two workers never both read then both try to upgrade to a writer (which
 SQLite resolves by failing one with "database is locked"). Reads stay deferred and, in
-WAL mode, never wait for writers.
+WAL mode, never wait for writers. SQLite connections call sqlite3 on the event loop
+(`registry.db.sqlite_inline`), so writers queue on a `WriterLock` first and never wait
+inside SQLite.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from registry.db.sqlite_inline import WriterLock, inline_creator, sqlite_path
 from registry.settings import Settings
 
 _WRITE_OPTION = "registry_write"
@@ -32,7 +34,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        database = make_url(url).database or ":memory:"
+        path = sqlite_path(database)
+        engine = create_async_engine(
+            url,
+            async_creator=inline_creator(
+                str(path) if path else database, settings.sqlite_busy_timeout_ms / 1000
+            ),
+        )
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -41,8 +50,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin.
-        dbapi_connection.isolation_level = None
+        # Let SQLAlchemy, not the driver, decide when transactions begin (the inline
+        # connection is opened that way already).
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -67,11 +78,15 @@ class Database:
             engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
         self._reader = async_sessionmaker(engine, expire_on_commit=False)
-        # SQLite has one writer per file. Writers of one process queue here, in order,
-        # instead of each polling the file lock through SQLite's busy handler, whose
-        # sleeps (up to 100 ms a try) collapse throughput when many requests write at
-        # once; only the workers' heads of queue contend for the file lock.
-        self._sqlite_writers = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        # SQLite has one writer per file. Writers queue here, in order, instead of each
+        # polling the file lock through SQLite's busy handler, whose sleeps (up to 100 ms
+        # a try) collapse throughput, and which would block the event loop now that
+        # sqlite3 runs on it.
+        self._sqlite_writers = (
+            WriterLock(sqlite_path(engine.url.database))
+            if engine.dialect.name == "sqlite"
+            else None
+        )
 
     @property
     def dialect(self) -> str:
@@ -85,7 +100,7 @@ class Database:
             async with self._writer() as session, session.begin():
                 yield session
             return
-        async with self._sqlite_writers, self._writer() as session, session.begin():
+        async with self._sqlite_writers.held(), self._writer() as session, session.begin():
             yield session
 
     @asynccontextmanager
