@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations.canonical import canonicalize, parse_json
@@ -64,6 +64,24 @@ class IssuedChallenge:
     payload_type: str
     payload: bytes
     expires_at: datetime
+
+
+# Every authenticated request runs this; built once, it skips the ORM's per-call
+# statement construction and entity loading (most of a request's database time).
+_TOKEN_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.role,
+        ApiToken.association_id,
+        ApiToken.vendor_id,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        Principal.id.label("principal_id"),
+        Principal.disabled_at,
+    )
+    .join(Principal, Principal.id == ApiToken.principal_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 def hash_token(token: str) -> str:
@@ -150,32 +168,27 @@ class AccountService:
         """Resolve a bearer token to its caller, or raise AuthenticationFailed."""
         if not token.startswith(TOKEN_PREFIX):
             raise AuthenticationFailed("the bearer token is not a Trust Registry token")
-        async with self.ctx.db.read() as session:
+        async with self.ctx.db.read_rows() as connection:
             row = (
-                await session.execute(
-                    select(ApiToken, Principal)
-                    .join(Principal, Principal.id == ApiToken.principal_id)
-                    .where(ApiToken.token_hash == hash_token(token))
-                )
+                await connection.execute(_TOKEN_BY_HASH, {"token_hash": hash_token(token)})
             ).one_or_none()
         if row is None:
             raise AuthenticationFailed("the bearer token is not known")
-        api_token, principal = row
         now = self.ctx.clock.now()
-        if api_token.revoked_at is not None:
+        if row.revoked_at is not None:
             raise AuthenticationFailed("the bearer token has been revoked")
-        if api_token.expires_at <= now:
+        if row.expires_at <= now:
             raise AuthenticationFailed(
-                f"the bearer token expired at {isoformat(api_token.expires_at)}; log in again"
+                f"the bearer token expired at {isoformat(row.expires_at)}; log in again"
             )
-        if principal.disabled_at is not None:
+        if row.disabled_at is not None:
             raise AuthenticationFailed("the account behind this token is disabled")
         return Caller(
-            principal_id=principal.id,
-            role=api_token.role,
-            association_id=api_token.association_id,
-            vendor_id=api_token.vendor_id,
-            token_id=api_token.id,
+            principal_id=row.principal_id,
+            role=row.role,
+            association_id=row.association_id,
+            vendor_id=row.vendor_id,
+            token_id=row.id,
         )
 
     async def revoke_token(self, caller: Caller) -> None:

@@ -110,6 +110,10 @@ class InlineConnection:
         """A new cursor (awaited by the adapter as an async context manager)."""
         return InlineCursor(self._open.cursor())
 
+    def begin(self, *, immediate: bool) -> None:
+        """Open a transaction; IMMEDIATE takes the write lock at once."""
+        self._open.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
     async def commit(self) -> None:
         """Commit the open transaction."""
         self._open.commit()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
@@ -43,13 +43,21 @@ class RotationClaims(msgspec.Struct, forbid_unknown_fields=True):
     note: str | None = None
 
 
+# Every signed submission looks its key up; built once, read as plain columns.
+_KEY_BY_ID = select(
+    SigningKeyRecord.public_key,
+    SigningKeyRecord.owner_kind,
+    SigningKeyRecord.vendor_id,
+    SigningKeyRecord.revoked_at,
+    SigningKeyRecord.status,
+).where(SigningKeyRecord.key_id == bindparam("key_id"))
+
+
 async def usable_vendor_key(
-    session: AsyncSession, key_id: str, vendor_id: int, signed_at: datetime
+    session: AsyncSession | AsyncConnection, key_id: str, vendor_id: int, signed_at: datetime
 ) -> PublicKey:
     """The vendor's key `key_id` if it was valid at `signed_at`, else a precise refusal."""
-    key = (
-        await session.execute(select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id))
-    ).scalar_one_or_none()
+    key = (await session.execute(_KEY_BY_ID, {"key_id": key_id})).one_or_none()
     if key is None:
         raise InvalidSignature(f"signing key {key_id} is not registered")
     if key.owner_kind is not KeyOwnerKind.VENDOR or key.vendor_id != vendor_id:
