@@ -10,23 +10,24 @@ accepted or rejected on its own.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
-from registry.certification.catalogue import scheme_version
+from registry.certification.catalogue import parse_scheme_label, scheme_version
 from registry.certification.machine import Trigger
 from registry.certification.models import AttestationRecord, Scheme, TransitionCause
-from registry.certification.services import member_vendor
+from registry.certification.services import MemberVendorRef, member_vendor, member_vendor_ref
 from registry.certification.transitions import Cause, reevaluate, rules_of
 from registry.clock import parse_iso
 from registry.context import RegistryContext
@@ -39,7 +40,6 @@ from registry.errors import (
     RegistryError,
 )
 from registry.keys.services import usable_vendor_key
-from registry.membership.models import Vendor
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
@@ -51,6 +51,25 @@ from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
 ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
+
+# Statements of the submission path, built once (construction costs more than SQLite's
+# answer); see README "Attestation ingestion".
+_ATTESTATION_TABLE = cast(Table, AttestationRecord.__table__)
+_STORED_DIGESTS = select(AttestationRecord.envelope_digest).where(
+    AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True))
+)
+_OVERLAPPING = select(
+    AttestationRecord.envelope_digest, AttestationRecord.period_start, AttestationRecord.period_end
+).where(
+    AttestationRecord.vendor_id == bindparam("vendor_id"),
+    AttestationRecord.period_start < bindparam("latest"),
+    AttestationRecord.period_end > bindparam("earliest"),
+)
+_SCHEME_VERSIONS = (
+    select(Scheme.id, Scheme.version)
+    .where(Scheme.association_id == bindparam("association_id"), Scheme.slug == bindparam("slug"))
+    .order_by(Scheme.version.desc())
+)
 
 
 class CriterionClaim(msgspec.Struct, forbid_unknown_fields=True):
@@ -104,6 +123,8 @@ class _Checked:
     """An envelope that passed every check that needs no write lock."""
 
     envelope: Envelope
+    canonical: bytes
+    """RFC 8785 bytes of the envelope, as stored and hashed."""
     digest: str
     claims: AttestationClaims
     key_id: str
@@ -133,6 +154,7 @@ class AttestationService:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
+        self._schemes: dict[int, Scheme] = {}
 
     async def submit(self, caller: Caller, slug: str, envelope: Envelope) -> SubmittedAttestation:
         """Accept one attestation; the same envelope again returns the stored record."""
@@ -169,36 +191,50 @@ class AttestationService:
         now = self.ctx.clock.now()
         results: dict[int, BatchItem] = {}
         checked: dict[int, _Checked] = {}
-        async with self.ctx.db.read() as session:
-            vendor = await member_vendor(session, slug)
+        canonical = {i: e.to_json() for i, e in enumerate(envelopes) if isinstance(e, Envelope)}
+        digests = {i: hashlib.sha256(data).hexdigest() for i, data in canonical.items()}
+        async with self.ctx.db.read_rows() as connection:
+            vendor = await member_vendor_ref(connection, slug)
             if not caller.speaks_for_vendor(vendor.id):
                 raise PermissionDenied("only the vendor's own admin may submit its attestations")
-            digests = {i: e.digest() for i, e in enumerate(envelopes) if isinstance(e, Envelope)}
-            stored = await _by_digest(session, list(digests.values()))
+            known = await _stored_digests(connection, list(digests.values()))
             keys: dict[str, PublicKey | RegistryError] = {}
             for index, envelope in enumerate(envelopes):
                 if isinstance(envelope, RegistryError):
                     results[index] = BatchItem(index, None, False, envelope)
                     continue
-                if digests[index] in stored:
-                    record, label = stored[digests[index]]
-                    results[index] = BatchItem(index, record, False, None, label)
+                if digests[index] in known:
                     continue
                 try:
                     checked[index] = await self._check(
-                        session, vendor, envelope, digests[index], now=now, keys=keys
+                        connection,
+                        vendor,
+                        envelope,
+                        canonical[index],
+                        digests[index],
+                        now=now,
+                        keys=keys,
                     )
                 except RegistryError as exc:
                     results[index] = BatchItem(index, None, False, exc)
+        if known:
+            # Stored before: the original records, whatever their keys' state is now.
+            async with self.ctx.db.read() as session:
+                stored = await _by_digest(session, list(known))
+            for index, digest in digests.items():
+                if digest in stored:
+                    record, label = stored[digest]
+                    results[index] = BatchItem(index, record, False, None, label)
         if checked:
-            results.update(await self._store(vendor.id, checked, now))
+            results.update(await self._store(vendor, checked, now))
         return [results[i] for i in range(len(envelopes))]
 
     async def _check(
         self,
-        session: AsyncSession,
-        vendor: Vendor,
+        connection: AsyncConnection,
+        vendor: MemberVendorRef,
         envelope: Envelope,
+        canonical: bytes,
         digest: str,
         *,
         now: datetime,
@@ -212,17 +248,19 @@ class AttestationService:
                 fields={"vendor": "mismatch"},
             )
         issued_at = check_issued_at(claims.issued_at, now, self.ctx.settings)
-        key_id = await self._verify(session, envelope, vendor.id, issued_at, keys)
+        key_id = await self._verify(connection, envelope, vendor.id, issued_at, keys)
         period_start, period_end = parse_period(claims.period_start, claims.period_end)
         if period_end > now + self.ctx.settings.signature_clock_skew:
             raise InvalidInput(
                 "the attested period has not ended yet", fields={"period_end": "in the future"}
             )
-        return _Checked(envelope, digest, claims, key_id, issued_at, period_start, period_end)
+        return _Checked(
+            envelope, canonical, digest, claims, key_id, issued_at, period_start, period_end
+        )
 
     async def _verify(
         self,
-        session: AsyncSession,
+        connection: AsyncConnection,
         envelope: Envelope,
         vendor_id: int,
         signed_at: datetime,
@@ -235,7 +273,7 @@ class AttestationService:
             key = keys.get(cache_key)
             if key is None:
                 try:
-                    key = await usable_vendor_key(session, keyid, vendor_id, signed_at)
+                    key = await usable_vendor_key(connection, keyid, vendor_id, signed_at)
                 except RegistryError as exc:
                     key = exc
                 keys[cache_key] = key
@@ -250,26 +288,26 @@ class AttestationService:
         raise first_error or InvalidSignature("the envelope carries no signature")
 
     async def _store(
-        self, vendor_id: int, checked: dict[int, _Checked], now: datetime
+        self, vendor: MemberVendorRef, checked: dict[int, _Checked], now: datetime
     ) -> dict[int, BatchItem]:
         """Final checks that need the write lock, then inserts, log leaves and one reevaluation."""
         results: dict[int, BatchItem] = {}
         with contextlib.suppress(_NothingStored):
-            await self._write(vendor_id, checked, now, results)
+            await self._write(vendor, checked, now, results)
         return results
 
     async def _write(
         self,
-        vendor_id: int,
+        vendor: MemberVendorRef,
         checked: dict[int, _Checked],
         now: datetime,
         results: dict[int, BatchItem],
     ) -> None:
         async with self.ctx.db.transaction() as session:
-            vendor = await session.get(Vendor, vendor_id)
-            assert vendor is not None  # noqa: S101 - read a moment ago, never deleted
-            stored = await _by_digest(session, [c.digest for c in checked.values()])
-            taken = await _periods(session, vendor_id, checked.values())
+            # One query answers both "stored meanwhile?" and "overlapping?": a stored copy of
+            # one of these envelopes names this vendor and the same period, so it overlaps.
+            taken, raced = await _overlapping(session, vendor.id, checked.values())
+            stored = await _by_digest(session, raced) if raced else {}
             schemes: dict[str, Scheme | RegistryError] = {}
             fresh: list[tuple[int, _Checked, Scheme, dict[str, Any]]] = []
             repeats: list[tuple[int, str]] = []
@@ -307,26 +345,39 @@ class AttestationService:
                     for _, item, scheme, _ in fresh
                 ]
             )
-            records = [
-                AttestationRecord(
-                    vendor_id=vendor.id,
-                    scheme_id=scheme.id,
-                    key_id=item.key_id,
-                    envelope=item.envelope.to_json(),
-                    envelope_digest=item.digest,
-                    period_start=item.period_start,
-                    period_end=item.period_end,
-                    issued_at=item.issued_at,
-                    all_met=all(c["met"] for c in claims.values()),
-                    claims=claims,
-                    metrics=dict(item.claims.metrics),
-                    received_at=now,
-                    log_index=log_index,
-                )
+            rows = [
+                {
+                    "vendor_id": vendor.id,
+                    "scheme_id": scheme.id,
+                    "key_id": item.key_id,
+                    "envelope": item.canonical,
+                    "envelope_digest": item.digest,
+                    "period_start": item.period_start,
+                    "period_end": item.period_end,
+                    "issued_at": item.issued_at,
+                    "all_met": all(c["met"] for c in claims.values()),
+                    "claims": claims,
+                    "metrics": dict(item.claims.metrics),
+                    "received_at": now,
+                    "log_index": log_index,
+                }
                 for (_, item, scheme, claims), log_index in zip(fresh, indexes, strict=True)
             ]
-            session.add_all(records)
-            await session.flush()
+            # Core inserts: the ORM's unit of work costs more than the rows themselves.
+            # Rows come back in insertion order (sort_by_parameter_order), ids with them.
+            connection = await session.connection()
+            ids = (
+                await connection.execute(
+                    insert(_ATTESTATION_TABLE).returning(
+                        _ATTESTATION_TABLE.c.id, sort_by_parameter_order=True
+                    ),
+                    rows,
+                )
+            ).scalars()
+            records = [
+                AttestationRecord(id=record_id, **row)
+                for record_id, row in zip(ids, rows, strict=True)
+            ]
             by_digest: dict[str, tuple[AttestationRecord, str]] = {}
             for (index, _, scheme, _), record in zip(fresh, records, strict=True):
                 results[index] = BatchItem(index, record, True, None, scheme.label)
@@ -349,7 +400,7 @@ class AttestationService:
     async def _scheme(
         self,
         session: AsyncSession,
-        vendor: Vendor,
+        vendor: MemberVendorRef,
         label: str,
         cache: dict[str, Scheme | RegistryError],
         now: datetime,
@@ -357,15 +408,34 @@ class AttestationService:
         found = cache.get(label)
         if found is None:
             try:
-                found = await scheme_version(
-                    session, vendor.association_id, label, latest_only=True, now=now
-                )
+                found = await self._latest_scheme(session, vendor.association_id, label, now)
             except RegistryError as exc:
                 found = exc
             cache[label] = found
         if isinstance(found, RegistryError):
             raise found
         return found
+
+    async def _latest_scheme(
+        self, session: AsyncSession, association_id: int, label: str, now: datetime
+    ) -> Scheme:
+        """`scheme_version(latest_only=True)`, reading only ids when the versions are known.
+
+        Published versions never change, so their rows are kept per service (that is, per
+        database); whether a newer version exists is asked every time.
+        """
+        with contextlib.suppress(InvalidInput):
+            slug, version = parse_scheme_label(label)
+            versions = (
+                await (await session.connection()).execute(
+                    _SCHEME_VERSIONS, {"association_id": association_id, "slug": slug}
+                )
+            ).all()
+            if versions and versions[0].version == version and versions[0].id in self._schemes:
+                return self._schemes[versions[0].id]
+        scheme = await scheme_version(session, association_id, label, latest_only=True, now=now)
+        self._schemes[scheme.id] = scheme
+        return scheme
 
     async def list_for_vendor(
         self, caller: Caller, slug: str, *, offset: int, limit: int
@@ -423,7 +493,7 @@ def _no_overlap(item: _Checked, taken: list[tuple[datetime, datetime]]) -> None:
 
 
 async def _by_digest(
-    session: AsyncSession, digests: list[str]
+    session: AsyncSession, digests: Collection[str]
 ) -> dict[str, tuple[AttestationRecord, str]]:
     """Stored attestations with these envelope digests, with their scheme labels."""
     if not digests:
@@ -436,18 +506,29 @@ async def _by_digest(
     return {r.envelope_digest: (r, scheme.label) for r, scheme in rows.all()}
 
 
-async def _periods(
-    session: AsyncSession, vendor_id: int, items: Any
-) -> list[tuple[datetime, datetime]]:
-    """Accepted periods of the vendor that could overlap any of `items`."""
-    items = list(items)
-    earliest = min(i.period_start for i in items)
-    latest = max(i.period_end for i in items)
-    rows = await session.execute(
-        select(AttestationRecord.period_start, AttestationRecord.period_end).where(
-            AttestationRecord.vendor_id == vendor_id,
-            AttestationRecord.period_start < latest,
-            AttestationRecord.period_end > earliest,
+async def _stored_digests(connection: AsyncConnection, digests: list[str]) -> set[str]:
+    """Which of these envelope digests are stored already."""
+    if not digests:
+        return set()
+    return set((await connection.execute(_STORED_DIGESTS, {"digests": digests})).scalars())
+
+
+async def _overlapping(
+    session: AsyncSession, vendor_id: int, items: Collection[_Checked]
+) -> tuple[list[tuple[datetime, datetime]], list[str]]:
+    """Accepted periods of the vendor that could overlap any of `items`, and which of the
+    items' envelopes are among them (stored since the read phase)."""
+    rows = (
+        await (await session.connection()).execute(
+            _OVERLAPPING,
+            {
+                "vendor_id": vendor_id,
+                "latest": max(i.period_end for i in items),
+                "earliest": min(i.period_start for i in items),
+            },
         )
-    )
-    return [(s, e) for s, e in rows.all()]
+    ).all()
+    digests = {i.digest for i in items}
+    return [(r.period_start, r.period_end) for r in rows], [
+        r.envelope_digest for r in rows if r.envelope_digest in digests
+    ]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from registry.accounts.caller import Caller
 from registry.audits.models import Auditor, AuditRecord
@@ -275,6 +276,30 @@ class CertificationService:
                 )
                 for audit, auditor_slug in rows
             ]
+
+
+@dataclass(frozen=True)
+class MemberVendorRef:
+    """The columns of a member vendor that submission paths need, read without the ORM."""
+
+    id: int
+    slug: str
+    association_id: int
+
+
+_VENDOR_BY_SLUG = select(Vendor.id, Vendor.slug, Vendor.association_id, Vendor.status).where(
+    Vendor.slug == bindparam("slug")
+)
+
+
+async def member_vendor_ref(
+    connection: AsyncSession | AsyncConnection, slug: str
+) -> MemberVendorRef:
+    """`member_vendor` as plain columns, for hot paths; same refusal."""
+    row = (await connection.execute(_VENDOR_BY_SLUG, {"slug": slug})).one_or_none()
+    if row is None or row.status is VendorStatus.APPLICANT:
+        raise NotFound(f"no member vendor with slug {slug!r}")
+    return MemberVendorRef(row.id, row.slug, row.association_id)
 
 
 async def _member_vendor_or_none(session: AsyncSession, slug: str) -> Vendor | None:

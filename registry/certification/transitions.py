@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audits.models import AuditRecord, AuditResult
@@ -34,7 +34,6 @@ from registry.certification.models import (
 from registry.certification.schemes import SchemeRules, parse_rules
 from registry.certification.status import CertificationState
 from registry.clock import isoformat
-from registry.membership.models import Vendor
 from registry.notifications.services import enqueue_event
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
@@ -55,6 +54,18 @@ def rules_of(scheme: Scheme) -> SchemeRules:
     return rules
 
 
+class VendorRef(Protocol):
+    """What a decision needs of the vendor: a `Vendor` row or a lighter stand-in."""
+
+    @property
+    def id(self) -> int:
+        """The vendor's primary key."""
+
+    @property
+    def slug(self) -> str:
+        """The vendor's slug, named in log leaves."""
+
+
 @dataclass(frozen=True)
 class Cause:
     """What moved the certificate, for the transition row and the log leaf."""
@@ -65,29 +76,37 @@ class Cause:
     decided_by: int | None = None
 
 
+# Built once: every submission and deadline decision runs these (statement construction
+# costs more than SQLite's answer).
+_CERTIFICATE_OF = select(Certification).where(Certification.vendor_id == bindparam("vendor_id"))
+_LAST_ATTESTATIONS = (
+    select(
+        AttestationRecord.period_start,
+        AttestationRecord.period_end,
+        AttestationRecord.all_met,
+        AttestationRecord.metrics,
+    )
+    .where(AttestationRecord.vendor_id == bindparam("vendor_id"))
+    .order_by(AttestationRecord.period_end.desc())
+    .limit(bindparam("periods"))
+)
+_LATEST_AUDIT = (
+    select(AuditRecord.period_end, AuditRecord.result, AuditRecord.next_audit_due)
+    .where(AuditRecord.vendor_id == bindparam("vendor_id"))
+    .order_by(AuditRecord.period_end.desc(), AuditRecord.id.desc())
+    .limit(1)
+)
+
+
 async def load_facts(session: AsyncSession, vendor_id: int, rules: SchemeRules) -> Facts:
     """The evidence the level depends on: the last attestations and the latest audit."""
+    connection = await session.connection()
     attestations = (
-        await session.execute(
-            select(
-                AttestationRecord.period_start,
-                AttestationRecord.period_end,
-                AttestationRecord.all_met,
-                AttestationRecord.metrics,
-            )
-            .where(AttestationRecord.vendor_id == vendor_id)
-            .order_by(AttestationRecord.period_end.desc())
-            .limit(rules.l3_periods)
+        await connection.execute(
+            _LAST_ATTESTATIONS, {"vendor_id": vendor_id, "periods": rules.l3_periods}
         )
     ).all()
-    audit = (
-        await session.execute(
-            select(AuditRecord.period_end, AuditRecord.result, AuditRecord.next_audit_due)
-            .where(AuditRecord.vendor_id == vendor_id)
-            .order_by(AuditRecord.period_end.desc(), AuditRecord.id.desc())
-            .limit(1)
-        )
-    ).one_or_none()
+    audit = (await connection.execute(_LATEST_AUDIT, {"vendor_id": vendor_id})).one_or_none()
     return Facts(
         attestations=[AttestationFact(s, e, met, dict(m)) for s, e, met, m in attestations],
         audits=[]
@@ -110,7 +129,7 @@ def _snapshot(row: Certification | None) -> Certificate | None:
 
 async def reevaluate(
     session: AsyncSession,
-    vendor: Vendor,
+    vendor: VendorRef,
     trigger: Trigger,
     cause: Cause,
     now: datetime,
@@ -122,7 +141,7 @@ async def reevaluate(
     """Run the machine for `vendor` and record the transition it decides, if any."""
     if row is None:
         row = (
-            await session.execute(select(Certification).where(Certification.vendor_id == vendor.id))
+            await session.execute(_CERTIFICATE_OF, {"vendor_id": vendor.id})
         ).scalar_one_or_none()
     scheme = await _governing_scheme(session, row, evidence_scheme)
     if scheme is None:
@@ -155,6 +174,8 @@ async def _governing_scheme(
     """
     if row is None:
         return evidence_scheme
+    if evidence_scheme is not None and evidence_scheme.id == row.scheme_id:
+        return evidence_scheme
     granted = await session.get(Scheme, row.scheme_id)
     assert granted is not None  # noqa: S101 - foreign key
     if (
@@ -169,7 +190,7 @@ async def _governing_scheme(
 
 async def record_decision(
     session: AsyncSession,
-    vendor: Vendor,
+    vendor: VendorRef,
     row: Certification | None,
     *,
     scheme: Scheme,
