@@ -9,6 +9,7 @@ accepted or rejected on its own.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 from collections.abc import Collection, Sequence
@@ -48,7 +49,12 @@ from registry.signed_statements import (
     signature_error,
 )
 from registry.transparency.entries import EntryType
-from registry.transparency.services import LogAppender, PendingLeaf
+from registry.transparency.services import (
+    LogAppender,
+    PendingLeaf,
+    PreparedLeaf,
+    prepare_leaf,
+)
 
 ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
 
@@ -116,6 +122,18 @@ class BatchItem:
 
 class _NothingStored(Exception):
     """Every envelope of the write phase was refused: roll the transaction back."""
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Work done before the write lock for an envelope whose scheme looked current.
+
+    Used only if the write phase finds the same scheme version still the latest.
+    """
+
+    scheme: Scheme
+    claims: dict[str, Any]
+    leaf: PreparedLeaf
 
 
 @dataclass(frozen=True)
@@ -226,8 +244,53 @@ class AttestationService:
                     record, label = stored[digest]
                     results[index] = BatchItem(index, record, False, None, label)
         if checked:
-            results.update(await self._store(vendor, checked, now))
+            prepared = await self._prepare(vendor, checked, now)
+            results.update(await self._store(vendor, checked, prepared, now))
         return [results[i] for i in range(len(envelopes))]
+
+    async def _prepare(
+        self, vendor: MemberVendorRef, checked: dict[int, _Checked], now: datetime
+    ) -> dict[int, _Prepared]:
+        """Criteria and log leaves of the envelopes whose scheme is known and current.
+
+        Pure work, done before the write lock so that it does not serialise the workers;
+        anything unsure (an unknown scheme, missing criteria) is left to the write phase,
+        which decides it exactly as before.
+        """
+        async with self.ctx.db.read_rows() as connection:
+            schemes = {
+                label: await self._current_scheme(connection, vendor.association_id, label)
+                for label in {item.claims.scheme for item in checked.values()}
+            }
+        prepared: dict[int, _Prepared] = {}
+        for index, item in checked.items():
+            scheme = schemes[item.claims.scheme]
+            if scheme is None:
+                continue
+            try:
+                claims = _criteria(scheme, item.claims)
+            except RegistryError:
+                continue
+            leaf = prepare_leaf(_attestation_leaf(vendor, scheme, item), now)
+            prepared[index] = _Prepared(scheme, claims, leaf)
+        return prepared
+
+    async def _current_scheme(
+        self, connection: AsyncConnection | AsyncSession, association_id: int, label: str
+    ) -> Scheme | None:
+        """The kept row of scheme `label` if it is the association's latest version."""
+        try:
+            slug, version = parse_scheme_label(label)
+        except InvalidInput:
+            return None
+        latest = (
+            await connection.execute(
+                _SCHEME_VERSIONS, {"association_id": association_id, "slug": slug}
+            )
+        ).first()
+        if latest is None or latest.version != version:
+            return None
+        return self._schemes.get(latest.id)
 
     async def _check(
         self,
@@ -288,29 +351,57 @@ class AttestationService:
         raise first_error or InvalidSignature("the envelope carries no signature")
 
     async def _store(
-        self, vendor: MemberVendorRef, checked: dict[int, _Checked], now: datetime
+        self,
+        vendor: MemberVendorRef,
+        checked: dict[int, _Checked],
+        prepared: dict[int, _Prepared],
+        now: datetime,
     ) -> dict[int, BatchItem]:
         """Final checks that need the write lock, then inserts, log leaves and one reevaluation."""
         results: dict[int, BatchItem] = {}
+        fresh: list[tuple[int, Scheme, dict[str, Any]]] = []
+        repeats: list[tuple[int, str]] = []
         with contextlib.suppress(_NothingStored):
-            await self._write(vendor, checked, now, results)
+            await self._write(
+                vendor,
+                checked,
+                prepared=prepared,
+                now=now,
+                results=results,
+                fresh=fresh,
+                repeats=repeats,
+            )
+        # Shaped after the commit: building ORM objects is not work for the write lock.
+        by_digest: dict[str, tuple[AttestationRecord, str]] = {}
+        for index, scheme, row in fresh:
+            record = AttestationRecord(**row)
+            results[index] = BatchItem(index, record, True, None, scheme.label)
+            by_digest[record.envelope_digest] = (record, scheme.label)
+        for index, digest in repeats:
+            record, label = by_digest[digest]
+            results[index] = BatchItem(index, record, False, None, label)
         return results
 
     async def _write(
         self,
         vendor: MemberVendorRef,
         checked: dict[int, _Checked],
+        *,
+        prepared: dict[int, _Prepared],
         now: datetime,
         results: dict[int, BatchItem],
+        fresh: list[tuple[int, Scheme, dict[str, Any]]],
+        repeats: list[tuple[int, str]],
     ) -> None:
         async with self.ctx.db.transaction() as session:
             # One query answers both "stored meanwhile?" and "overlapping?": a stored copy of
             # one of these envelopes names this vendor and the same period, so it overlaps.
-            taken, raced = await _overlapping(session, vendor.id, checked.values())
+            stored_periods, raced = await _overlapping(session, vendor.id, checked.values())
+            taken = _Periods(stored_periods)
             stored = await _by_digest(session, raced) if raced else {}
             schemes: dict[str, Scheme | RegistryError] = {}
-            fresh: list[tuple[int, _Checked, Scheme, dict[str, Any]]] = []
-            repeats: list[tuple[int, str]] = []
+            accepted: list[tuple[int, _Checked, Scheme, dict[str, Any], PendingLeaf | PreparedLeaf]]
+            accepted = []
             seen: set[str] = set()
             for index, item in checked.items():
                 if item.digest in stored:
@@ -322,29 +413,25 @@ class AttestationService:
                     continue
                 try:
                     scheme = await self._scheme(session, vendor, item.claims.scheme, schemes, now)
-                    claims = _criteria(scheme, item.claims)
-                    _no_overlap(item, taken)
+                    ready = prepared.get(index)
+                    leaf: PendingLeaf | PreparedLeaf
+                    if ready is not None and ready.scheme.id == scheme.id:
+                        claims, leaf = ready.claims, ready.leaf
+                    else:
+                        claims = _criteria(scheme, item.claims)
+                        leaf = _attestation_leaf(vendor, scheme, item)
+                    taken.refuse_overlap(item)
                 except RegistryError as exc:
                     results[index] = BatchItem(index, None, False, exc)
                     continue
-                taken.append((item.period_start, item.period_end))
+                taken.add(item)
                 seen.add(item.digest)
-                fresh.append((index, item, scheme, claims))
-            if not fresh:
+                accepted.append((index, item, scheme, claims, leaf))
+            if not accepted:
                 # Roll back whatever the checks published on the way (the default scheme).
                 raise _NothingStored
             appender = LogAppender(session, now)
-            indexes = await appender.append_many(
-                [
-                    PendingLeaf(
-                        EntryType.ATTESTATION,
-                        {"scheme": scheme.label, "envelope": item.envelope.to_dict()},
-                        vendor_id=vendor.id,
-                        vendor_slug=vendor.slug,
-                    )
-                    for _, item, scheme, _ in fresh
-                ]
-            )
+            indexes = await appender.append_many([leaf for *_, leaf in accepted])
             rows = [
                 {
                     "vendor_id": vendor.id,
@@ -361,7 +448,7 @@ class AttestationService:
                     "received_at": now,
                     "log_index": log_index,
                 }
-                for (_, item, scheme, claims), log_index in zip(fresh, indexes, strict=True)
+                for (_, item, scheme, claims, _), log_index in zip(accepted, indexes, strict=True)
             ]
             # Core inserts: the ORM's unit of work costs more than the rows themselves.
             # Rows come back in insertion order (sort_by_parameter_order), ids with them.
@@ -374,26 +461,17 @@ class AttestationService:
                     rows,
                 )
             ).scalars()
-            records = [
-                AttestationRecord(id=record_id, **row)
-                for record_id, row in zip(ids, rows, strict=True)
-            ]
-            by_digest: dict[str, tuple[AttestationRecord, str]] = {}
-            for (index, _, scheme, _), record in zip(fresh, records, strict=True):
-                results[index] = BatchItem(index, record, True, None, scheme.label)
-                by_digest[record.envelope_digest] = (record, scheme.label)
-            for index, digest in repeats:
-                record, label = by_digest[digest]
-                results[index] = BatchItem(index, record, False, None, label)
-            latest_index = max(range(len(records)), key=lambda i: records[i].period_end)
-            latest = records[latest_index]
+            for (index, _, scheme, _, _), row, record_id in zip(accepted, rows, ids, strict=True):
+                row["id"] = record_id
+                fresh.append((index, scheme, row))
+            latest = max(range(len(accepted)), key=lambda i: accepted[i][1].period_end)
             await reevaluate(
                 session,
                 vendor,
                 Trigger.EVIDENCE,
-                Cause(TransitionCause.ATTESTATION, ref=f"attestation:{latest.id}"),
+                Cause(TransitionCause.ATTESTATION, ref=f"attestation:{rows[latest]['id']}"),
                 now,
-                evidence_scheme=fresh[latest_index][2],
+                evidence_scheme=accepted[latest][2],
                 appender=appender,
             )
 
@@ -424,15 +502,9 @@ class AttestationService:
         Published versions never change, so their rows are kept per service (that is, per
         database); whether a newer version exists is asked every time.
         """
-        with contextlib.suppress(InvalidInput):
-            slug, version = parse_scheme_label(label)
-            versions = (
-                await (await session.connection()).execute(
-                    _SCHEME_VERSIONS, {"association_id": association_id, "slug": slug}
-                )
-            ).all()
-            if versions and versions[0].version == version and versions[0].id in self._schemes:
-                return self._schemes[versions[0].id]
+        kept = await self._current_scheme(await session.connection(), association_id, label)
+        if kept is not None:
+            return kept
         scheme = await scheme_version(session, association_id, label, latest_only=True, now=now)
         self._schemes[scheme.id] = scheme
         return scheme
@@ -465,6 +537,16 @@ class AttestationService:
             return [(r, s.label) for r, s in rows.all()], total or 0
 
 
+def _attestation_leaf(vendor: MemberVendorRef, scheme: Scheme, item: _Checked) -> PendingLeaf:
+    """The log leaf of an accepted attestation: its scheme and the envelope, whole."""
+    return PendingLeaf(
+        EntryType.ATTESTATION,
+        {"scheme": scheme.label, "envelope": item.envelope.to_dict()},
+        vendor_id=vendor.id,
+        vendor_slug=vendor.slug,
+    )
+
+
 def _criteria(scheme: Scheme, claims: AttestationClaims) -> dict[str, Any]:
     """Every criterion of the scheme answered, none unknown; the claims as stored."""
     expected = rules_of(scheme).criterion_ids
@@ -483,13 +565,35 @@ def _criteria(scheme: Scheme, claims: AttestationClaims) -> dict[str, Any]:
     return {cid: msgspec.to_builtins(claims.criteria[cid]) for cid in expected}
 
 
-def _no_overlap(item: _Checked, taken: list[tuple[datetime, datetime]]) -> None:
-    for start, end in taken:
-        if item.period_start < end and start < item.period_end:
-            raise Conflict(
-                f"the period overlaps an accepted attestation for {start.date()} to {end.date()}",
-                fields={"period": "overlaps an accepted attestation"},
-            )
+class _Periods:
+    """Accepted periods of a vendor, kept sorted by start, to test a batch in O(log n) each.
+
+    Accepted periods never overlap one another (this check admits each of them), so
+    sorted by start they are sorted by end too, and the earliest period ending after a
+    candidate's start is the only one that can overlap it first.
+    """
+
+    def __init__(self, periods: list[tuple[datetime, datetime]]) -> None:
+        self._periods = sorted(periods)
+        self._ends = [end for _, end in self._periods]
+
+    def refuse_overlap(self, item: _Checked) -> None:
+        """Conflict naming the earliest accepted period that overlaps `item`'s."""
+        at = bisect.bisect_right(self._ends, item.period_start)
+        if at < len(self._periods):
+            start, end = self._periods[at]
+            if start < item.period_end:
+                raise Conflict(
+                    f"the period overlaps an accepted attestation for {start.date()} to "
+                    f"{end.date()}",
+                    fields={"period": "overlaps an accepted attestation"},
+                )
+
+    def add(self, item: _Checked) -> None:
+        """Admit `item`'s period (checked with `refuse_overlap` first)."""
+        at = bisect.bisect_right(self._ends, item.period_start)
+        self._periods.insert(at, (item.period_start, item.period_end))
+        self._ends.insert(at, item.period_end)
 
 
 async def _by_digest(

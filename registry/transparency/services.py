@@ -55,6 +55,26 @@ class PendingLeaf:
 
 
 @dataclass(frozen=True)
+class PreparedLeaf:
+    """A leaf whose bytes and hash are computed already (they do not depend on its index).
+
+    Batches prepare their leaves before the write transaction opens, so the canonical
+    JSON and hashing of hundreds of envelopes do not hold SQLite's single write lock.
+    """
+
+    entry_type: EntryType
+    data: bytes
+    hash: bytes
+    vendor_id: int | None
+
+
+def prepare_leaf(leaf: PendingLeaf, now: datetime) -> PreparedLeaf:
+    """The exact bytes and leaf hash `LogAppender` would compute for `leaf` at `now`."""
+    data = leaf_bytes(leaf.entry_type, leaf.body, recorded_at=now, vendor_slug=leaf.vendor_slug)
+    return PreparedLeaf(leaf.entry_type, data, merkle.leaf_hash(data), leaf.vendor_id)
+
+
+@dataclass(frozen=True)
 class InclusionProof:
     """An audit path for one leaf against a tree size."""
 
@@ -103,25 +123,26 @@ class LogAppender:
         """Append one leaf; returns its index."""
         return (await self.append_many([leaf]))[0]
 
-    async def append_many(self, leaves: Sequence[PendingLeaf]) -> list[int]:
-        """Append leaves in order with one multi-row insert per table."""
+    async def append_many(self, leaves: Sequence[PendingLeaf | PreparedLeaf]) -> list[int]:
+        """Append leaves in order with one multi-row insert per table.
+
+        Prepared leaves must have been prepared with this appender's `now`.
+        """
         builder = await self._start()
         entries: list[dict[str, Any]] = []
         nodes: list[dict[str, Any]] = []
         indexes: list[int] = []
-        for leaf in leaves:
-            data = leaf_bytes(
-                leaf.entry_type, leaf.body, recorded_at=self.now, vendor_slug=leaf.vendor_slug
-            )
+        for pending in leaves:
+            leaf = pending if isinstance(pending, PreparedLeaf) else prepare_leaf(pending, self.now)
             index = builder.size
-            for node, value in builder.append(merkle.leaf_hash(data)):
+            for node, value in builder.append(leaf.hash):
                 nodes.append({"level": node.level, "index": node.index, "hash": value})
             entries.append(
                 {
                     "index": index,
                     "entry_type": leaf.entry_type.value,
                     "vendor_id": leaf.vendor_id,
-                    "leaf": data,
+                    "leaf": leaf.data,
                     "created_at": self.now,
                 }
             )
