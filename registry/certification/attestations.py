@@ -61,6 +61,9 @@ ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation
 # Statements of the submission path, built once (construction costs more than SQLite's
 # answer); see README "Attestation ingestion".
 _ATTESTATION_TABLE = cast(Table, AttestationRecord.__table__)
+_INSERT_ATTESTATIONS = insert(_ATTESTATION_TABLE).returning(
+    _ATTESTATION_TABLE.c.id, sort_by_parameter_order=True
+)
 _STORED_DIGESTS = select(AttestationRecord.envelope_digest).where(
     AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True))
 )
@@ -451,15 +454,11 @@ class AttestationService:
                 for (_, item, scheme, claims, _), log_index in zip(accepted, indexes, strict=True)
             ]
             # Core inserts: the ORM's unit of work costs more than the rows themselves.
-            # Rows come back in insertion order (sort_by_parameter_order), ids with them.
+            # Rows come back in insertion order (sort_by_parameter_order), ids with them;
+            # one row goes as a plain execute, which skips the executemany machinery.
             connection = await session.connection()
             ids = (
-                await connection.execute(
-                    insert(_ATTESTATION_TABLE).returning(
-                        _ATTESTATION_TABLE.c.id, sort_by_parameter_order=True
-                    ),
-                    rows,
-                )
+                await connection.execute(_INSERT_ATTESTATIONS, rows[0] if len(rows) == 1 else rows)
             ).scalars()
             for (index, _, scheme, _, _), row, record_id in zip(accepted, rows, ids, strict=True):
                 row["id"] = record_id

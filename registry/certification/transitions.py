@@ -79,6 +79,14 @@ class Cause:
 # Built once: every submission and deadline decision runs these (statement construction
 # costs more than SQLite's answer).
 _CERTIFICATE_OF = select(Certification).where(Certification.vendor_id == bindparam("vendor_id"))
+_CERTIFICATE_COLUMNS = select(
+    Certification.scheme_id,
+    Certification.state,
+    Certification.level,
+    Certification.certified_since,
+    Certification.valid_until,
+    Certification.audit_due,
+).where(Certification.vendor_id == bindparam("vendor_id"))
 _LAST_ATTESTATIONS = (
     select(
         AttestationRecord.period_start,
@@ -115,7 +123,24 @@ async def load_facts(session: AsyncSession, vendor_id: int, rules: SchemeRules) 
     )
 
 
-def _snapshot(row: Certification | None) -> Certificate | None:
+class _CertificateView(Protocol):
+    """The columns a decision reads: a `Certification` row or a Core row of them."""
+
+    @property
+    def scheme_id(self) -> int: ...
+    @property
+    def state(self) -> CertificationState: ...
+    @property
+    def level(self) -> int | None: ...
+    @property
+    def certified_since(self) -> datetime | None: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
+    @property
+    def audit_due(self) -> datetime | None: ...
+
+
+def _snapshot(row: _CertificateView | None) -> Certificate | None:
     if row is None:
         return None
     return Certificate(
@@ -138,19 +163,29 @@ async def reevaluate(
     row: Certification | None = None,
     appender: LogAppender | None = None,
 ) -> CertificationTransition | None:
-    """Run the machine for `vendor` and record the transition it decides, if any."""
+    """Run the machine for `vendor` and record the transition it decides, if any.
+
+    Without `row`, the certificate is read as plain columns and loaded as an ORM object
+    only when there is a transition to write: most evidence changes nothing, and the
+    ORM load costs more than the rest of the decision.
+    """
+    current: _CertificateView | None = row
     if row is None:
-        row = (
-            await session.execute(_CERTIFICATE_OF, {"vendor_id": vendor.id})
-        ).scalar_one_or_none()
-    scheme = await _governing_scheme(session, row, evidence_scheme)
+        current = (
+            await (await session.connection()).execute(
+                _CERTIFICATE_COLUMNS, {"vendor_id": vendor.id}
+            )
+        ).one_or_none()
+    scheme = await _governing_scheme(session, current, evidence_scheme)
     if scheme is None:
         return None
     rules = rules_of(scheme)
     facts = await load_facts(session, vendor.id, rules)
-    decision = decide(_snapshot(row), trigger, rules, facts, now)
+    decision = decide(_snapshot(current), trigger, rules, facts, now)
     if decision is None:
         return None
+    if row is None and current is not None:
+        row = (await session.execute(_CERTIFICATE_OF, {"vendor_id": vendor.id})).scalar_one()
     return await record_decision(
         session,
         vendor,
@@ -164,7 +199,7 @@ async def reevaluate(
 
 
 async def _governing_scheme(
-    session: AsyncSession, row: Certification | None, evidence_scheme: Scheme | None
+    session: AsyncSession, row: _CertificateView | None, evidence_scheme: Scheme | None
 ) -> Scheme | None:
     """The scheme version the decision is made under.
 

@@ -179,6 +179,23 @@ def _nodes_query(levels: int) -> Select[int, int, bytes]:
     )
 
 
+@functools.cache
+def _border_query(count: int) -> Select[int, int, bytes]:
+    """`_nodes_query` for one node at each of `count` levels: `level = ? AND index = ?`."""
+    table = _NODE_TABLE.c
+    return select(table.level, table.index, table.hash).where(
+        or_(
+            *(
+                and_(
+                    table.level == bindparam(f"level_{k}"),
+                    table.index == bindparam(f"index_{k}"),
+                )
+                for k in range(count)
+            )
+        )
+    )
+
+
 async def read_nodes(session: AsyncSession, ids: Sequence[merkle.NodeID]) -> list[bytes]:
     """Fetch stored node hashes in the order asked, in one query."""
     if not ids:
@@ -187,10 +204,19 @@ async def read_nodes(session: AsyncSession, ids: Sequence[merkle.NodeID]) -> lis
     for node in ids:
         by_level.setdefault(node.level, []).append(node.index)
     parameters: dict[str, Any] = {}
-    for k, (level, indexes) in enumerate(by_level.items()):
-        parameters[f"level_{k}"] = level
-        parameters[f"indexes_{k}"] = indexes
-    rows = await session.execute(_nodes_query(len(by_level)), parameters)
+    if len(by_level) == len(ids):
+        # One node a level, as on every append (the root plan's border): plain parameters
+        # spare SQLAlchemy the per-execution rendering of expanding IN lists.
+        for k, node in enumerate(ids):
+            parameters[f"level_{k}"] = node.level
+            parameters[f"index_{k}"] = node.index
+        statement = _border_query(len(ids))
+    else:
+        for k, (level, indexes) in enumerate(by_level.items()):
+            parameters[f"level_{k}"] = level
+            parameters[f"indexes_{k}"] = indexes
+        statement = _nodes_query(len(by_level))
+    rows = await session.execute(statement, parameters)
     found = {(level, index): value for level, index, value in rows}
     missing = [n for n in ids if (n.level, n.index) not in found]
     if missing:
