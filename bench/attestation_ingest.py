@@ -1,7 +1,7 @@
 """Attestation ingestion through HTTP, beside the raw Ed25519 verify rate of this machine.
 
     .venv/bin/python bench/attestation_ingest.py                    # defaults below
-    .venv/bin/python bench/attestation_ingest.py --single 6000 --batches 40 --workers 2
+    .venv/bin/python bench/attestation_ingest.py --single 6000 --batches 96 --workers 2
 
 One run measures, on the same machine and minute:
   raw     Ed25519 verifications per second with PyNaCl, one process per core (2 cores);
@@ -160,7 +160,9 @@ async def _post_all(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--single", type=int, default=4000, help="single-envelope requests")
-    parser.add_argument("--batches", type=int, default=16, help="batch requests of 500")
+    parser.add_argument(
+        "--batches", type=int, default=64, help="batch requests of 500 (a few seconds' worth)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers")
     parser.add_argument("--vendors", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=32)
@@ -168,6 +170,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cores = 2
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     raw = raw_verify_rate(cores, args.verify_seconds)
     print(f"raw Ed25519 verify ({cores} processes): {raw:,.0f}/s")
 
@@ -257,6 +260,7 @@ def main() -> None:
             f"{seconds:.1f} s = {batch_rate:,.0f}/s = {share:.0%} of raw verify "
             f"(target >= {BATCH_SHARE_TARGET:.0%}), failures {failures}"
         )
+        print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         print(
             "summary: single {} ; batch {}".format(
                 "MET" if single_rate >= SINGLE_TARGET else "MISSED",

@@ -176,6 +176,8 @@ class AttestationService:
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
         self._schemes: dict[int, Scheme] = {}
+        # The scheme each (association, label) last resolved to in a write phase.
+        self._resolved: dict[tuple[int, str], Scheme] = {}
 
     async def submit(self, caller: Caller, slug: str, envelope: Envelope) -> SubmittedAttestation:
         """Accept one attestation; the same envelope again returns the stored record."""
@@ -247,27 +249,23 @@ class AttestationService:
                     record, label = stored[digest]
                     results[index] = BatchItem(index, record, False, None, label)
         if checked:
-            prepared = await self._prepare(vendor, checked, now)
+            prepared = self._prepare(vendor, checked, now)
             results.update(await self._store(vendor, checked, prepared, now))
         return [results[i] for i in range(len(envelopes))]
 
-    async def _prepare(
+    def _prepare(
         self, vendor: MemberVendorRef, checked: dict[int, _Checked], now: datetime
     ) -> dict[int, _Prepared]:
-        """Criteria and log leaves of the envelopes whose scheme is known and current.
+        """Criteria and log leaves, under the scheme each label last resolved to.
 
-        Pure work, done before the write lock so that it does not serialise the workers;
-        anything unsure (an unknown scheme, missing criteria) is left to the write phase,
-        which decides it exactly as before.
+        Pure work, done before the write lock so that it does not serialise the workers.
+        It is a guess: the write phase resolves every label again and uses this only if
+        it got the same scheme version; anything else (an unknown label, missing
+        criteria) is decided there exactly as before.
         """
-        async with self.ctx.db.read_rows() as connection:
-            schemes = {
-                label: await self._current_scheme(connection, vendor.association_id, label)
-                for label in {item.claims.scheme for item in checked.values()}
-            }
         prepared: dict[int, _Prepared] = {}
         for index, item in checked.items():
-            scheme = schemes[item.claims.scheme]
+            scheme = self._resolved.get((vendor.association_id, item.claims.scheme))
             if scheme is None:
                 continue
             try:
@@ -279,7 +277,7 @@ class AttestationService:
         return prepared
 
     async def _current_scheme(
-        self, connection: AsyncConnection | AsyncSession, association_id: int, label: str
+        self, connection: AsyncConnection, association_id: int, label: str
     ) -> Scheme | None:
         """The kept row of scheme `label` if it is the association's latest version."""
         try:
@@ -501,11 +499,11 @@ class AttestationService:
         Published versions never change, so their rows are kept per service (that is, per
         database); whether a newer version exists is asked every time.
         """
-        kept = await self._current_scheme(await session.connection(), association_id, label)
-        if kept is not None:
-            return kept
-        scheme = await scheme_version(session, association_id, label, latest_only=True, now=now)
-        self._schemes[scheme.id] = scheme
+        scheme = await self._current_scheme(await session.connection(), association_id, label)
+        if scheme is None:
+            scheme = await scheme_version(session, association_id, label, latest_only=True, now=now)
+            self._schemes[scheme.id] = scheme
+        self._resolved[(association_id, label)] = scheme
         return scheme
 
     async def list_for_vendor(
