@@ -9,100 +9,21 @@ and from the keyboard.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser.demo_site import ARTIFACTS, CHROMIUM, NEEDS_CHROMIUM, get, vendor_with_badge
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="browser tests skipped: /usr/bin/chromium is missing (apt-get install chromium)",
-    ),
-]
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
 if CHROMIUM.exists():
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback only
-        return bytes(answer.read())
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`registry demo` then `registry serve` in a scratch directory; yields the base URL."""
-    data_dir = tmp_path_factory.mktemp("browser-site")
-    env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
-    registry = str(Path(sys.executable).with_name("registry"))
-    subprocess.run([registry, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [registry, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                _get(f"{base}/readyz")
-                break
-            except OSError:
-                assert server.poll() is None, "registry serve exited"
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian chromium; Playwright's own browser downloads are never used."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
+    from playwright.sync_api import Browser, Page, expect
 
 
 def shot(page: Page, name: str) -> None:
     """Save a full-page screenshot as a test artefact."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"public-site-{name}.png"), full_page=True)
-
-
-def vendor_with_badge(base: str, message: str) -> str:
-    """A demo vendor whose English badge message is `message`."""
-    for vendor in json.loads(_get(f"{base}/api/v1/vendors/?page_size=100"))["items"]:
-        badge = json.loads(_get(f"{base}/badges/{vendor['slug']}.json?lang=en"))
-        if badge["message"] == message:
-            return str(vendor["slug"])
-    pytest.fail(f"the demo has no vendor whose badge reads {message!r}")
 
 
 def test_search_profile_language_and_verify_without_javascript(site: str, browser: Browser) -> None:
@@ -191,13 +112,13 @@ def test_keyboard_and_landmarks(site: str, browser: Browser) -> None:
 def test_every_page_renders_for_a_demo_vendor_in_each_state(site: str) -> None:
     """Profile, verify and badge for every demo vendor, both languages; all faces occur."""
     faces: set[str] = set()
-    for vendor in json.loads(_get(f"{site}/api/v1/vendors/?page_size=100"))["items"]:
+    for vendor in json.loads(get(f"{site}/api/v1/vendors/?page_size=100"))["items"]:
         slug = vendor["slug"]
         for lang in ("zh", "en"):
             for path in (f"/vendors/{slug}", f"/verify/{slug}"):
-                page = _get(f"{site}{path}?lang={lang}").decode()
+                page = get(f"{site}{path}?lang={lang}").decode()
                 assert f'lang="{"zh-CN" if lang == "zh" else "en"}"' in page
-        badge = json.loads(_get(f"{site}/badges/{slug}.json?lang=en"))
+        badge = json.loads(get(f"{site}/badges/{slug}.json?lang=en"))
         faces.add(
             badge["message"].split(" L")[0]
             if "certified L" in badge["message"]

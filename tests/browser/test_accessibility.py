@@ -1,0 +1,210 @@
+"""Accessibility of every public page, in Chinese and English: axe-core (WCAG 2.0/2.1 A and
+AA, plus axe's best practices) runs inside chromium on each page and any serious or
+critical finding fails the test; then the home search and the complaint form are used
+from the keyboard alone, every stop showing a visible focus ring.
+
+Pages: home, search results (a match and no match), a vendor profile and verify page for
+every certification state the demo holds, handbook, guide, transparency, a 404, the
+complaint form (empty, with a vendor search, with a vendor preselected, and sent back
+with errors), the filed page, the tracking form and the complaint as its filer sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.demo_site import (
+    AXE_OPTIONS,
+    AXE_RUN,
+    AXE_SCRIPT,
+    CHROMIUM,
+    NEEDS_CHROMIUM,
+    badge_messages,
+    blocking_findings,
+    report,
+)
+
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
+
+if CHROMIUM.exists():
+    from playwright.sync_api import Browser, Page, expect
+
+LOCALES = {"zh": "zh-CN", "en": "en-GB"}
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+FOCUS_STATE = """() => {
+    const e = document.activeElement;
+    const style = getComputedStyle(e);
+    return {
+        key: e.id || e.getAttribute('name') || e.tagName.toLowerCase() + '.' + e.className,
+        outline: style.outlineStyle,
+        width: parseFloat(style.outlineWidth),
+    };
+}"""
+"""Which element has focus and how its focus ring is drawn."""
+
+
+def axe(page: Page, where: str) -> list[str]:
+    """Run axe-core in the open page; its blocking findings."""
+    page.evaluate(AXE_SCRIPT)
+    results: dict[str, Any] = page.evaluate(AXE_RUN, AXE_OPTIONS)
+    return blocking_findings(results, where)
+
+
+def public_paths(site: str) -> list[str]:
+    """The GET pages to check: fixed pages plus one profile and verify page per badge face."""
+    paths = [
+        "/",
+        "/?q=云栈",
+        "/?q=no-such-vendor-anywhere",
+        "/handbook",
+        "/guide",
+        "/transparency",
+        "/vendors/no-such-vendor",
+        "/complaints/new",
+        "/complaints/new?q=科技",
+        "/complaints/track",
+    ]
+    faces: dict[str, str] = {}
+    for slug, message in badge_messages(site).items():
+        faces.setdefault(message, slug)
+    assert {"suspended", "revoked", "expired", "not certified"} <= set(faces)
+    for slug in faces.values():
+        paths += [f"/vendors/{slug}", f"/verify/{slug}"]
+    paths.append(f"/complaints/new?vendor={next(iter(faces.values()))}")
+    return paths
+
+
+def fill_complaint_about_a_domain(page: Page, phone: str) -> None:
+    """The filing form completed for a non-member web domain."""
+    page.select_option("#field-subject_kind", "domain")
+    page.fill("#field-subject_value", "shop.example.cn")
+    page.fill("#product", "会员服务")
+    page.select_option("#category", "billing_refund")
+    page.fill("#description", "取消自动续费后仍被扣款。")
+    page.fill("#desired_remedy", "退还扣款")
+    page.select_option("#region", "110000")
+    page.fill("#occurred_on", "2026-11-15")
+    page.fill("#contact_name", "王芳")
+    page.fill("#contact_phone", phone)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_public_page_passes_axe(site: str, browser: Browser, lang: str) -> None:
+    """No serious or critical axe finding on any page, including the complaint journey."""
+    context = browser.new_context(locale=LOCALES[lang])
+    page = context.new_page()
+    findings: list[str] = []
+    checked = 0
+    for path in public_paths(site):
+        page.goto(f"{site}{path}{'&' if '?' in path else '?'}lang={lang}")
+        expect(page.locator("html")).to_have_attribute("lang", HTML_LANG[lang])
+        findings += axe(page, f"{lang} {path}")
+        checked += 1
+
+    page.goto(f"{site}/complaints/new?lang={lang}")
+    page.get_by_role("button", name="提交投诉" if lang == "zh" else "File the complaint").click()
+    expect(page.locator("#form-errors")).to_be_visible()
+    expect(page.locator("#product")).to_have_attribute("aria-invalid", "true")
+    findings += axe(page, f"{lang} complaint form with errors")
+
+    fill_complaint_about_a_domain(page, "13900000001" if lang == "zh" else "13900000002")
+    page.locator("button.primary").click()
+    expect(page.locator("#tracking-code")).to_be_visible()
+    findings += axe(page, f"{lang} filed")
+    secret = page.locator("#tracking-secret").inner_text().strip()
+
+    page.locator("a[href^='/complaints/track']").click()
+    findings += axe(page, f"{lang} tracking form")
+    page.fill("#secret", secret)
+    page.locator("button.primary").click()
+    expect(page.locator("#complaint-status")).to_have_attribute("data-status", "submitted")
+    findings += axe(page, f"{lang} complaint")
+    checked += 4
+    context.close()
+    assert checked >= 26
+    assert findings == [], report(findings)
+
+
+def tab_to(page: Page, key: str, limit: int = 40) -> list[dict[str, Any]]:
+    """Press Tab until the element `key` (id or name) has focus; every stop on the way."""
+    stops: list[dict[str, Any]] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        stops.append(page.evaluate(FOCUS_STATE))
+        if stops[-1]["key"] == key:
+            return stops
+    pytest.fail(f"{key!r} was not reached in {limit} presses of Tab: {stops}")
+
+
+def assert_focus_visible(stops: list[dict[str, Any]]) -> None:
+    """Every keyboard stop draws a focus ring at least 2 px wide."""
+    hidden = [stop for stop in stops if stop["outline"] == "none" or stop["width"] < 2]
+    assert hidden == [], f"keyboard stops without a visible focus ring: {hidden}"
+
+
+def test_home_search_from_the_keyboard(site: str, browser: Browser) -> None:
+    """Skip link, header, search field, search button: all by Tab, each with a focus ring."""
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{site}/")
+    stops = tab_to(page, "q")
+    assert stops[0]["key"].startswith("a.skip-link")
+    page.keyboard.type("yunzhan")
+    stops += tab_to(page, "button.", limit=1)
+    assert_focus_visible(stops)
+    page.keyboard.press("Enter")
+    expect(page.locator(".vendor-card")).to_have_count(1)
+    expect(page.locator("#results-title")).to_contain_text("yunzhan")
+    context.close()
+
+
+def test_complaint_form_from_the_keyboard(site: str, browser: Browser) -> None:
+    """Every field of the filing form in order by Tab, filled by keys, then submitted."""
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{site}/complaints/new")
+    stops = tab_to(page, "vendor-search")
+    typed = {
+        "field-subject_value": "app.example.cn",
+        "product": "会员服务",
+        "description": "取消自动续费后仍被扣款。",
+        "desired_remedy": "退还扣款",
+        "contact_name": "李静",
+        "contact_phone": "13900000003",
+    }
+    arrows = {"field-subject_kind", "category", "region"}
+    order = [
+        "field-subject_kind",
+        "field-subject_value",
+        "product",
+        "category",
+        "description",
+        "desired_remedy",
+        "region",
+        "occurred_on",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "consent_to_share",
+    ]
+    for key in order:
+        stops += tab_to(page, key, limit=4 if key != "field-subject_kind" else 2)
+        if key in typed:
+            page.keyboard.type(typed[key])
+        elif key in arrows:
+            page.keyboard.press("ArrowDown")
+        elif key == "occurred_on":
+            page.keyboard.type("11152026")  # month, day, year: chromium runs with --lang=en-US
+        elif key == "consent_to_share":
+            page.keyboard.press("Space")
+    stops += tab_to(page, "button.primary", limit=1)
+    assert_focus_visible(stops)
+    assert "website" not in {stop["key"] for stop in stops}  # the honeypot is never a stop
+    expect(page.locator("#occurred_on")).to_have_value("2026-11-15")
+    expect(page.locator("input[name=consent_to_share]")).to_be_checked()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("投诉已提交")
+    expect(page.locator("#tracking-code")).to_be_visible()
+    context.close()
