@@ -1,5 +1,6 @@
 """Demo complaints: enough across vendors, categories, regions and states that the public
-figures and the mediation queue look real (some breached, some mediated, some rated).
+figures and the mediation queue look real (some breached, some mediated, some rated), and
+a few about unregistered subjects (a domain, an app id, a credit code) awaiting triage.
 
 Everything goes through `ComplaintService` with a clock set into the past, so clocks,
 breaches, log leaves and webhooks are exactly what live traffic would have produced.
@@ -18,9 +19,10 @@ from registry.accounts.models import Role
 from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.messages import PROVINCES
-from registry.complaints.models import ComplaintCategory, MediationOutcome
+from registry.complaints.models import ComplaintCategory, MediationOutcome, SubjectKind
 from registry.complaints.services import ComplaintService
 from registry.federation.models import Association
+from registry.membership.credit_code import check_character
 from registry.services import Services
 
 DEMO_COMPLAINTS_PER_VENDOR = (12, 10, 9, 8, 7, 6, 5, 4, 3)
@@ -68,6 +70,21 @@ SCENARIOS = (
 )
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟")
+UNREGISTERED_FIRST17 = "91440300MA5FQ8K2X"
+"""A well-formed company credit code (Shenzhen) that no demo vendor holds."""
+UNREGISTERED_SUBJECTS = (
+    (SubjectKind.DOMAIN, "tehui-shangcheng.cn", ComplaintCategory.FALSE_ADVERTISING, 3),
+    (SubjectKind.APP_ID, "com.kuaijie.loan", ComplaintCategory.PERSONAL_INFORMATION_LEAK, 2),
+    (
+        SubjectKind.CREDIT_CODE,
+        UNREGISTERED_FIRST17 + check_character(UNREGISTERED_FIRST17),
+        ComplaintCategory.BILLING_REFUND,
+        1,
+    ),
+)
+"""Subjects outside the register, with a category and how many days ago each was filed:
+their complaints wait in every association's mediation queue until someone attaches
+them to a vendor."""
 
 
 def _story_clock(services: Services, moment: datetime) -> tuple[ComplaintService, ManualClock]:
@@ -138,7 +155,33 @@ async def load_complaints_demo(services: Services, vendor_slugs: list[str]) -> i
                 rng,
             )
             filed += 1
-    return filed
+    return filed + await _file_unregistered(services, rng, now)
+
+
+async def _file_unregistered(services: Services, rng: random.Random, now: datetime) -> int:
+    """File one complaint per unregistered subject; they stay `submitted`, awaiting triage."""
+    for index, (kind, value, category, days_ago) in enumerate(UNREGISTERED_SUBJECTS):
+        description, remedy = STORIES[category]
+        filed_at = now - timedelta(days=days_ago, hours=rng.randint(0, 23))
+        service, _clock = _story_clock(services, filed_at)
+        await service.file(
+            ComplaintSubmission(
+                subject_kind=kind.value,
+                subject_value=value,
+                product=f"{value} 相关服务",
+                category=category.value,
+                description=description,
+                desired_remedy=remedy,
+                region=rng.choice(list(PROVINCES)),
+                occurred_on=(filed_at.date() - timedelta(days=rng.randint(0, 5))).isoformat(),
+                contact_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+                contact_phone=f"13{rng.randint(100000000, 999999999)}",
+                consent_to_share=True,
+                language="zh",
+            ),
+            client_ip=f"203.0.113.{index + 1}",
+        )
+    return len(UNREGISTERED_SUBJECTS)
 
 
 async def _play(  # noqa: PLR0917 - one story's cast

@@ -234,3 +234,26 @@ async def test_mediators_are_notified_of_escalations_by_reference(
     # Mediator messages are dispatched like vendor messages but create no webhook delivery.
     assert await services.notifications.dispatch_outbox() >= 2
     assert all(m.dispatched_at is not None for m in await _outbox(services))
+
+
+async def test_the_demo_leaves_unregistered_subjects_awaiting_triage(
+    api: httpx.AsyncClient, services: Services, role_tokens: dict[Role, str]
+) -> None:
+    """`registry demo` files complaints about a domain, an app id and a credit code that no
+    member holds, so a mediator opening the demo finds a triage queue to work on."""
+    from registry.complaints.demo import load_complaints_demo
+
+    assert await load_complaints_demo(services, []) == 3
+    queue = await api.get(
+        QUEUE, headers=_auth(role_tokens[Role.MEDIATOR]), params={"status": "submitted"}
+    )
+    assert queue.status_code == 200, queue.text
+    items = queue.json()["items"]
+    assert [(item["vendor"], item["status"]) for item in items] == [(None, "submitted")] * 3
+    kinds = []
+    for item in items:
+        one = await api.get(
+            f"{QUEUE}{item['tracking_code']}", headers=_auth(role_tokens[Role.MEDIATOR])
+        )
+        kinds.append(one.json()["subject_kind"])
+    assert sorted(kinds) == ["app_id", "credit_code", "domain"]
