@@ -64,6 +64,8 @@ class Settings:
     keep it at least every scheme's largest reminder and renewal window."""
     """Certificates a deadline job handles per transaction; it loops until none is due."""
     attestation_batch_max: int = 500
+    attestation_group_max: int = 64
+    """Single-envelope submissions written together in one transaction, at most."""
     """Envelopes per batch-submission request."""
     webhook_max_attempts: int = 8
     webhook_backoff_base: timedelta = timedelta(seconds=30)

@@ -9,11 +9,13 @@ accepted or rejected on its own.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import contextlib
 import hashlib
+import logging
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -55,6 +57,8 @@ from registry.transparency.services import (
     PreparedLeaf,
     prepare_leaf,
 )
+
+logger = logging.getLogger(__name__)
 
 ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
 
@@ -127,6 +131,25 @@ class _NothingStored(Exception):
     """Every envelope of the write phase was refused: roll the transaction back."""
 
 
+@dataclass
+class _Outcome:
+    """What a write phase decided: refusals, new rows (ids set) and repeats in the batch."""
+
+    results: dict[int, BatchItem] = field(default_factory=dict)
+    fresh: list[tuple[int, Scheme, dict[str, Any]]] = field(default_factory=list)
+    repeats: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _WriteJob:
+    """One submission's envelopes that passed the read phase, waiting for the write lock."""
+
+    vendor: MemberVendorRef
+    checked: dict[int, _Checked]
+    prepared: dict[int, _Prepared]
+    now: datetime
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """Work done before the write lock for an envelope whose scheme looked current.
@@ -178,6 +201,9 @@ class AttestationService:
         self._schemes: dict[int, Scheme] = {}
         # The scheme each (association, label) last resolved to in a write phase.
         self._resolved: dict[tuple[int, str], Scheme] = {}
+        # Group commit of single submissions (see `_write_grouped`).
+        self._queue: list[tuple[_WriteJob, asyncio.Future[_Outcome]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, caller: Caller, slug: str, envelope: Envelope) -> SubmittedAttestation:
         """Accept one attestation; the same envelope again returns the stored record."""
@@ -359,118 +385,194 @@ class AttestationService:
         now: datetime,
     ) -> dict[int, BatchItem]:
         """Final checks that need the write lock, then inserts, log leaves and one reevaluation."""
-        results: dict[int, BatchItem] = {}
-        fresh: list[tuple[int, Scheme, dict[str, Any]]] = []
-        repeats: list[tuple[int, str]] = []
-        with contextlib.suppress(_NothingStored):
-            await self._write(
-                vendor,
-                checked,
-                prepared=prepared,
-                now=now,
-                results=results,
-                fresh=fresh,
-                repeats=repeats,
-            )
+        job = _WriteJob(vendor, checked, prepared, now)
+        if len(checked) == 1 and all(
+            (vendor.association_id, item.claims.scheme) in self._resolved
+            for item in checked.values()
+        ):
+            outcome = await self._write_grouped(job)
+        else:
+            outcome = await self._write_alone(job)
         # Shaped after the commit: building ORM objects is not work for the write lock.
+        results = outcome.results
         by_digest: dict[str, tuple[AttestationRecord, str]] = {}
-        for index, scheme, row in fresh:
+        for index, scheme, row in outcome.fresh:
             record = AttestationRecord(**row)
             results[index] = BatchItem(index, record, True, None, scheme.label)
             by_digest[record.envelope_digest] = (record, scheme.label)
-        for index, digest in repeats:
+        for index, digest in outcome.repeats:
             record, label = by_digest[digest]
             results[index] = BatchItem(index, record, False, None, label)
         return results
 
+    async def _write_alone(self, job: _WriteJob) -> _Outcome:
+        """The job in a transaction of its own, rolled back if it stores nothing."""
+        outcome = _Outcome()
+        with contextlib.suppress(_NothingStored):
+            async with self.ctx.db.transaction() as session:
+                await self._write(session, LogAppender(session, job.now), job, outcome)
+        return outcome
+
+    async def _write_grouped(self, job: _WriteJob) -> _Outcome:
+        """Group commit: the job joins the next transaction this process writes.
+
+        Single-envelope submissions that arrive while another one holds the write lock
+        queue here and are then written together, one transaction and one log-head
+        update for all of them, each checked and re-evaluated on its own as if alone.
+        Only jobs whose scheme is already known are grouped: their checks cannot write
+        (publishing the default scheme is the one write a refused job could leave), so a
+        refused job still writes nothing. The request cannot cancel a queued job; a
+        retry of the same envelope returns the stored record.
+        """
+        done: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, done))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        return await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        """Write queued jobs, a group per transaction, until the queue is empty."""
+        group: list[tuple[_WriteJob, asyncio.Future[_Outcome]]] = []
+        try:
+            while self._queue:
+                group = []
+                try:
+                    async with self.ctx.db.transaction() as session:
+                        # Taken once the write lock is held: whatever queued meanwhile joins.
+                        limit = self.ctx.settings.attestation_group_max
+                        group, self._queue = self._queue[:limit], self._queue[limit:]
+                        outcomes = await self._write_group(session, [job for job, _ in group])
+                except Exception:
+                    # Something no check foresaw: nothing of the group was committed.
+                    logger.exception("a grouped attestation write failed; writing one by one")
+                    await self._write_each_alone(group)
+                    continue
+                for (_, done), outcome in zip(group, outcomes, strict=True):
+                    if not done.done():
+                        done.set_result(outcome)
+        except BaseException:
+            for _, done in [*group, *self._queue]:
+                done.cancel()
+            self._queue = []
+            raise
+        finally:
+            self._flusher = None
+
+    async def _write_group(self, session: AsyncSession, jobs: list[_WriteJob]) -> list[_Outcome]:
+        """Every job in one open transaction, sharing one log appender."""
+        appender = LogAppender(session, jobs[0].now)
+        outcomes = []
+        for job in jobs:
+            # Each job's leaves carry its own time, as when written alone.
+            appender.now = job.now
+            outcome = _Outcome()
+            with contextlib.suppress(_NothingStored):
+                await self._write(session, appender, job, outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+    async def _write_each_alone(
+        self, group: list[tuple[_WriteJob, asyncio.Future[_Outcome]]]
+    ) -> None:
+        """After a failed group: each job in a transaction of its own, with its own outcome."""
+        for job, done in group:
+            try:
+                alone = await self._write_alone(job)
+            except Exception as exc:  # noqa: BLE001 - handed to the job's request
+                if not done.done():
+                    done.set_exception(exc)
+            else:
+                if not done.done():
+                    done.set_result(alone)
+
     async def _write(
         self,
-        vendor: MemberVendorRef,
-        checked: dict[int, _Checked],
-        *,
-        prepared: dict[int, _Prepared],
-        now: datetime,
-        results: dict[int, BatchItem],
-        fresh: list[tuple[int, Scheme, dict[str, Any]]],
-        repeats: list[tuple[int, str]],
+        session: AsyncSession,
+        appender: LogAppender,
+        job: _WriteJob,
+        outcome: _Outcome,
     ) -> None:
-        async with self.ctx.db.transaction() as session:
-            # One query answers both "stored meanwhile?" and "overlapping?": a stored copy of
-            # one of these envelopes names this vendor and the same period, so it overlaps.
-            stored_periods, raced = await _overlapping(session, vendor.id, checked.values())
-            taken = _Periods(stored_periods)
-            stored = await _by_digest(session, raced) if raced else {}
-            schemes: dict[str, Scheme | RegistryError] = {}
-            accepted: list[tuple[int, _Checked, Scheme, dict[str, Any], PendingLeaf | PreparedLeaf]]
-            accepted = []
-            seen: set[str] = set()
-            for index, item in checked.items():
-                if item.digest in stored:
-                    record, label = stored[item.digest]
-                    results[index] = BatchItem(index, record, False, None, label)
-                    continue
-                if item.digest in seen:
-                    repeats.append((index, item.digest))
-                    continue
-                try:
-                    scheme = await self._scheme(session, vendor, item.claims.scheme, schemes, now)
-                    ready = prepared.get(index)
-                    leaf: PendingLeaf | PreparedLeaf
-                    if ready is not None and ready.scheme.id == scheme.id:
-                        claims, leaf = ready.claims, ready.leaf
-                    else:
-                        claims = _criteria(scheme, item.claims)
-                        leaf = _attestation_leaf(vendor, scheme, item)
-                    taken.refuse_overlap(item)
-                except RegistryError as exc:
-                    results[index] = BatchItem(index, None, False, exc)
-                    continue
-                taken.add(item)
-                seen.add(item.digest)
-                accepted.append((index, item, scheme, claims, leaf))
-            if not accepted:
-                # Roll back whatever the checks published on the way (the default scheme).
-                raise _NothingStored
-            appender = LogAppender(session, now)
-            indexes = await appender.append_many([leaf for *_, leaf in accepted])
-            rows = [
-                {
-                    "vendor_id": vendor.id,
-                    "scheme_id": scheme.id,
-                    "key_id": item.key_id,
-                    "envelope": item.canonical,
-                    "envelope_digest": item.digest,
-                    "period_start": item.period_start,
-                    "period_end": item.period_end,
-                    "issued_at": item.issued_at,
-                    "all_met": all(c["met"] for c in claims.values()),
-                    "claims": claims,
-                    "metrics": dict(item.claims.metrics),
-                    "received_at": now,
-                    "log_index": log_index,
-                }
-                for (_, item, scheme, claims, _), log_index in zip(accepted, indexes, strict=True)
-            ]
-            # Core inserts: the ORM's unit of work costs more than the rows themselves.
-            # Rows come back in insertion order (sort_by_parameter_order), ids with them;
-            # one row goes as a plain execute, which skips the executemany machinery.
-            connection = await session.connection()
-            ids = (
-                await connection.execute(_INSERT_ATTESTATIONS, rows[0] if len(rows) == 1 else rows)
-            ).scalars()
-            for (index, _, scheme, _, _), row, record_id in zip(accepted, rows, ids, strict=True):
-                row["id"] = record_id
-                fresh.append((index, scheme, row))
-            latest = max(range(len(accepted)), key=lambda i: accepted[i][1].period_end)
-            await reevaluate(
-                session,
-                vendor,
-                Trigger.EVIDENCE,
-                Cause(TransitionCause.ATTESTATION, ref=f"attestation:{rows[latest]['id']}"),
-                now,
-                evidence_scheme=accepted[latest][2],
-                appender=appender,
-            )
+        """The checks that need the write lock, the inserts, leaves and reevaluation.
+
+        Raises `_NothingStored`, before writing anything, when every envelope is refused.
+        """
+        vendor, checked, prepared, now = job.vendor, job.checked, job.prepared, job.now
+        results, fresh, repeats = outcome.results, outcome.fresh, outcome.repeats
+        # One query answers both "stored meanwhile?" and "overlapping?": a stored copy of
+        # one of these envelopes names this vendor and the same period, so it overlaps.
+        stored_periods, raced = await _overlapping(session, vendor.id, checked.values())
+        taken = _Periods(stored_periods)
+        stored = await _by_digest(session, raced) if raced else {}
+        schemes: dict[str, Scheme | RegistryError] = {}
+        accepted: list[tuple[int, _Checked, Scheme, dict[str, Any], PendingLeaf | PreparedLeaf]]
+        accepted = []
+        seen: set[str] = set()
+        for index, item in checked.items():
+            if item.digest in stored:
+                record, label = stored[item.digest]
+                results[index] = BatchItem(index, record, False, None, label)
+                continue
+            if item.digest in seen:
+                repeats.append((index, item.digest))
+                continue
+            try:
+                scheme = await self._scheme(session, vendor, item.claims.scheme, schemes, now)
+                ready = prepared.get(index)
+                leaf: PendingLeaf | PreparedLeaf
+                if ready is not None and ready.scheme.id == scheme.id:
+                    claims, leaf = ready.claims, ready.leaf
+                else:
+                    claims = _criteria(scheme, item.claims)
+                    leaf = _attestation_leaf(vendor, scheme, item)
+                taken.refuse_overlap(item)
+            except RegistryError as exc:
+                results[index] = BatchItem(index, None, False, exc)
+                continue
+            taken.add(item)
+            seen.add(item.digest)
+            accepted.append((index, item, scheme, claims, leaf))
+        if not accepted:
+            # Roll back whatever the checks published on the way (the default scheme).
+            raise _NothingStored
+        indexes = await appender.append_many([leaf for *_, leaf in accepted])
+        rows = [
+            {
+                "vendor_id": vendor.id,
+                "scheme_id": scheme.id,
+                "key_id": item.key_id,
+                "envelope": item.canonical,
+                "envelope_digest": item.digest,
+                "period_start": item.period_start,
+                "period_end": item.period_end,
+                "issued_at": item.issued_at,
+                "all_met": all(c["met"] for c in claims.values()),
+                "claims": claims,
+                "metrics": dict(item.claims.metrics),
+                "received_at": now,
+                "log_index": log_index,
+            }
+            for (_, item, scheme, claims, _), log_index in zip(accepted, indexes, strict=True)
+        ]
+        # Core inserts: the ORM's unit of work costs more than the rows themselves.
+        # Rows come back in insertion order (sort_by_parameter_order), ids with them;
+        # one row goes as a plain execute, which skips the executemany machinery.
+        connection = await session.connection()
+        ids = (
+            await connection.execute(_INSERT_ATTESTATIONS, rows[0] if len(rows) == 1 else rows)
+        ).scalars()
+        for (index, _, scheme, _, _), row, record_id in zip(accepted, rows, ids, strict=True):
+            row["id"] = record_id
+            fresh.append((index, scheme, row))
+        latest = max(range(len(accepted)), key=lambda i: accepted[i][1].period_end)
+        await reevaluate(
+            session,
+            vendor,
+            Trigger.EVIDENCE,
+            Cause(TransitionCause.ATTESTATION, ref=f"attestation:{rows[latest]['id']}"),
+            now,
+            evidence_scheme=accepted[latest][2],
+            appender=appender,
+        )
 
     async def _scheme(
         self,
