@@ -7,6 +7,7 @@ change, its transparency-log leaf and the vendor's outbox event commit together.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -43,14 +44,17 @@ _OPEN_TO_NEW_VERSION = frozenset(
     {CertificationState.APPLIED, CertificationState.EXPIRED, CertificationState.RENEWAL_DUE}
 )
 
-_rules_cache: dict[int, SchemeRules] = {}
+# Keyed by the loaded row, not its id: one process may serve several databases (the
+# tests do), where the same id names different schemes. Rows kept by a service's scheme
+# cache keep their rules; others are forgotten with the row.
+_rules_cache: weakref.WeakKeyDictionary[Scheme, SchemeRules] = weakref.WeakKeyDictionary()
 
 
 def rules_of(scheme: Scheme) -> SchemeRules:
-    """The decoded rules of a scheme version (immutable, so cached by id)."""
-    rules = _rules_cache.get(scheme.id)
+    """The decoded rules of a scheme version (immutable, so cached with its row)."""
+    rules = _rules_cache.get(scheme)
     if rules is None:
-        rules = _rules_cache[scheme.id] = parse_rules(scheme.document)
+        rules = _rules_cache[scheme] = parse_rules(scheme.document)
     return rules
 
 
