@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from attestations.envelope import Envelope, verify_envelope
@@ -71,12 +71,32 @@ _INSERT_ATTESTATIONS = insert(_ATTESTATION_TABLE).returning(
 _STORED_DIGESTS = select(AttestationRecord.envelope_digest).where(
     AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True))
 )
-_OVERLAPPING = select(
-    AttestationRecord.envelope_digest, AttestationRecord.period_start, AttestationRecord.period_end
-).where(
-    AttestationRecord.vendor_id == bindparam("vendor_id"),
-    AttestationRecord.period_start < bindparam("latest"),
-    AttestationRecord.period_end > bindparam("earliest"),
+# Accepted periods never overlap, so those overlapping [earliest, latest) are the ones
+# starting inside it plus at most the last one starting before it: two index ranges on
+# (vendor_id, period_start), where `start < latest AND end > earliest` scanned one side
+# of the vendor's history whichever index it took.
+_PERIOD_COLUMNS = (
+    AttestationRecord.envelope_digest,
+    AttestationRecord.period_start,
+    AttestationRecord.period_end,
+)
+_STARTED_BEFORE = (
+    select(*_PERIOD_COLUMNS)
+    .where(
+        AttestationRecord.vendor_id == bindparam("vendor_id"),
+        AttestationRecord.period_start < bindparam("earliest"),
+    )
+    .order_by(AttestationRecord.period_start.desc())
+    .limit(1)
+    .subquery()
+)
+_OVERLAPPING = union_all(
+    select(*_PERIOD_COLUMNS).where(
+        AttestationRecord.vendor_id == bindparam("vendor_id"),
+        AttestationRecord.period_start >= bindparam("earliest"),
+        AttestationRecord.period_start < bindparam("latest"),
+    ),
+    select(_STARTED_BEFORE),
 )
 _SCHEME_VERSIONS = (
     select(Scheme.id, Scheme.version)

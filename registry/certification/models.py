@@ -74,7 +74,11 @@ class AttestationRecord(IdMixin, Base):
     received_at: Mapped[datetime]
     log_index: Mapped[int]
 
-    __table_args__ = (Index("ix_attestation_vendor_period", "vendor_id", "period_start"),)
+    __table_args__ = (
+        Index("ix_attestation_vendor_period", "vendor_id", "period_start"),
+        # The latest periods first, for every reevaluation (`load_facts`).
+        Index("ix_attestation_vendor_period_end", "vendor_id", "period_end"),
+    )
 
 
 class Certification(IdMixin, CreatedAtMixin, Base):

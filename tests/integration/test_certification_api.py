@@ -254,6 +254,49 @@ async def test_revoked_key_overlap_and_wrong_caller_write_nothing(
     assert await _counts(services) == before
 
 
+@pytest.mark.parametrize(
+    ("start_day", "end_day", "status"),
+    [
+        (-70, -55, 409),  # ends inside the earliest accepted period
+        (-55, -35, 409),  # spans the gap between two accepted periods
+        (-58, -57, 409),  # lies inside an accepted period
+        (-45, -25, 409),  # contains a whole accepted period
+        (-22, -18, 409),  # starts inside the latest accepted period
+        (-80, -60, 201),  # ends where the earliest accepted period starts (half-open)
+        (-50, -40, 201),  # fills the gap exactly
+        (-20, -15, 201),  # starts where the latest accepted period ends
+    ],
+)
+async def test_overlap_is_found_on_either_side_of_the_history(  # noqa: PLR0917 - fixtures
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    start_day: int,
+    end_day: int,
+    status: int,
+) -> None:
+    vendor = await member_vendor(services, association, "acme-cloud")
+    now = clock.now()
+    for start, end in [(-60, -50), (-40, -30), (-30, -20)]:
+        accepted = await api.post(
+            "/api/v1/vendors/acme-cloud/attestations",
+            json=_attest(vendor, clock, period=(now + start * DAY, now + end * DAY)),
+            headers=_auth(vendor.token),
+        )
+        assert accepted.status_code == 201, accepted.text
+    before = await _counts(services)
+    answer = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock, period=(now + start_day * DAY, now + end_day * DAY)),
+        headers=_auth(vendor.token),
+    )
+    assert answer.status_code == status, answer.text
+    if status == 409:
+        assert answer.json()["type"] == PROBLEM + "conflict"
+        assert await _counts(services) == before
+
+
 async def test_batch_accepts_and_rejects_each_envelope_on_its_own(
     api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
 ) -> None:
