@@ -10,12 +10,54 @@ import rfc8785
 from attestations.errors import CanonicalJSONError
 
 
+class CanonicalJSON(bytes):
+    """A value already in RFC 8785 form, placed into a larger document byte for byte.
+
+    A log leaf embeds a signed envelope whose canonical bytes were computed on receipt;
+    serialising it again as a value would only cost time.
+    """
+
+
 def canonicalize(value: Any) -> bytes:
-    """Return the RFC 8785 canonical UTF-8 bytes of a JSON-compatible value."""
+    """Return the RFC 8785 canonical UTF-8 bytes of a JSON-compatible value.
+
+    Objects whose members hold a `CanonicalJSON` (at any depth of objects) are composed
+    here: members sorted by their UTF-16 code units, as RFC 8785 section 3.2.3 orders
+    them, each name and every other value written by the rfc8785 package.
+    """
     try:
+        if isinstance(value, dict) and _holds_canonical(value):
+            return _compose(value)
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise CanonicalJSONError(f"value cannot be canonicalised as JSON: {exc}") from exc
+
+
+def _holds_canonical(obj: dict[Any, Any]) -> bool:
+    return any(
+        isinstance(item, CanonicalJSON) or (isinstance(item, dict) and _holds_canonical(item))
+        for item in obj.values()
+    )
+
+
+def _compose(obj: dict[Any, Any]) -> bytes:
+    members = []
+    for name in sorted(obj, key=_utf16_order):
+        item = obj[name]
+        if isinstance(item, CanonicalJSON):
+            encoded = bytes(item)
+        elif isinstance(item, dict) and _holds_canonical(item):
+            encoded = _compose(item)
+        else:
+            encoded = bytes(rfc8785.dumps(item))
+        members.append(bytes(rfc8785.dumps(name)) + b":" + encoded)
+    return b"{" + b",".join(members) + b"}"
+
+
+def _utf16_order(name: object) -> bytes:
+    if not isinstance(name, str):
+        raise TypeError(f"object member names must be strings, not {type(name).__name__}")
+    return name.encode("utf-16-be", "surrogatepass")
 
 
 def parse_json(data: bytes | str) -> Any:

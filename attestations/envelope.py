@@ -28,6 +28,8 @@ _SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
 # must use one alphabet: the reference decoder would accept a mix, which no encoder emits.
 _B64_STANDARD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _B64_URLSAFE = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+# Strings that RFC 8785 writes unchanged between quotes: printable ASCII but " and \.
+_PLAIN_STRING = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -85,7 +87,25 @@ class Envelope:
         }
 
     def to_json(self) -> bytes:
-        """RFC 8785 canonical bytes of `to_dict()`."""
+        """RFC 8785 canonical bytes of `to_dict()`.
+
+        Written directly when every string is printable ASCII without quote or
+        backslash, which RFC 8785 emits as is (base64 and hex always are); the member
+        order is fixed by the names. Any other string goes through `canonicalize`.
+        Every envelope the registry receives is serialised this way, so it matters.
+        """
+        if _PLAIN_STRING.fullmatch(self.payload_type) and all(
+            _PLAIN_STRING.fullmatch(signature.keyid) for signature in self.signatures
+        ):
+            signatures = b",".join(
+                b'{"keyid":"%s","sig":"%s"}' % (s.keyid.encode(), base64.b64encode(s.sig))
+                for s in self.signatures
+            )
+            return b'{"payload":"%s","payloadType":"%s","signatures":[%s]}' % (
+                base64.b64encode(self.payload),
+                self.payload_type.encode(),
+                signatures,
+            )
         return canonicalize(self.to_dict())
 
     def digest(self) -> str:

@@ -9,7 +9,7 @@ import msgspec
 
 from member_api.errors import PROBLEM_TYPE_BASE
 from member_api.schemas import PageOut
-from registry.certification.attestations import BatchItem
+from registry.certification.attestations import BatchItem, StoredAttestation
 from registry.certification.models import AttestationRecord, CertificationTransition, Scheme
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
 
@@ -179,7 +179,9 @@ def scheme_out(scheme: Scheme) -> SchemeOut:
     )
 
 
-def attestation_out(record: AttestationRecord, scheme_label: str) -> AttestationOut:
+def attestation_out(
+    record: AttestationRecord | StoredAttestation, scheme_label: str
+) -> AttestationOut:
     """Shape an attestation."""
     return AttestationOut(
         id=record.id,

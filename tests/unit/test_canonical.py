@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from attestations.canonical import canonicalize, parse_json
+from attestations.canonical import CanonicalJSON, canonicalize, parse_json
 from attestations.errors import CanonicalJSONError
 
 
@@ -111,3 +113,53 @@ def test_parse_then_canonicalize_is_idempotent() -> None:
     canonical = canonicalize(parse_json(b'{"b": [1.0, "x"], "a": {"d": null, "c": true}}'))
     assert canonicalize(parse_json(canonical)) == canonical
     assert canonical == b'{"a":{"c":true,"d":null},"b":[1,"x"]}'
+
+
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+def _splice_some(value: Any, draw_flags: list[bool]) -> Any:
+    """The same document with some nested values replaced by their canonical bytes."""
+    if not isinstance(value, dict):
+        return value
+    spliced = {}
+    for name, item in value.items():
+        if draw_flags and draw_flags.pop():
+            spliced[name] = CanonicalJSON(canonicalize(item))
+        else:
+            spliced[name] = _splice_some(item, draw_flags)
+    return spliced
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    document=st.dictionaries(st.text(max_size=6), _JSON_VALUES, min_size=1, max_size=5),
+    flags=st.lists(st.booleans(), max_size=12),
+)
+def test_spliced_canonical_values_give_the_same_bytes(
+    document: dict[str, Any], flags: list[bool]
+) -> None:
+    """Embedding a value's canonical bytes is the same as canonicalising the value."""
+    assert canonicalize(_splice_some(document, list(flags))) == canonicalize(document)
+
+
+def test_spliced_members_sort_by_utf16_code_units() -> None:
+    """RFC 8785 section 3.2.3: U+1F600 (surrogates D83D DE00) sorts before U+FB33."""
+    document = {"\ufb33": 1, "\U0001f600": CanonicalJSON(b"[]"), "a": 2}
+    assert canonicalize(document) == canonicalize({"\ufb33": 1, "\U0001f600": [], "a": 2})
+    assert canonicalize(document).index("\U0001f600".encode()) < canonicalize(document).index(
+        "\ufb33".encode()
+    )

@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from attestations.canonical import canonicalize
 from attestations.envelope import (
     PAYLOAD_TYPE_INTOTO,
     Envelope,
@@ -237,6 +240,24 @@ def test_to_json_is_canonical() -> None:
     text = envelope.to_json().decode()
     assert text.startswith('{"payload":"eA==","payloadType":"t","signatures":[{"keyid":"')
     assert " " not in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    payload=st.binary(min_size=1, max_size=64),
+    payload_type=st.text(min_size=1, max_size=24),
+    keyids=st.lists(st.text(min_size=1, max_size=16), min_size=1, max_size=3, unique=True),
+)
+def test_to_json_equals_rfc8785_of_to_dict(
+    payload: bytes, payload_type: str, keyids: list[str]
+) -> None:
+    """The direct serialisation and the rfc8785 package agree on any strings."""
+    envelope = Envelope(
+        payload_type=payload_type,
+        payload=payload,
+        signatures=tuple(EnvelopeSignature(k, bytes([n]) * 64) for n, k in enumerate(keyids)),
+    )
+    assert envelope.to_json() == canonicalize(envelope.to_dict())
 
 
 def test_digest_is_sha256_of_canonical_json() -> None:
