@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -206,4 +207,21 @@ def _document_access(handler: Any, *, api: bool) -> None:
 
 def create_app_from_env() -> Litestar:
     """Factory for `uvicorn --factory` workers: settings from the environment."""
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    app.on_startup.append(settle_worker_heap)
+    return app
+
+
+def settle_worker_heap() -> None:
+    """Keep the garbage collector off what a worker holds for its whole life.
+
+    After startup the heap is mostly modules, routes, compiled SQL and mappers, some
+    150,000 objects that every full collection would traverse again. Freezing them and
+    collecting the youngest generation every 10,000 allocations instead of 700 took the
+    collector from 11 % to 1 % of a 500-envelope batch (README "Attestation
+    ingestion"). Only server workers do this: tests build many apps in one process,
+    and frozen objects are never freed.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
