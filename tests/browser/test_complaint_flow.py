@@ -13,17 +13,19 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from registry.complaints.filing import ComplaintSubmission
 from registry.services import Services
+from tests.browser.demo_site import CHROMIUM, CHROMIUM_ARGS, NEEDS_CHROMIUM
 from tests.factories import member_vendor
 
-pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
     """Headless chromium."""
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         yield launched
         await launched.close()
 
