@@ -75,6 +75,27 @@ def raw_verify_rate(cores: int, seconds: float) -> float:
     return sum(counts) / seconds
 
 
+def _server_cpu_seconds(server_pid: int) -> float:
+    """User + system CPU of the server process and its workers so far (Linux /proc).
+
+    The machine is shared: throughput swings with other tenants, CPU per request much
+    less, so both are printed.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [server_pid]
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -311,7 +332,7 @@ def main() -> None:
     try:
         for _ in range(300):
             try:
-                if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
@@ -320,29 +341,37 @@ def main() -> None:
         warm = single_jobs[: 4 * args.workers]
         asyncio.run(_post_all(base_url, warm, args.workers))
         post_all = _post_all_raw if args.client == "raw" else _post_all
+        cpu_before = _server_cpu_seconds(server.pid)
         seconds, failures = asyncio.run(
             post_all(base_url, single_jobs[len(warm) :], args.concurrency)
         )
-        single_rate = (len(single_jobs) - len(warm)) / seconds
+        single_count = len(single_jobs) - len(warm)
+        single_cpu = (_server_cpu_seconds(server.pid) - cpu_before) / single_count
+        single_rate = single_count / seconds
         print(
-            f"single: {len(single_jobs) - len(warm)} requests in {seconds:.1f} s = "
-            f"{single_rate:,.0f}/s (target >= {SINGLE_TARGET:.0f}/s), failures {failures}"
+            f"single: {single_count} requests in {seconds:.1f} s = "
+            f"{single_rate:,.0f}/s (target >= {SINGLE_TARGET:.0f}/s), failures {failures}; "
+            f"server CPU {single_cpu * 1e3:.2f} ms a request"
         )
         # Enough concurrent batches for every worker to hold one in its write phase and
         # prepare the next; fresh connections let the kernel spread them over workers.
         batch_clients = max(2, args.workers * 3)
+        cpu_before = _server_cpu_seconds(server.pid)
         if args.client == "raw":
             seconds, failures = asyncio.run(
                 _post_all_raw(base_url, batch_jobs, batch_clients, fresh=True)
             )
         else:
             seconds, failures = asyncio.run(_post_all(base_url, batch_jobs, batch_clients))
+        batch_cpu = (_server_cpu_seconds(server.pid) - cpu_before) / batch_envelopes
         batch_rate = batch_envelopes / seconds
         share = batch_rate / raw
         print(
             f"batch: {batch_envelopes} envelopes in {len(batch_jobs)} requests in "
             f"{seconds:.1f} s = {batch_rate:,.0f}/s = {share:.0%} of raw verify "
-            f"(target >= {BATCH_SHARE_TARGET:.0%}), failures {failures}"
+            f"(target >= {BATCH_SHARE_TARGET:.0%}), failures {failures}; "
+            f"server CPU {batch_cpu * 1e6:.0f} us an envelope "
+            f"(one verify: {cores / raw * 1e6:.0f} us)"
         )
         print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
         print(
