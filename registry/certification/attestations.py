@@ -184,6 +184,10 @@ class BatchItem:
     """`slug@version` of the record's scheme."""
 
 
+_SchemeCache = dict[tuple[int, str], Scheme | RegistryError]
+"""What (association id, scheme label) resolved to within one write transaction."""
+
+
 class _NothingStored(Exception):
     """Every envelope of the write phase was refused: roll the transaction back."""
 
@@ -478,7 +482,7 @@ class AttestationService:
         outcome = _Outcome()
         with contextlib.suppress(_NothingStored):
             async with self.ctx.db.transaction() as session:
-                await self._write(session, LogAppender(session, job.now), job, outcome)
+                await self._write(session, LogAppender(session, job.now), job, outcome, {})
         return outcome
 
     async def _write_grouped(self, job: _WriteJob) -> _Outcome:
@@ -527,15 +531,20 @@ class AttestationService:
             self._flusher = None
 
     async def _write_group(self, session: AsyncSession, jobs: list[_WriteJob]) -> list[_Outcome]:
-        """Every job in one open transaction, sharing one log appender."""
+        """Every job in one open transaction, sharing one log appender.
+
+        The jobs also share what each scheme label resolved to: under the write lock no
+        one else can publish a version, and grouped jobs never publish one themselves.
+        """
         appender = LogAppender(session, jobs[0].now)
+        schemes: _SchemeCache = {}
         outcomes = []
         for job in jobs:
             # Each job's leaves carry its own time, as when written alone.
             appender.now = job.now
             outcome = _Outcome()
             with contextlib.suppress(_NothingStored):
-                await self._write(session, appender, job, outcome)
+                await self._write(session, appender, job, outcome, schemes)
             outcomes.append(outcome)
         return outcomes
 
@@ -559,6 +568,7 @@ class AttestationService:
         appender: LogAppender,
         job: _WriteJob,
         outcome: _Outcome,
+        schemes: _SchemeCache,
     ) -> None:
         """The checks that need the write lock, the inserts, leaves and reevaluation.
 
@@ -571,7 +581,6 @@ class AttestationService:
         stored_periods, raced = await _overlapping(session, vendor.id, checked.values())
         taken = _Periods(stored_periods)
         stored = await _by_digest(session, raced) if raced else {}
-        schemes: dict[str, Scheme | RegistryError] = {}
         accepted: list[tuple[int, _Checked, Scheme, dict[str, Any], PendingLeaf | PreparedLeaf]]
         accepted = []
         seen: set[str] = set()
@@ -647,16 +656,16 @@ class AttestationService:
         session: AsyncSession,
         vendor: MemberVendorRef,
         label: str,
-        cache: dict[str, Scheme | RegistryError],
+        cache: _SchemeCache,
         now: datetime,
     ) -> Scheme:
-        found = cache.get(label)
+        found = cache.get((vendor.association_id, label))
         if found is None:
             try:
                 found = await self._latest_scheme(session, vendor.association_id, label, now)
             except RegistryError as exc:
                 found = exc
-            cache[label] = found
+            cache[vendor.association_id, label] = found
         if isinstance(found, RegistryError):
             raise found
         return found
