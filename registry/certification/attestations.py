@@ -482,7 +482,9 @@ class AttestationService:
         outcome = _Outcome()
         with contextlib.suppress(_NothingStored):
             async with self.ctx.db.transaction() as session:
-                await self._write(session, LogAppender(session, job.now), job, outcome, {})
+                appender = LogAppender(session, job.now, deferred=True)
+                await self._write(session, appender, job, outcome, {})
+                await appender.flush()
         return outcome
 
     async def _write_grouped(self, job: _WriteJob) -> _Outcome:
@@ -536,7 +538,7 @@ class AttestationService:
         The jobs also share what each scheme label resolved to: under the write lock no
         one else can publish a version, and grouped jobs never publish one themselves.
         """
-        appender = LogAppender(session, jobs[0].now)
+        appender = LogAppender(session, jobs[0].now, deferred=True)
         schemes: _SchemeCache = {}
         outcomes = []
         for job in jobs:
@@ -546,6 +548,7 @@ class AttestationService:
             with contextlib.suppress(_NothingStored):
                 await self._write(session, appender, job, outcome, schemes)
             outcomes.append(outcome)
+        await appender.flush()
         return outcomes
 
     async def _write_each_alone(
