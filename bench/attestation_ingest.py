@@ -20,7 +20,6 @@ import asyncio
 import multiprocessing
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,7 @@ from registry.federation.keyring import load_or_create_federation_key  # noqa: E
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from tests.factories import admin_caller, apply_vendor  # noqa: E402
+from tests.serving import free_port, wait_until_ready  # noqa: E402
 
 SINGLE_TARGET = 800.0
 BATCH_SHARE_TARGET = 0.40
@@ -94,12 +94,6 @@ def _server_cpu_seconds(server_pid: int) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
     return total / ticks
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _prepare(settings: Settings, vendors: int) -> list[tuple[str, SigningKey, str]]:
@@ -301,7 +295,7 @@ def main() -> None:
     batch_jobs = batch_jobs[: args.batches]
     batch_envelopes = sum(j[2].count(b'"payloadType"') for j in batch_jobs)
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "REGISTRY_DATA_DIR": str(data_dir),
@@ -330,13 +324,7 @@ def main() -> None:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        wait_until_ready(base_url, server, path="/healthz")
         # Warm each worker's caches (scheme rules, key lookups) before timing.
         warm = single_jobs[: 4 * args.workers]
         asyncio.run(_post_all(base_url, warm, args.workers))

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.serving import registry_server  # noqa: E402
+
 BADGE_SHARE_TARGET = 0.75
 BADGE_P99_TARGET_MS = 20.0
 PROFILE_RPS_TARGET = 500.0
@@ -43,12 +46,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def get(url: str) -> bytes:
@@ -157,47 +154,37 @@ def main() -> int:
     use_wrk = shutil.which("wrk") is not None and not options.python_client
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-badges-"))
-    env = {**os.environ, "REGISTRY_DATA_DIR": str(scratch), "REGISTRY_SCHEDULER": "0"}
-    subprocess.run([str(BIN / "registry"), "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
-    port = free_port()
-    server = subprocess.Popen(
-        [str(BIN / "registry"), "serve", "--port", str(port), "--workers", str(options.workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                get(f"{base}/readyz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        slug = certified_demo_vendor(base)
-        paths = ["/ping", f"/badges/{slug}.svg", f"/vendors/{slug}"]
-        for path in paths:  # warm every worker's cache
-            for _ in range(50):
-                get(base + path)
-        print(
-            f"load: {'wrk' if use_wrk else 'python asyncio client'}, {options.connections} "
-            f"connections, {options.seconds} s per endpoint, {options.workers} worker(s), "
-            f"{os.cpu_count()} CPUs, vendor {slug}"
-        )
-        results = {}
-        for path in paths:
-            if use_wrk:
-                result = run_wrk(base, path, options.seconds, options.connections)
-            else:
-                result = run_python(port, path, options.seconds, options.connections)
-            results[path] = result
-            print(
-                f"  {path:<40} {result.rps:9.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
-                f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}"
-            )
+        with registry_server(scratch, "--workers", str(options.workers), demo=True) as base:
+            return _measure(base, options, use_wrk)
     finally:
-        server.terminate()
-        server.wait(timeout=15)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _measure(base: str, options: argparse.Namespace, use_wrk: bool) -> int:
+    """Warm every worker, load each endpoint in turn, print the figures against the targets."""
+    port = int(base.rsplit(":", 1)[1])
+    slug = certified_demo_vendor(base)
+    paths = ["/ping", f"/badges/{slug}.svg", f"/vendors/{slug}"]
+    for path in paths:  # warm every worker's cache
+        for _ in range(50):
+            get(base + path)
+    print(
+        f"load: {'wrk' if use_wrk else 'python asyncio client'}, {options.connections} "
+        f"connections, {options.seconds} s per endpoint, {options.workers} worker(s), "
+        f"{os.cpu_count()} CPUs, vendor {slug}"
+    )
+    results = {}
+    for path in paths:
+        if use_wrk:
+            result = run_wrk(base, path, options.seconds, options.connections)
+        else:
+            result = run_python(port, path, options.seconds, options.connections)
+        results[path] = result
+        print(
+            f"  {path:<40} {result.rps:9.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
+            f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}"
+        )
 
     plain, badge, profile = (results[p] for p in paths)
     share = badge.rps / plain.rps

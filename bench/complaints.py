@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,18 +40,11 @@ from registry.db.migrate import upgrade  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402
+from tests.serving import registry_server  # noqa: E402
 
 SCAN_TARGET_SECONDS = 2.0
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 """How SQLAlchemy stores UTC datetimes in SQLite (naive, microseconds)."""
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _client_address(batch: int) -> str:
@@ -109,37 +100,15 @@ async def _file_all(
 def bench_filing(count: int, concurrency: int) -> None:
     """Start `registry serve` on a fresh SQLite directory and file `count` complaints."""
     data_dir = Path(tempfile.mkdtemp(prefix="bench-complaints-"))
-    env = {
-        **os.environ,
-        "REGISTRY_DATA_DIR": str(data_dir),
-        "REGISTRY_SCHEDULER": "0",
-    }
-    registry = str(Path(sys.executable).parent / "registry")
-    subprocess.run([registry, "demo"], env=env, check=True, capture_output=True)
-    port = _free_port()
-    server = subprocess.Popen(
-        [registry, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        vendors = [
-            v["slug"]
-            for v in httpx.get(base_url + "/api/v1/vendors/?page_size=100").json()["items"]
-        ]
-        per_address = Settings().complaint_ip_limit
-        elapsed = asyncio.run(_file_all(base_url, vendors, count, concurrency, per_address))
+        with registry_server(data_dir, demo=True) as base_url:
+            vendors = [
+                v["slug"]
+                for v in httpx.get(base_url + "/api/v1/vendors/?page_size=100").json()["items"]
+            ]
+            per_address = Settings().complaint_ip_limit
+            elapsed = asyncio.run(_file_all(base_url, vendors, count, concurrency, per_address))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(data_dir, ignore_errors=True)
     print(
         f"filing through the API: {count} complaints in {elapsed:.1f} s = "

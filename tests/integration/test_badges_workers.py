@@ -3,10 +3,6 @@ badges within 2 seconds of its commit, although each worker caches badges in mem
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,16 +17,10 @@ from registry.db.migrate import upgrade
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import admin_caller, vendor_in_state
+from tests.serving import registry_server
 
 pytestmark = pytest.mark.slow
 PROPAGATION_LIMIT = 2.0
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -46,36 +36,8 @@ async def shared_services(tmp_path: Path) -> AsyncIterator[Services]:
 @pytest.fixture
 def two_workers(shared_services: Services) -> Iterator[str]:
     """`registry serve --workers 2` on the shared file; yields its base URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "REGISTRY_DATA_DIR": str(shared_services.ctx.settings.data_dir),
-        "REGISTRY_SCHEDULER": "0",
-    }
-    registry = Path(sys.executable).with_name("registry")
-    server = subprocess.Popen(
-        [str(registry), "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "registry serve exited early"
-            time.sleep(0.1)
-        else:
-            pytest.fail("registry serve did not become ready in 30 s")
+    with registry_server(shared_services.ctx.settings.data_dir, "--workers", "2") as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
 
 
 async def badge_texts(base: str, slug: str, count: int) -> list[tuple[float, str]]:

@@ -13,9 +13,7 @@ import asyncio
 import itertools
 import os
 import signal
-import socket
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +40,7 @@ from registry.settings import Settings
 from registry.transparency.entries import EntryType
 from registry.transparency.models import LogCheckpoint, LogEntry, LogNode
 from tests.factories import new_credit_code
+from tests.serving import REGISTRY, free_port
 
 WRITES_BEFORE_KILL = 60
 WORKERS = 4
@@ -65,13 +64,6 @@ class Stream:
     def acknowledged(self) -> None:
         if self.writes >= WRITES_BEFORE_KILL:
             self.enough.set()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def prepare(settings: Settings) -> str:
@@ -236,13 +228,12 @@ async def test_sigkill_mid_stream_leaves_a_log_that_matches_its_records(tmp_path
     }
     env.pop("REGISTRY_DATABASE_URL", None)
     env.pop("REGISTRY_FEDERATION_KEY", None)
-    registry = Path(sys.executable).with_name("registry")
     server_log = tmp_path / "serve.log"
     log_file = server_log.open("wb")
     # subprocess.Popen, not asyncio's: its child watcher can lose the exit status of a
     # SIGKILLed child (reporting 255), and the test must see that the kill happened.
     server = subprocess.Popen(  # noqa: ASYNC220
-        [str(registry), "serve", "--port", str(port)],
+        [REGISTRY, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=log_file,

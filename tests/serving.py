@@ -1,0 +1,70 @@
+"""A real `registry serve` for tests and benches: a free loopback port, a start that is
+waited for, a stop. Shared so that every caller waits and fails the same way."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+REGISTRY = Path(sys.executable).with_name("registry")
+"""The console script installed beside the running interpreter."""
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(
+    base_url: str,
+    server: subprocess.Popen[bytes],
+    *,
+    path: str = "/readyz",
+    timeout_s: float = 30.0,
+) -> None:
+    """Poll `path` until it answers 200; raise if the server exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited during startup (code {server.returncode})")
+        try:
+            if httpx.get(base_url + path, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        # Waiting for another process to bind its port; no clock is being simulated.
+        time.sleep(0.05)
+    raise TimeoutError(f"{base_url}{path} did not answer 200 within {timeout_s:.0f} s")
+
+
+@contextlib.contextmanager
+def registry_server(data_dir: Path, *serve_args: str, demo: bool = False) -> Iterator[str]:
+    """`registry serve` (scheduler off) on `data_dir`, after `registry demo` if asked;
+    yields the base URL and stops the server afterwards."""
+    env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
+    if demo:
+        subprocess.run([REGISTRY, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
+    port = free_port()
+    server = subprocess.Popen(
+        [REGISTRY, "serve", "--port", str(port), *serve_args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base_url, server)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
