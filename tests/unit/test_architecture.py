@@ -41,3 +41,23 @@ def test_imports_point_one_way(package: str) -> None:
         if bad:
             offenders.append(f"{relative} imports {sorted(bad)}")
     assert offenders == []
+
+
+def test_member_api_resolves_dependencies_one_at_a_time() -> None:
+    """Dependencies of one level would be resolved concurrently, in a task group per
+    request that costs more than the providers; `member_api.deps` chains them."""
+    from litestar.routes import HTTPRoute
+
+    from registry.app import create_app
+    from registry.settings import Settings
+
+    app = create_app(Settings(), run_scheduler=False)
+    checked = 0
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or not route.path.startswith("/api/"):
+            continue
+        for handler, kwargs_model in route.route_handler_map.values():
+            for batch in kwargs_model.dependency_batches:
+                assert len(batch) == 1, f"{route.path} {handler}: {batch}"
+            checked += bool(kwargs_model.dependency_batches)
+    assert checked > 10
