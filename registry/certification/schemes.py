@@ -42,6 +42,10 @@ class Criterion(msgspec.Struct, forbid_unknown_fields=True):
     """`document` (URL or digest of a policy), `metric` (figures) or `record` (logs, certificates)."""
 
 
+DEFAULT_L3_PERIODS = 2
+"""Consecutive attested periods an L3 certificate needs unless the scheme says otherwise."""
+
+
 class SchemeRules(msgspec.Struct, forbid_unknown_fields=True):
     """The decoded scheme document; every deadline of the state machine comes from here."""
 
@@ -56,7 +60,7 @@ class SchemeRules(msgspec.Struct, forbid_unknown_fields=True):
     renewal_window_days: int = 60
     """The certificate turns renewal_due this many days before it expires."""
     reminder_days: list[int] = msgspec.field(default_factory=lambda: [60, 30, 7])
-    l3_periods: int = 2
+    l3_periods: int = DEFAULT_L3_PERIODS
     """Consecutive attested periods whose figures must all be within thresholds for L3."""
 
     @property
