@@ -297,9 +297,16 @@ async def member_vendor_ref(
 ) -> MemberVendorRef:
     """`member_vendor` as plain columns, for hot paths; same refusal."""
     row = (await connection.execute(_VENDOR_BY_SLUG, {"slug": slug})).one_or_none()
-    if row is None or row.status is VendorStatus.APPLICANT:
+    return member_vendor_ref_of(
+        None if row is None else (row.id, row.association_id, row.status), slug
+    )
+
+
+def member_vendor_ref_of(row: tuple[int, int, VendorStatus] | None, slug: str) -> MemberVendorRef:
+    """`member_vendor_ref` for (id, association id, status) already read (None: no row)."""
+    if row is None or row[2] is VendorStatus.APPLICANT:
         raise NotFound(f"no member vendor with slug {slug!r}")
-    return MemberVendorRef(row.id, row.slug, row.association_id)
+    return MemberVendorRef(row[0], slug, row[1])
 
 
 async def _member_vendor_or_none(session: AsyncSession, slug: str) -> Vendor | None:

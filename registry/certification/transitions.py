@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, literal_column, null, select, type_coerce, union_all
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audits.models import AuditRecord, AuditResult
@@ -35,6 +35,7 @@ from registry.certification.models import (
 from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeRules, parse_rules
 from registry.certification.status import CertificationState
 from registry.clock import isoformat
+from registry.db.base import typed_null
 from registry.notifications.services import enqueue_event
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
@@ -104,11 +105,6 @@ _LATEST_AUDIT = (
 )
 
 
-def _none(column: Any) -> Any:
-    """NULL typed as `column`, so the rows of the union below come back converted."""
-    return type_coerce(null(), column.type)
-
-
 # What a decision reads, in one statement instead of three: the certificate's columns,
 # the last attestations and the latest audit, one row each, told apart by `kind`. Each
 # statement costs more in SQLAlchemy than in SQLite, and evidence is decided under the
@@ -122,32 +118,32 @@ _DECISION_INPUTS = union_all(
         Certification.scheme_id,
         Certification.state,
         Certification.level,
-        _none(AttestationRecord.all_met).label("all_met"),
-        _none(AttestationRecord.metrics).label("metrics"),
-        _none(AuditRecord.result).label("result"),
+        typed_null(AttestationRecord.all_met).label("all_met"),
+        typed_null(AttestationRecord.metrics).label("metrics"),
+        typed_null(AuditRecord.result).label("result"),
     ).where(Certification.vendor_id == bindparam("vendor_id")),
     select(
         literal_column("'attestation'"),
         _LAST_ATTESTATIONS.c.period_start,
         _LAST_ATTESTATIONS.c.period_end,
-        _none(Certification.audit_due),
-        _none(Certification.scheme_id),
-        _none(Certification.state),
-        _none(Certification.level),
+        typed_null(Certification.audit_due),
+        typed_null(Certification.scheme_id),
+        typed_null(Certification.state),
+        typed_null(Certification.level),
         _LAST_ATTESTATIONS.c.all_met,
         _LAST_ATTESTATIONS.c.metrics,
-        _none(AuditRecord.result),
+        typed_null(AuditRecord.result),
     ),
     select(
         literal_column("'audit'"),
         _LATEST_AUDIT.c.period_end,
         _LATEST_AUDIT.c.next_audit_due,
-        _none(Certification.audit_due),
-        _none(Certification.scheme_id),
-        _none(Certification.state),
-        _none(Certification.level),
-        _none(AttestationRecord.all_met),
-        _none(AttestationRecord.metrics),
+        typed_null(Certification.audit_due),
+        typed_null(Certification.scheme_id),
+        typed_null(Certification.state),
+        typed_null(Certification.level),
+        typed_null(AttestationRecord.all_met),
+        typed_null(AttestationRecord.metrics),
         _LATEST_AUDIT.c.result,
     ),
 )

@@ -1,11 +1,11 @@
-"""Declarative base with stable constraint names and UTC-only timestamps."""
+"""Declarative base with stable constraint names, UTC-only timestamps and SQL helpers."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, Integer, MetaData, func
+from sqlalchemy import DateTime, Dialect, Integer, MetaData, cast, func, null
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -71,3 +71,10 @@ class CreatedAtMixin:
 def utc_now_sql() -> Any:
     """Server-side now(); only for columns that are never compared with the app clock."""
     return func.now()
+
+
+def typed_null(column: Any) -> Any:
+    """NULL cast to `column`'s type: in a union of kind-tagged rows each column keeps
+    one type, which PostgreSQL needs to match the branches and SQLAlchemy to convert
+    every row (times as aware datetimes, enums as members)."""
+    return cast(null(), column.type)

@@ -8,6 +8,7 @@ statements dated after it are refused from then on, earlier ones stay valid.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 import msgspec
 from sqlalchemy import bindparam, func, select
@@ -53,11 +54,33 @@ _KEY_BY_ID = select(
 ).where(SigningKeyRecord.key_id == bindparam("key_id"))
 
 
+class VendorKeyColumns(Protocol):
+    """The columns of a signing key that decide whether a vendor may sign with it."""
+
+    @property
+    def public_key(self) -> bytes: ...
+    @property
+    def owner_kind(self) -> KeyOwnerKind: ...
+    @property
+    def vendor_id(self) -> int | None: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def status(self) -> KeyStatus: ...
+
+
 async def usable_vendor_key(
     session: AsyncSession | AsyncConnection, key_id: str, vendor_id: int, signed_at: datetime
 ) -> PublicKey:
     """The vendor's key `key_id` if it was valid at `signed_at`, else a precise refusal."""
     key = (await session.execute(_KEY_BY_ID, {"key_id": key_id})).one_or_none()
+    return vendor_key_of(key, key_id, vendor_id, signed_at)
+
+
+def vendor_key_of(
+    key: VendorKeyColumns | None, key_id: str, vendor_id: int, signed_at: datetime
+) -> PublicKey:
+    """`usable_vendor_key` for a key row already read (None: no such key)."""
     if key is None:
         raise InvalidSignature(f"signing key {key_id} is not registered")
     if key.owner_kind is not KeyOwnerKind.VENDOR or key.vendor_id != vendor_id:
