@@ -257,7 +257,7 @@ class _Prepared:
     """
 
     scheme: Scheme
-    claims: dict[str, Any]
+    all_met: bool
     leaf: PreparedLeaf
 
 
@@ -396,11 +396,11 @@ class AttestationService:
             if scheme is None:
                 continue
             try:
-                claims = _criteria(scheme, item.claims)
+                all_met = _all_met(scheme, item.claims)
             except RegistryError:
                 continue
             leaf = prepare_leaf(_attestation_leaf(vendor, scheme, item), now)
-            prepared[index] = _Prepared(scheme, claims, leaf)
+            prepared[index] = _Prepared(scheme, all_met, leaf)
         return prepared
 
     async def _current_scheme(
@@ -595,7 +595,7 @@ class AttestationService:
         stored_periods, raced = await _overlapping(session, vendor.id, checked.values())
         taken = _Periods(stored_periods)
         stored = await _by_digest(session, raced) if raced else {}
-        accepted: list[tuple[int, _Checked, Scheme, dict[str, Any], PendingLeaf | PreparedLeaf]]
+        accepted: list[tuple[int, _Checked, Scheme, bool, PendingLeaf | PreparedLeaf]]
         accepted = []
         seen: set[str] = set()
         for index, item in checked.items():
@@ -611,9 +611,9 @@ class AttestationService:
                 ready = prepared.get(index)
                 leaf: PendingLeaf | PreparedLeaf
                 if ready is not None and ready.scheme.id == scheme.id:
-                    claims, leaf = ready.claims, ready.leaf
+                    all_met, leaf = ready.all_met, ready.leaf
                 else:
-                    claims = _criteria(scheme, item.claims)
+                    all_met = _all_met(scheme, item.claims)
                     leaf = _attestation_leaf(vendor, scheme, item)
                 taken.refuse_overlap(item)
             except RegistryError as exc:
@@ -621,7 +621,7 @@ class AttestationService:
                 continue
             taken.add(item)
             seen.add(item.digest)
-            accepted.append((index, item, scheme, claims, leaf))
+            accepted.append((index, item, scheme, all_met, leaf))
         if not accepted:
             # Roll back whatever the checks published on the way (the default scheme).
             raise _NothingStored
@@ -631,18 +631,16 @@ class AttestationService:
                 "vendor_id": vendor.id,
                 "scheme_id": scheme.id,
                 "key_id": item.key_id,
-                "envelope": item.canonical,
                 "envelope_digest": item.digest,
                 "period_start": item.period_start,
                 "period_end": item.period_end,
                 "issued_at": item.issued_at,
-                "all_met": all(c["met"] for c in claims.values()),
-                "claims": claims,
+                "all_met": all_met,
                 "metrics": dict(item.claims.metrics),
                 "received_at": now,
                 "log_index": log_index,
             }
-            for (_, item, scheme, claims, _), log_index in zip(accepted, indexes, strict=True)
+            for (_, item, scheme, all_met, _), log_index in zip(accepted, indexes, strict=True)
         ]
         # Core inserts: the ORM's unit of work costs more than the rows themselves.
         # Rows come back in insertion order (sort_by_parameter_order), ids with them;
@@ -737,8 +735,9 @@ def _attestation_leaf(vendor: MemberVendorRef, scheme: Scheme, item: _Checked) -
     )
 
 
-def _criteria(scheme: Scheme, claims: AttestationClaims) -> dict[str, Any]:
-    """Every criterion of the scheme answered, none unknown; the claims as stored."""
+def _all_met(scheme: Scheme, claims: AttestationClaims) -> bool:
+    """Whether every criterion is claimed met, once each of the scheme's is answered and
+    none is unknown."""
     expected = rules_of(scheme).criterion_ids
     missing = [c for c in expected if c not in claims.criteria]
     unknown = sorted(set(claims.criteria) - set(expected))
@@ -752,7 +751,7 @@ def _criteria(scheme: Scheme, claims: AttestationClaims) -> dict[str, Any]:
             f"{scheme.label} has no criteria {', '.join(unknown)}",
             fields={f"criteria.{c}": "unknown" for c in unknown},
         )
-    return {cid: msgspec.to_builtins(claims.criteria[cid]) for cid in expected}
+    return all(claims.criteria[cid].met for cid in expected)
 
 
 class _Periods:

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.certification.status import CertificationState
@@ -53,26 +53,31 @@ class Scheme(IdMixin, CreatedAtMixin, Base):
 
 
 class AttestationRecord(IdMixin, Base):
-    """An accepted self-regulation attestation, kept as the exact envelope bytes."""
+    """An accepted self-regulation attestation: what decisions and listings read of it.
+
+    The signed envelope itself is kept once, byte for byte, in the transparency-log
+    leaf at `log_index`, where anyone can check it; the per-criterion claims are in its
+    statement. Keeping both here as well doubled what every submission wrote (README
+    "Attestation ingestion").
+    """
 
     __tablename__ = "attestation"
 
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"))
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"))
     key_id: Mapped[str] = mapped_column(String(64))
-    envelope: Mapped[bytes] = mapped_column(LargeBinary)
-    """Canonical JSON of the DSSE envelope as received."""
     envelope_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    """Hex SHA-256 of `envelope`; the same envelope again returns this record."""
+    """Hex SHA-256 of the envelope's canonical JSON; the same envelope again returns this
+    record."""
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]
     issued_at: Mapped[datetime]
     all_met: Mapped[bool]
     """Every criterion of the scheme is claimed as met."""
-    claims: Mapped[dict[str, Any]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime]
     log_index: Mapped[int]
+    """The log entry whose leaf holds the envelope."""
 
     __table_args__ = (
         Index("ix_attestation_vendor_period", "vendor_id", "period_start"),
