@@ -29,6 +29,10 @@ from registry.settings import Settings
 
 _WRITE_OPTION = "registry_write"
 SQLITE_POOL_SIZE = 32
+SQLITE_PAGE_SIZE = 8192
+"""Bytes a page of a new SQLite database (SQLite's default is 4096): fewer, larger pages
+to write a commit, about 3 % of a 500-attestation batch's CPU (README "Attestation
+ingestion"). A database keeps the page size it was created with."""
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -63,6 +67,8 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         if dbapi_connection.isolation_level is not None:
             dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # Only a new database takes it (before its first table); see SQLITE_PAGE_SIZE.
+        cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
