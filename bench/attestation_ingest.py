@@ -6,7 +6,8 @@
 One run measures, on the same machine and minute:
   raw     Ed25519 verifications per second with PyNaCl, one process per core (2 cores);
   single  `POST /api/v1/vendors/{slug}/attestations`, one envelope per request, against a
-          real `uvicorn --workers 2` on SQLite (scheduler off), many concurrent clients;
+          real `registry serve --workers 2` on SQLite (scheduler off), many concurrent
+          keep-alive clients;
   batch   `POST .../attestations/batch` with 500 envelopes a request (one commit each).
 Every envelope is verified, validated, stored, logged (Merkle leaf) and re-evaluated
 against the certificate, exactly as in production. Targets (issue 4): single >= 800/s;
@@ -44,7 +45,12 @@ from registry.federation.keyring import load_or_create_federation_key  # noqa: E
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from tests.factories import admin_caller, apply_vendor  # noqa: E402
-from tests.serving import free_port, wait_until_ready  # noqa: E402
+from tests.serving import (  # noqa: E402
+    REGISTRY,
+    free_port,
+    wait_for_listeners,
+    wait_until_ready,
+)
 
 SINGLE_TARGET = 800.0
 BATCH_SHARE_TARGET = 0.40
@@ -302,29 +308,18 @@ def main() -> None:
         "REGISTRY_SCHEDULER": "0",
         "REGISTRY_LOG_LEVEL": "WARNING",
     }
+    # `registry serve`, as deployed: with several workers each accepts on its own socket
+    # (registry.workers), so the clients' keep-alive connections spread over them.
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "registry.app:create_app_from_env",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+        [REGISTRY, "serve", "--port", str(port), "--workers", str(args.workers)],
         env=env,
         cwd=ROOT,
+        stdout=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base_url, server, path="/healthz")
+        wait_for_listeners(port, args.workers)
         # Warm each worker's caches (scheme rules, key lookups) before timing.
         warm = single_jobs[: 4 * args.workers]
         asyncio.run(_post_all(base_url, warm, args.workers))

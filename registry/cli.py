@@ -107,20 +107,24 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from registry.federation.keyring import load_or_create_federation_key
+    from registry.workers import reuse_port_available, serve_workers
 
     settings = Settings.from_env()
     load_or_create_federation_key(settings)
     run_with_services(lambda _s: asyncio.sleep(0))
     click.echo(f"Trust Registry on http://{host}:{port} (database: {_safe_url(settings)})")
-    uvicorn.run(
-        "registry.app:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    config: dict[str, Any] = {
+        "app": "registry.app:create_app_from_env",
+        "factory": True,
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    if workers > 1 and reuse_port_available():
+        # Each worker accepts on its own socket (see registry.workers).
+        sys.exit(serve_workers(workers, **config))
+    uvicorn.run(workers=workers, **config)
 
 
 def _safe_url(settings: Settings) -> str:

@@ -47,6 +47,32 @@ def wait_until_ready(
     raise TimeoutError(f"{base_url}{path} did not answer 200 within {timeout_s:.0f} s")
 
 
+ESTABLISHED, LISTEN = "01", "0A"
+"""TCP states as /proc/net/tcp writes them."""
+
+
+def sockets_on(port: int, state: str) -> set[int]:
+    """Inodes of this host's TCP sockets on local `port` in `state` (Linux /proc)."""
+    found: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(int(fields[9]))
+    return found
+
+
+def wait_for_listeners(port: int, count: int, *, timeout_s: float = 30.0) -> None:
+    """Until `count` sockets listen on `port`: with `registry serve --workers N` each
+    worker listens on its own, and /readyz answers as soon as the first one does."""
+    deadline = time.monotonic() + timeout_s
+    while len(sockets_on(port, LISTEN)) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} listeners on port {port} not seen in {timeout_s:.0f} s")
+        # Waiting for other processes to start; no clock is being simulated.
+        time.sleep(0.05)
+
+
 @contextlib.contextmanager
 def registry_server(data_dir: Path, *serve_args: str, demo: bool = False) -> Iterator[str]:
     """`registry serve` (scheduler off) on `data_dir`, after `registry demo` if asked;
