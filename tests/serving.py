@@ -76,7 +76,7 @@ def wait_for_listeners(port: int, count: int, *, timeout_s: float = 30.0) -> Non
 @contextlib.contextmanager
 def registry_server(data_dir: Path, *serve_args: str, demo: bool = False) -> Iterator[str]:
     """`registry serve` (scheduler off) on `data_dir`, after `registry demo` if asked;
-    yields the base URL and stops the server afterwards."""
+    yields the base URL once every worker listens and stops the server afterwards."""
     env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
     if demo:
         subprocess.run([REGISTRY, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
@@ -88,8 +88,11 @@ def registry_server(data_dir: Path, *serve_args: str, demo: bool = False) -> Ite
         stderr=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
+    workers = int(serve_args[serve_args.index("--workers") + 1]) if "--workers" in serve_args else 1
     try:
         wait_until_ready(base_url, server)
+        if workers > 1:
+            wait_for_listeners(port, workers)
         yield base_url
     finally:
         server.terminate()
