@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from attestations.canonical import canonicalize, parse_json
+from attestations.canonical import PLAIN_STRING, canonicalize, parse_json
 from attestations.errors import CanonicalJSONError, EnvelopeError, SignatureError
 from attestations.keys import SIGNATURE_SIZE, PublicKey, SigningKey, b64encode
 
@@ -28,8 +28,6 @@ _SIGNATURE_FIELDS = frozenset({"keyid", "sig"})
 # must use one alphabet: the reference decoder would accept a mix, which no encoder emits.
 _B64_STANDARD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 _B64_URLSAFE = re.compile(r"[A-Za-z0-9_-]*={0,2}")
-# Strings that RFC 8785 writes unchanged between quotes: printable ASCII but " and \.
-_PLAIN_STRING = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -94,8 +92,8 @@ class Envelope:
         order is fixed by the names. Any other string goes through `canonicalize`.
         Every envelope the registry receives is serialised this way, so it matters.
         """
-        if _PLAIN_STRING.fullmatch(self.payload_type) and all(
-            _PLAIN_STRING.fullmatch(signature.keyid) for signature in self.signatures
+        if PLAIN_STRING.fullmatch(self.payload_type) and all(
+            PLAIN_STRING.fullmatch(signature.keyid) for signature in self.signatures
         ):
             signatures = b",".join(
                 b'{"keyid":"%s","sig":"%s"}' % (s.keyid.encode(), base64.b64encode(s.sig))

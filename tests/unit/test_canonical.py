@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -163,3 +164,36 @@ def test_spliced_members_sort_by_utf16_code_units() -> None:
     assert canonicalize(document).index("\U0001f600".encode()) < canonicalize(document).index(
         "\ufb33".encode()
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "plain ascii",
+        'quote " inside',
+        "back\\slash",
+        "tab\t",
+        "汉字",
+        0,
+        -1,
+        2**53 - 1,
+        -(2**53) + 1,
+        True,
+        False,
+        None,
+        1.5,
+    ],
+)
+def test_members_written_directly_match_rfc8785(value: Any) -> None:
+    """Plain strings and exact integers beside a spliced value are written by hand; the
+    bytes are the rfc8785 package's, and everything else still goes through it."""
+    document = {
+        "spliced": CanonicalJSON(b"{}"),
+        "value": value,
+        value if isinstance(value, str) else "k": 1,
+    }
+    expected = rfc8785.dumps(
+        {"spliced": {}, "value": value, value if isinstance(value, str) else "k": 1}
+    )
+    assert canonicalize(document) == expected
