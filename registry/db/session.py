@@ -141,11 +141,10 @@ class Database:
         Skips the ORM session's bookkeeping (about half the cost of a one-query read);
         whatever it changes is rolled back.
         """
+        # Closing rolls back what the block began (SQLAlchemy's Connection.close), with
+        # one hop through the async bridge fewer than an explicit rollback first.
         async with self.engine.connect() as connection:
-            try:
-                yield connection
-            finally:
-                await connection.rollback()
+            yield connection
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
