@@ -28,11 +28,21 @@ from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
+from registry.audits.models import AuditRecord
 from registry.certification.catalogue import parse_scheme_label, scheme_version
-from registry.certification.machine import Trigger
-from registry.certification.models import AttestationRecord, Scheme, TransitionCause
+from registry.certification.machine import AttestationFact, Trigger
+from registry.certification.models import AttestationRecord, Certification, Scheme, TransitionCause
+from registry.certification.schemes import DEFAULT_L3_PERIODS
 from registry.certification.services import MemberVendorRef, member_vendor, member_vendor_ref_of
-from registry.certification.transitions import Cause, reevaluate, rules_of
+from registry.certification.transitions import (
+    DECISION_BRANCHES,
+    DECISION_KINDS,
+    Cause,
+    DecisionInputs,
+    decision_inputs_of,
+    reevaluate,
+    rules_of,
+)
 from registry.clock import parse_iso
 from registry.context import RegistryContext
 from registry.db.base import typed_null
@@ -119,6 +129,15 @@ _PERIOD_COLUMNS = (
     AttestationRecord.period_start,
     AttestationRecord.period_end,
 )
+_NO_DECISION_COLUMNS = (
+    typed_null(Certification.audit_due),
+    typed_null(Certification.scheme_id),
+    typed_null(Certification.state),
+    typed_null(Certification.level),
+    typed_null(AttestationRecord.all_met),
+    typed_null(AttestationRecord.metrics),
+    typed_null(AuditRecord.result),
+)
 _STARTED_BEFORE = (
     select(*_PERIOD_COLUMNS)
     .where(
@@ -129,13 +148,28 @@ _STARTED_BEFORE = (
     .limit(1)
     .subquery()
 )
-_OVERLAPPING = union_all(
-    select(*_PERIOD_COLUMNS).where(
+# What the write phase reads, in one statement: the decision's inputs and the accepted
+# periods that could overlap the new ones (kind "period", digest in `name`).
+_WRITE_CONTEXT = union_all(
+    *DECISION_BRANCHES,
+    select(
+        literal_column("'period'"),
+        AttestationRecord.period_start,
+        AttestationRecord.period_end,
+        *_NO_DECISION_COLUMNS,
+        AttestationRecord.envelope_digest,
+    ).where(
         AttestationRecord.vendor_id == bindparam("vendor_id"),
         AttestationRecord.period_start >= bindparam("earliest"),
         AttestationRecord.period_start < bindparam("latest"),
     ),
-    select(_STARTED_BEFORE),
+    select(
+        literal_column("'period'"),
+        _STARTED_BEFORE.c.period_start,
+        _STARTED_BEFORE.c.period_end,
+        *_NO_DECISION_COLUMNS,
+        _STARTED_BEFORE.c.envelope_digest,
+    ),
 )
 _SCHEME_VERSIONS = (
     select(Scheme.id, Scheme.version)
@@ -590,9 +624,14 @@ class AttestationService:
         """
         vendor, checked, prepared, now = job.vendor, job.checked, job.prepared, job.now
         results, fresh, repeats = outcome.results, outcome.fresh, outcome.repeats
-        # One query answers both "stored meanwhile?" and "overlapping?": a stored copy of
-        # one of these envelopes names this vendor and the same period, so it overlaps.
-        stored_periods, raced = await _overlapping(session, vendor.id, checked.values())
+        # One query answers both "stored meanwhile?" and "overlapping?" (a stored copy of
+        # one of these envelopes names this vendor and the same period, so it overlaps),
+        # and reads what the certificate's decision needs besides the new attestations.
+        guess = next(iter(prepared.values()), None)
+        periods = rules_of(guess.scheme).l3_periods if guess else DEFAULT_L3_PERIODS
+        stored_periods, raced, inputs = await _write_context(
+            session, vendor.id, checked.values(), periods
+        )
         taken = _Periods(stored_periods)
         stored = await _by_digest(session, raced) if raced else {}
         accepted: list[tuple[int, _Checked, Scheme, bool, PendingLeaf | PreparedLeaf]]
@@ -661,6 +700,14 @@ class AttestationService:
             now,
             evidence_scheme=accepted[latest][2],
             appender=appender,
+            inputs=inputs.with_attestations(
+                [
+                    AttestationFact(
+                        item.period_start, item.period_end, all_met, dict(item.claims.metrics)
+                    )
+                    for _, item, _, all_met, _ in accepted
+                ]
+            ),
         )
 
     async def _scheme(
@@ -851,22 +898,28 @@ async def _by_digest(
     return {r.envelope_digest: (StoredAttestation.of(r), scheme.label) for r, scheme in rows.all()}
 
 
-async def _overlapping(
-    session: AsyncSession, vendor_id: int, items: Collection[_Checked]
-) -> tuple[list[tuple[datetime, datetime]], list[str]]:
-    """Accepted periods of the vendor that could overlap any of `items`, and which of the
-    items' envelopes are among them (stored since the read phase)."""
+async def _write_context(
+    session: AsyncSession, vendor_id: int, items: Collection[_Checked], periods: int
+) -> tuple[list[tuple[datetime, datetime]], list[str], DecisionInputs]:
+    """Accepted periods of the vendor that could overlap any of `items`, which of the
+    items' envelopes are among them (stored since the read phase), and the inputs of
+    the certificate's decision as they stand before `items` (one statement)."""
     rows = (
         await (await session.connection()).execute(
-            _OVERLAPPING,
+            _WRITE_CONTEXT,
             {
                 "vendor_id": vendor_id,
                 "latest": max(i.period_end for i in items),
                 "earliest": min(i.period_start for i in items),
+                "periods": periods,
             },
         )
     ).all()
     digests = {i.digest for i in items}
-    return [(r.period_start, r.period_end) for r in rows], [
-        r.envelope_digest for r in rows if r.envelope_digest in digests
-    ]
+    periods_rows = [r for r in rows if r.kind == "period"]
+    inputs = decision_inputs_of((r for r in rows if r.kind in DECISION_KINDS), periods)
+    return (
+        [(r.t1, r.t2) for r in periods_rows],
+        [r.name for r in periods_rows if r.name in digests],
+        inputs,
+    )

@@ -8,11 +8,12 @@ change, its transparency-log leaf and the vendor's outbox event commit together.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import Row, bindparam, literal_column, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audits.models import AuditRecord, AuditResult
@@ -108,8 +109,9 @@ _LATEST_AUDIT = (
 # What a decision reads, in one statement instead of three: the certificate's columns,
 # the last attestations and the latest audit, one row each, told apart by `kind`. Each
 # statement costs more in SQLAlchemy than in SQLite, and evidence is decided under the
-# write lock. Columns keep one type down the union: t1, t2 and t3 are times.
-_DECISION_INPUTS = union_all(
+# write lock. Columns keep one type down the union: t1, t2 and t3 are times, `name` is
+# for the rows callers add (`DECISION_BRANCHES`).
+DECISION_BRANCHES = (
     select(
         literal_column("'certificate'").label("kind"),
         Certification.certified_since.label("t1"),
@@ -121,6 +123,7 @@ _DECISION_INPUTS = union_all(
         typed_null(AttestationRecord.all_met).label("all_met"),
         typed_null(AttestationRecord.metrics).label("metrics"),
         typed_null(AuditRecord.result).label("result"),
+        typed_null(AttestationRecord.envelope_digest).label("name"),
     ).where(Certification.vendor_id == bindparam("vendor_id")),
     select(
         literal_column("'attestation'"),
@@ -133,6 +136,7 @@ _DECISION_INPUTS = union_all(
         _LAST_ATTESTATIONS.c.all_met,
         _LAST_ATTESTATIONS.c.metrics,
         typed_null(AuditRecord.result),
+        typed_null(AttestationRecord.envelope_digest),
     ),
     select(
         literal_column("'audit'"),
@@ -145,8 +149,13 @@ _DECISION_INPUTS = union_all(
         typed_null(AttestationRecord.all_met),
         typed_null(AttestationRecord.metrics),
         _LATEST_AUDIT.c.result,
+        typed_null(AttestationRecord.envelope_digest),
     ),
 )
+"""The branches of the decision read, for callers that read more in the same statement:
+their own branches carry another `kind` and the same eleven columns."""
+_DECISION_INPUTS = union_all(*DECISION_BRANCHES)
+DECISION_KINDS = frozenset({"certificate", "attestation", "audit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,16 +170,23 @@ class _CertificateColumns:
     audit_due: datetime | None
 
 
-async def load_decision_inputs(
-    session: AsyncSession, vendor_id: int, periods: int
-) -> tuple[_CertificateColumns | None, Facts]:
-    """The vendor's certificate (None before the first decision) and the evidence the
-    level depends on: the last `periods` attestations and the latest audit."""
-    rows = (
-        await (await session.connection()).execute(
-            _DECISION_INPUTS, {"vendor_id": vendor_id, "periods": periods}
-        )
-    ).all()
+@dataclass(frozen=True)
+class DecisionInputs:
+    """A certificate (None before the first decision) and the evidence its level depends
+    on: the latest audit and at least the last `periods` attestations, or all of them."""
+
+    certificate: _CertificateColumns | None
+    facts: Facts
+    periods: int
+
+    def with_attestations(self, added: Sequence[AttestationFact]) -> DecisionInputs:
+        """The same, after `added` were stored in this transaction."""
+        facts = Facts([*self.facts.attestations, *added], self.facts.audits)
+        return DecisionInputs(self.certificate, facts, self.periods)
+
+
+def decision_inputs_of(rows: Iterable[Row[Any]], periods: int) -> DecisionInputs:
+    """The inputs in rows of `DECISION_BRANCHES`, read with `periods` attestations."""
     certificate = None
     attestations: list[AttestationFact] = []
     audits: list[AuditFact] = []
@@ -188,7 +204,20 @@ async def load_decision_inputs(
             attestations.append(AttestationFact(row.t1, row.t2, row.all_met, dict(row.metrics)))
         else:
             audits.append(AuditFact(row.t1, row.result is AuditResult.PASS, row.t2))
-    return certificate, Facts(attestations=attestations, audits=audits)
+    return DecisionInputs(certificate, Facts(attestations=attestations, audits=audits), periods)
+
+
+async def load_decision_inputs(
+    session: AsyncSession, vendor_id: int, periods: int
+) -> DecisionInputs:
+    """The vendor's certificate and the evidence of its level, with the last `periods`
+    attestations, in one statement."""
+    rows = (
+        await (await session.connection()).execute(
+            _DECISION_INPUTS, {"vendor_id": vendor_id, "periods": periods}
+        )
+    ).all()
+    return decision_inputs_of(rows, periods)
 
 
 class _CertificateView(Protocol):
@@ -230,24 +259,30 @@ async def reevaluate(
     evidence_scheme: Scheme | None = None,
     row: Certification | None = None,
     appender: LogAppender | None = None,
+    inputs: DecisionInputs | None = None,
 ) -> CertificationTransition | None:
     """Run the machine for `vendor` and record the transition it decides, if any.
+
+    `inputs` are what the caller read in this transaction (`DECISION_BRANCHES`), or
+    None to read them here.
 
     Without `row`, the certificate is read as plain columns and loaded as an ORM object
     only when there is a transition to write: most evidence changes nothing, and the
     ORM load costs more than the rest of the decision.
     """
-    # The evidence's scheme usually governs; its number of L3 periods is a guess that
-    # is read again in the rare case the governing scheme needs more.
-    periods = rules_of(evidence_scheme).l3_periods if evidence_scheme else DEFAULT_L3_PERIODS
-    columns, facts = await load_decision_inputs(session, vendor.id, periods)
-    current: _CertificateView | None = columns if row is None else row
+    if inputs is None:
+        # The evidence's scheme usually governs; its number of L3 periods is a guess that
+        # is read again in the rare case the governing scheme needs more.
+        periods = rules_of(evidence_scheme).l3_periods if evidence_scheme else DEFAULT_L3_PERIODS
+        inputs = await load_decision_inputs(session, vendor.id, periods)
+    current: _CertificateView | None = inputs.certificate if row is None else row
     scheme = await _governing_scheme(session, current, evidence_scheme)
     if scheme is None:
         return None
     rules = rules_of(scheme)
-    if rules.l3_periods > periods and len(facts.attestations) == periods:
-        _, facts = await load_decision_inputs(session, vendor.id, rules.l3_periods)
+    facts = inputs.facts
+    if rules.l3_periods > inputs.periods and len(facts.attestations) >= inputs.periods:
+        facts = (await load_decision_inputs(session, vendor.id, rules.l3_periods)).facts
     decision = decide(_snapshot(current), trigger, rules, facts, now)
     if decision is None:
         return None

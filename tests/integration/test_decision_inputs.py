@@ -32,9 +32,9 @@ async def test_certificate_last_attestations_and_latest_audit(
     assert vendor.vendor_id is not None
     assert other.vendor_id is not None
     async with services.ctx.db.read() as session:
-        certificate, nothing = await load_decision_inputs(session, vendor.vendor_id, 2)
-    assert certificate is None
-    assert (list(nothing.attestations), list(nothing.audits)) == ([], [])
+        nothing = await load_decision_inputs(session, vendor.vendor_id, 2)
+    assert nothing.certificate is None
+    assert (list(nothing.facts.attestations), list(nothing.facts.audits)) == ([], [])
 
     now = clock.now()
     for months_ago in (3, 2, 1):
@@ -60,8 +60,9 @@ async def test_certificate_last_attestations_and_latest_audit(
     )
 
     async with services.ctx.db.read() as session:
-        certificate, facts = await load_decision_inputs(session, vendor.vendor_id, 2)
-        _, three = await load_decision_inputs(session, vendor.vendor_id, 3)
+        inputs = await load_decision_inputs(session, vendor.vendor_id, 2)
+        certificate, facts = inputs.certificate, inputs.facts
+        three = (await load_decision_inputs(session, vendor.vendor_id, 3)).facts
         row = (
             await session.execute(
                 select(Certification).where(Certification.vendor_id == vendor.vendor_id)
@@ -79,7 +80,7 @@ async def test_certificate_last_attestations_and_latest_audit(
             .all()
         )
         audit = (await session.execute(select(AuditRecord))).scalar_one()
-        _, others = await load_decision_inputs(session, other.vendor_id, 3)
+        others = (await load_decision_inputs(session, other.vendor_id, 3)).facts
 
     assert certificate is not None
     assert (certificate.level, certificate.state.value) == (3, "active")
