@@ -97,3 +97,5 @@ def parse_json(data: bytes | str) -> Any:
         raise
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CanonicalJSONError(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise CanonicalJSONError("not accepted JSON: arrays or objects nested too deeply") from exc

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from attestations.envelope import Envelope, EnvelopeSignature
+from attestations.envelope import PAYLOAD_TYPE_INTOTO, Envelope, EnvelopeSignature, sign_envelope
 from attestations.keys import SigningKey
 from registry.accounts.models import Role
 from registry.audits.models import AuditRecord
@@ -127,6 +127,13 @@ def _bad_signature(vendor: MemberVendor, clock: ManualClock) -> dict[str, Any]:
     return forged.to_dict()
 
 
+def _deeply_nested(vendor: MemberVendor) -> dict[str, Any]:
+    """Signed by the vendor's key, but the statement is arrays inside arrays, deeper than
+    the parser goes."""
+    payload = b"[" * 100_000 + b"]" * 100_000
+    return sign_envelope(payload, [vendor.key], payload_type=PAYLOAD_TYPE_INTOTO).to_dict()
+
+
 REJECTIONS: list[tuple[str, Callable[..., dict[str, Any]], int, str]] = [
     (
         "unknown key",
@@ -172,6 +179,7 @@ REJECTIONS: list[tuple[str, Callable[..., dict[str, Any]], int, str]] = [
         422,
         "invalid-input",
     ),
+    ("statement nested too deeply", lambda v, c, o: _deeply_nested(v), 422, "invalid-input"),
 ]
 
 

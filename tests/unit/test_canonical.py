@@ -100,6 +100,7 @@ def test_values_without_a_canonical_form_are_rejected(value: Any) -> None:
         (b"[-Infinity]", "-Infinity is not valid JSON"),
         (b"{", "not valid JSON"),
         (b'"\xff"', "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 def test_parse_json_is_strict(data: bytes, reason: str) -> None:
