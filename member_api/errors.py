@@ -177,6 +177,32 @@ def internal_error_handler(
     return _internal(request)
 
 
+def recursion_error_handler(
+    request: Request[Any, Any, Any], exc: RecursionError
+) -> Response[dict[str, Any]]:
+    """A JSON body nested deeper than the decoder goes is the client's to fix (400); a
+    runaway recursion anywhere else is ours (500)."""
+    if not _raised_decoding_json(exc):
+        return internal_error_handler(request, exc)
+    return problem(
+        request,
+        HTTP_400_BAD_REQUEST,
+        "malformed-request",
+        "Malformed request",
+        "the request body nests arrays or objects too deeply to be read; flatten it",
+    )
+
+
+def _raised_decoding_json(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if code.co_name == "decode_json" and "litestar" in code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
+
+
 def _internal(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return problem(
         request,
@@ -210,5 +236,6 @@ def _validation_detail(exc: ValidationException) -> str:
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     RegistryError: registry_error_handler,
     HTTPException: http_error_handler,
+    RecursionError: recursion_error_handler,
     Exception: internal_error_handler,
 }

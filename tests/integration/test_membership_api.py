@@ -224,6 +224,12 @@ async def test_malformed_and_oversize_bodies(
     )
     assert broken.status_code == 400
     assert broken.json()["type"].endswith("/malformed-request")
+    for deep in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000):
+        nested = await api.post(
+            "/api/v1/applications/", content=deep, headers={"content-type": "application/json"}
+        )
+        assert nested.status_code == 400, nested.text
+        assert "too deeply" in nested.json()["detail"]
     wrong_shape = await api.post("/api/v1/applications/", json={"payload": 1})
     assert wrong_shape.status_code == 400
     assert "payloadType" in wrong_shape.text or "payload" in wrong_shape.json()["detail"]
