@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Table, bindparam, func, insert, literal_column, select, union_all
+from sqlalchemy import Table, bindparam, func, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from attestations.canonical import CanonicalJSON
@@ -28,15 +28,15 @@ from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
-from registry.audits.models import AuditRecord
 from registry.certification.catalogue import parse_scheme_label, scheme_version
 from registry.certification.machine import AttestationFact, Trigger
-from registry.certification.models import AttestationRecord, Certification, Scheme, TransitionCause
+from registry.certification.models import AttestationRecord, Scheme, TransitionCause
 from registry.certification.schemes import DEFAULT_L3_PERIODS
 from registry.certification.services import MemberVendorRef, member_vendor, member_vendor_ref_of
 from registry.certification.transitions import (
     DECISION_BRANCHES,
     DECISION_KINDS,
+    DECISION_LAYOUT,
     Cause,
     DecisionInputs,
     decision_inputs_of,
@@ -45,7 +45,7 @@ from registry.certification.transitions import (
 )
 from registry.clock import parse_iso
 from registry.context import RegistryContext
-from registry.db.base import typed_null
+from registry.db.base import tagged_row
 from registry.errors import (
     Conflict,
     InvalidInput,
@@ -83,41 +83,41 @@ _INSERT_ATTESTATIONS = insert(_ATTESTATION_TABLE).returning(
     _ATTESTATION_TABLE.c.id, sort_by_parameter_order=True
 )
 # What a submission reads before its checks, in one statement instead of three: the
-# vendor, which of the envelopes are stored already, and the keys they name, as
-# kind-tagged rows. Each statement costs more in SQLAlchemy than in SQLite.
+# vendor, which of the envelopes are stored already, and the keys they name.
+_SUBMISSION_LAYOUT = {
+    "vendor_id": Vendor.id,
+    "association_id": Vendor.association_id,
+    "vendor_status": Vendor.status,
+    "name": SigningKeyRecord.key_id,
+    "public_key": SigningKeyRecord.public_key,
+    "owner_kind": SigningKeyRecord.owner_kind,
+    "revoked_at": SigningKeyRecord.revoked_at,
+    "status": SigningKeyRecord.status,
+}
 _SUBMISSION_CONTEXT = union_all(
-    select(
-        literal_column("'vendor'").label("kind"),
-        Vendor.id.label("vendor_id"),
-        Vendor.association_id,
-        Vendor.status.label("vendor_status"),
-        typed_null(SigningKeyRecord.key_id).label("name"),
-        typed_null(SigningKeyRecord.public_key).label("public_key"),
-        typed_null(SigningKeyRecord.owner_kind).label("owner_kind"),
-        typed_null(SigningKeyRecord.revoked_at).label("revoked_at"),
-        typed_null(SigningKeyRecord.status).label("status"),
+    tagged_row(
+        _SUBMISSION_LAYOUT,
+        "vendor",
+        {
+            "vendor_id": Vendor.id,
+            "association_id": Vendor.association_id,
+            "vendor_status": Vendor.status,
+        },
     ).where(Vendor.slug == bindparam("slug")),
-    select(
-        literal_column("'stored'"),
-        typed_null(Vendor.id),
-        typed_null(Vendor.association_id),
-        typed_null(Vendor.status),
-        AttestationRecord.envelope_digest,
-        typed_null(SigningKeyRecord.public_key),
-        typed_null(SigningKeyRecord.owner_kind),
-        typed_null(SigningKeyRecord.revoked_at),
-        typed_null(SigningKeyRecord.status),
-    ).where(AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True))),
-    select(
-        literal_column("'key'"),
-        SigningKeyRecord.vendor_id,
-        typed_null(Vendor.association_id),
-        typed_null(Vendor.status),
-        SigningKeyRecord.key_id,
-        SigningKeyRecord.public_key,
-        SigningKeyRecord.owner_kind,
-        SigningKeyRecord.revoked_at,
-        SigningKeyRecord.status,
+    tagged_row(_SUBMISSION_LAYOUT, "stored", {"name": AttestationRecord.envelope_digest}).where(
+        AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True))
+    ),
+    tagged_row(
+        _SUBMISSION_LAYOUT,
+        "key",
+        {
+            "vendor_id": SigningKeyRecord.vendor_id,
+            "name": SigningKeyRecord.key_id,
+            "public_key": SigningKeyRecord.public_key,
+            "owner_kind": SigningKeyRecord.owner_kind,
+            "revoked_at": SigningKeyRecord.revoked_at,
+            "status": SigningKeyRecord.status,
+        },
     ).where(SigningKeyRecord.key_id.in_(bindparam("keyids", expanding=True))),
 )
 # Accepted periods never overlap, so those overlapping [earliest, latest) are the ones
@@ -128,15 +128,6 @@ _PERIOD_COLUMNS = (
     AttestationRecord.envelope_digest,
     AttestationRecord.period_start,
     AttestationRecord.period_end,
-)
-_NO_DECISION_COLUMNS = (
-    typed_null(Certification.audit_due),
-    typed_null(Certification.scheme_id),
-    typed_null(Certification.state),
-    typed_null(Certification.level),
-    typed_null(AttestationRecord.all_met),
-    typed_null(AttestationRecord.metrics),
-    typed_null(AuditRecord.result),
 )
 _STARTED_BEFORE = (
     select(*_PERIOD_COLUMNS)
@@ -152,23 +143,27 @@ _STARTED_BEFORE = (
 # periods that could overlap the new ones (kind "period", digest in `name`).
 _WRITE_CONTEXT = union_all(
     *DECISION_BRANCHES,
-    select(
-        literal_column("'period'"),
-        AttestationRecord.period_start,
-        AttestationRecord.period_end,
-        *_NO_DECISION_COLUMNS,
-        AttestationRecord.envelope_digest,
+    tagged_row(
+        DECISION_LAYOUT,
+        "period",
+        {
+            "t1": AttestationRecord.period_start,
+            "t2": AttestationRecord.period_end,
+            "name": AttestationRecord.envelope_digest,
+        },
     ).where(
         AttestationRecord.vendor_id == bindparam("vendor_id"),
         AttestationRecord.period_start >= bindparam("earliest"),
         AttestationRecord.period_start < bindparam("latest"),
     ),
-    select(
-        literal_column("'period'"),
-        _STARTED_BEFORE.c.period_start,
-        _STARTED_BEFORE.c.period_end,
-        *_NO_DECISION_COLUMNS,
-        _STARTED_BEFORE.c.envelope_digest,
+    tagged_row(
+        DECISION_LAYOUT,
+        "period",
+        {
+            "t1": _STARTED_BEFORE.c.period_start,
+            "t2": _STARTED_BEFORE.c.period_end,
+            "name": _STARTED_BEFORE.c.envelope_digest,
+        },
     ),
 )
 _SCHEME_VERSIONS = (

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, literal_column, select, union_all
+from sqlalchemy import Row, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audits.models import AuditRecord, AuditResult
@@ -36,7 +36,7 @@ from registry.certification.models import (
 from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeRules, parse_rules
 from registry.certification.status import CertificationState
 from registry.clock import isoformat
-from registry.db.base import typed_null
+from registry.db.base import tagged_row
 from registry.notifications.services import enqueue_event
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
@@ -107,53 +107,52 @@ _LATEST_AUDIT = (
 
 
 # What a decision reads, in one statement instead of three: the certificate's columns,
-# the last attestations and the latest audit, one row each, told apart by `kind`. Each
-# statement costs more in SQLAlchemy than in SQLite, and evidence is decided under the
-# write lock. Columns keep one type down the union: t1, t2 and t3 are times, `name` is
-# for the rows callers add (`DECISION_BRANCHES`).
+# the last attestations and the latest audit, one row each, told apart by `kind`
+# (evidence is decided under the write lock). t1, t2 and t3 are times.
+DECISION_LAYOUT = {
+    "t1": Certification.certified_since,
+    "t2": Certification.valid_until,
+    "t3": Certification.audit_due,
+    "scheme_id": Certification.scheme_id,
+    "state": Certification.state,
+    "level": Certification.level,
+    "all_met": AttestationRecord.all_met,
+    "metrics": AttestationRecord.metrics,
+    "result": AuditRecord.result,
+    "name": AttestationRecord.envelope_digest,
+}
+"""The columns of the decision read after `kind`: callers that read more in the same
+statement add branches of their own kind with `tagged_row(DECISION_LAYOUT, …)`."""
 DECISION_BRANCHES = (
-    select(
-        literal_column("'certificate'").label("kind"),
-        Certification.certified_since.label("t1"),
-        Certification.valid_until.label("t2"),
-        Certification.audit_due.label("t3"),
-        Certification.scheme_id,
-        Certification.state,
-        Certification.level,
-        typed_null(AttestationRecord.all_met).label("all_met"),
-        typed_null(AttestationRecord.metrics).label("metrics"),
-        typed_null(AuditRecord.result).label("result"),
-        typed_null(AttestationRecord.envelope_digest).label("name"),
+    tagged_row(
+        DECISION_LAYOUT,
+        "certificate",
+        {
+            name: column
+            for name, column in DECISION_LAYOUT.items()
+            if column.class_ is Certification
+        },
     ).where(Certification.vendor_id == bindparam("vendor_id")),
-    select(
-        literal_column("'attestation'"),
-        _LAST_ATTESTATIONS.c.period_start,
-        _LAST_ATTESTATIONS.c.period_end,
-        typed_null(Certification.audit_due),
-        typed_null(Certification.scheme_id),
-        typed_null(Certification.state),
-        typed_null(Certification.level),
-        _LAST_ATTESTATIONS.c.all_met,
-        _LAST_ATTESTATIONS.c.metrics,
-        typed_null(AuditRecord.result),
-        typed_null(AttestationRecord.envelope_digest),
+    tagged_row(
+        DECISION_LAYOUT,
+        "attestation",
+        {
+            "t1": _LAST_ATTESTATIONS.c.period_start,
+            "t2": _LAST_ATTESTATIONS.c.period_end,
+            "all_met": _LAST_ATTESTATIONS.c.all_met,
+            "metrics": _LAST_ATTESTATIONS.c.metrics,
+        },
     ),
-    select(
-        literal_column("'audit'"),
-        _LATEST_AUDIT.c.period_end,
-        _LATEST_AUDIT.c.next_audit_due,
-        typed_null(Certification.audit_due),
-        typed_null(Certification.scheme_id),
-        typed_null(Certification.state),
-        typed_null(Certification.level),
-        typed_null(AttestationRecord.all_met),
-        typed_null(AttestationRecord.metrics),
-        _LATEST_AUDIT.c.result,
-        typed_null(AttestationRecord.envelope_digest),
+    tagged_row(
+        DECISION_LAYOUT,
+        "audit",
+        {
+            "t1": _LATEST_AUDIT.c.period_end,
+            "t2": _LATEST_AUDIT.c.next_audit_due,
+            "result": _LATEST_AUDIT.c.result,
+        },
     ),
 )
-"""The branches of the decision read, for callers that read more in the same statement:
-their own branches carry another `kind` and the same eleven columns."""
 _DECISION_INPUTS = union_all(*DECISION_BRANCHES)
 DECISION_KINDS = frozenset({"certificate", "attestation", "audit"})
 

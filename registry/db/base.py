@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, Integer, MetaData, cast, func, null
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    Integer,
+    MetaData,
+    Select,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -71,6 +83,23 @@ class CreatedAtMixin:
 def utc_now_sql() -> Any:
     """Server-side now(); only for columns that are never compared with the app clock."""
     return func.now()
+
+
+def tagged_row(layout: Mapping[str, Any], kind: str, values: Mapping[str, Any]) -> Select[Any]:
+    """One branch of a union of kind-tagged rows: a `kind` column, then every column of
+    `layout` in its order, from `values` where given and NULL of the layout column's type
+    elsewhere. Several reads go as one statement this way (each statement costs more in
+    SQLAlchemy than in SQLite)."""
+    unknown = set(values) - set(layout)
+    if unknown:
+        raise ValueError(f"columns not in the layout: {sorted(unknown)}")
+    return select(
+        literal_column(f"'{kind}'").label("kind"),
+        *(
+            (values[name] if name in values else typed_null(column)).label(name)
+            for name, column in layout.items()
+        ),
+    )
 
 
 def typed_null(column: Any) -> Any:
