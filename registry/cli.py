@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -64,7 +64,7 @@ def run_with_services(
     return asyncio.run(main())
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print an error to stderr and exit 1."""
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(1)
@@ -123,7 +123,11 @@ def serve(host: str, port: int, workers: int) -> None:
     }
     if workers > 1 and reuse_port_available():
         # Each worker accepts on its own socket (see registry.workers).
-        sys.exit(serve_workers(workers, **config))
+        try:
+            status = serve_workers(workers, **config)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        sys.exit(status)
     uvicorn.run(workers=workers, **config)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -137,3 +138,21 @@ def test_connections_spread_dead_workers_replaced_and_sigterm_stops_all(
 def _is_zombie(pid: int) -> bool:
     status = Path(f"/proc/{pid}/status").read_text()
     return "\nState:\tZ" in status
+
+
+def test_a_port_taken_by_another_program_is_refused_clearly(tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        answer = subprocess.run(
+            [REGISTRY, "serve", "--port", str(port), "--workers", "2"],
+            env={**os.environ, "REGISTRY_DATA_DIR": str(tmp_path), "REGISTRY_SCHEDULER": "0"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert answer.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in answer.stderr
+    assert "Traceback" not in answer.stderr
