@@ -93,6 +93,9 @@ def tagged_row(layout: Mapping[str, Any], kind: str, values: Mapping[str, Any]) 
     unknown = set(values) - set(layout)
     if unknown:
         raise ValueError(f"columns not in the layout: {sorted(unknown)}")
+    if not kind.isidentifier():
+        # Written into the SQL as a literal: a name from the code, never from input.
+        raise ValueError(f"a row kind is a plain name, not {kind!r}")
     return select(
         literal_column(f"'{kind}'").label("kind"),
         *(
