@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -35,7 +35,6 @@ from registry.certification.schemes import DEFAULT_L3_PERIODS
 from registry.certification.services import MemberVendorRef, member_vendor, member_vendor_ref_of
 from registry.certification.transitions import (
     DECISION_BRANCHES,
-    DECISION_KINDS,
     DECISION_LAYOUT,
     Cause,
     DecisionInputs,
@@ -214,20 +213,14 @@ class StoredAttestation:
     log_index: int
 
     @classmethod
-    def of(cls, record: AttestationRecord) -> StoredAttestation:
-        """The summary of a loaded row."""
-        return cls(
-            id=record.id,
-            key_id=record.key_id,
-            envelope_digest=record.envelope_digest,
-            period_start=record.period_start,
-            period_end=record.period_end,
-            issued_at=record.issued_at,
-            all_met=record.all_met,
-            metrics=record.metrics,
-            received_at=record.received_at,
-            log_index=record.log_index,
-        )
+    def of(cls, record: AttestationRecord | Mapping[str, Any]) -> StoredAttestation:
+        """The summary of a loaded row, or of the values a row was inserted with."""
+        if isinstance(record, Mapping):
+            return cls(**{name: record[name] for name in _STORED_FIELDS})
+        return cls(**{name: getattr(record, name) for name in _STORED_FIELDS})
+
+
+_STORED_FIELDS = tuple(f.name for f in fields(StoredAttestation))
 
 
 @dataclass(frozen=True)
@@ -498,18 +491,7 @@ class AttestationService:
         results = outcome.results
         by_digest: dict[str, tuple[StoredAttestation, str]] = {}
         for index, scheme, row in outcome.fresh:
-            record = StoredAttestation(
-                id=row["id"],
-                key_id=row["key_id"],
-                envelope_digest=row["envelope_digest"],
-                period_start=row["period_start"],
-                period_end=row["period_end"],
-                issued_at=row["issued_at"],
-                all_met=row["all_met"],
-                metrics=row["metrics"],
-                received_at=row["received_at"],
-                log_index=row["log_index"],
-            )
+            record = StoredAttestation.of(row)
             results[index] = BatchItem(index, record, True, None, scheme.label)
             by_digest[record.envelope_digest] = (record, scheme.label)
         for index, digest in outcome.repeats:
@@ -912,7 +894,7 @@ async def _write_context(
     ).all()
     digests = {i.digest for i in items}
     periods_rows = [r for r in rows if r.kind == "period"]
-    inputs = decision_inputs_of((r for r in rows if r.kind in DECISION_KINDS), periods)
+    inputs = decision_inputs_of(rows, periods)
     return (
         [(r.t1, r.t2) for r in periods_rows],
         [r.name for r in periods_rows if r.name in digests],

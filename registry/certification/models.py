@@ -81,7 +81,7 @@ class AttestationRecord(IdMixin, Base):
 
     __table_args__ = (
         Index("ix_attestation_vendor_period", "vendor_id", "period_start"),
-        # The latest periods first, for every reevaluation (`load_facts`).
+        # The latest periods first, for every reevaluation (`load_decision_inputs`).
         Index("ix_attestation_vendor_period_end", "vendor_id", "period_end"),
     )
 

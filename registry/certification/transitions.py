@@ -154,7 +154,6 @@ DECISION_BRANCHES = (
     ),
 )
 _DECISION_INPUTS = union_all(*DECISION_BRANCHES)
-DECISION_KINDS = frozenset({"certificate", "attestation", "audit"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +184,8 @@ class DecisionInputs:
 
 
 def decision_inputs_of(rows: Iterable[Row[Any]], periods: int) -> DecisionInputs:
-    """The inputs in rows of `DECISION_BRANCHES`, read with `periods` attestations."""
+    """The inputs in rows of `DECISION_BRANCHES`, read with `periods` attestations; rows
+    of the caller's own kinds are skipped."""
     certificate = None
     attestations: list[AttestationFact] = []
     audits: list[AuditFact] = []
@@ -201,7 +201,7 @@ def decision_inputs_of(rows: Iterable[Row[Any]], periods: int) -> DecisionInputs
             )
         elif row.kind == "attestation":
             attestations.append(AttestationFact(row.t1, row.t2, row.all_met, dict(row.metrics)))
-        else:
+        elif row.kind == "audit":
             audits.append(AuditFact(row.t1, row.result is AuditResult.PASS, row.t2))
     return DecisionInputs(certificate, Facts(attestations=attestations, audits=audits), periods)
 
