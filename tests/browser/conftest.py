@@ -4,6 +4,7 @@ headless chromium. Each test module gets its own server and data directory."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -16,9 +17,15 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data directory of the module's demo site (for CLI commands beside the server)."""
+    return tmp_path_factory.mktemp("browser-site")
+
+
+@pytest.fixture(scope="module")
+def site(site_data: Path) -> Iterator[str]:
     """`registry demo` then `registry serve` in a scratch directory; yields the base URL."""
-    with registry_server(tmp_path_factory.mktemp("browser-site"), demo=True) as base:
+    with registry_server(site_data, demo=True) as base:
         yield base
 
 

@@ -6,11 +6,18 @@ from the keyboard alone, every stop showing a visible focus ring.
 Pages: home, search results (a match and no match), a vendor profile and verify page for
 every certification state the demo holds, handbook, guide, transparency, a 404, the
 complaint form (empty, with a vendor search, with a vendor preselected, and sent back
-with errors), the filed page, the tracking form and the complaint as its filer sees it.
+with errors), the filed page, the tracking form and the complaint as its filer sees it;
+then a complaint about a member vendor once the vendor has answered (the accept and
+reject forms), once accepted (the rating form) and once rated.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +32,7 @@ from tests.browser.demo_site import (
     blocking_findings,
     report,
 )
+from tests.serving import REGISTRY
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -124,6 +132,73 @@ def test_every_public_page_passes_axe(site: str, browser: Browser, lang: str) ->
     checked += 4
     context.close()
     assert checked >= 26
+    assert findings == [], report(findings)
+
+
+def vendor_token(site_data: Path, slug: str) -> str:
+    """A vendor_admin token for `slug`, made with the CLI beside the running demo server."""
+    made = subprocess.run(
+        [REGISTRY, "admin", "create-token", "--role", "vendor_admin", "--vendor", slug],
+        env={**os.environ, "REGISTRY_DATA_DIR": str(site_data)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return made.stdout.split()[0]
+
+
+def propose(site: str, token: str, code: str, proposal: str) -> None:
+    """The vendor answers complaint `code` through the member API."""
+    request = urllib.request.Request(  # noqa: S310 - loopback demo server
+        f"{site}/api/v1/inbox/complaints/{code}/proposal",
+        data=json.dumps({"proposal": proposal, "concede": True}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        assert answer.status == 200
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_answered_complaint_pages_pass_axe(
+    site: str, site_data: Path, browser: Browser, lang: str
+) -> None:
+    """The filer's page with the vendor's answer (accept and reject forms), after accepting
+    (the rating form) and after rating: no serious or critical axe finding."""
+    slug = next(iter(badge_messages(site)))
+    context = browser.new_context(locale=LOCALES[lang])
+    page = context.new_page()
+    page.goto(f"{site}/complaints/new?vendor={slug}&lang={lang}")
+    page.fill("#product", "会员服务")
+    page.select_option("#category", "billing_refund")
+    page.fill("#description", "取消自动续费后仍被扣款。")
+    page.fill("#desired_remedy", "退还扣款")
+    page.select_option("#region", "110000")
+    page.fill("#occurred_on", "2026-11-15")
+    page.fill("#contact_name", "赵敏")
+    page.fill("#contact_phone", "13900000011" if lang == "zh" else "13900000012")
+    page.check("input[name=consent_to_share]")
+    page.locator("button.primary").click()
+    code = page.locator("#tracking-code").inner_text().strip()
+    secret = page.locator("#tracking-secret").inner_text().strip()
+    propose(site, vendor_token(site_data, slug), code, "已退还扣款并关闭自动续费。")
+
+    page.goto(f"{site}/complaints/track?lang={lang}")
+    page.fill("#tracking_code", code)
+    page.fill("#secret", secret)
+    page.locator("button.primary").click()
+    expect(page.locator("#complaint-proposal")).to_be_visible()
+    expect(page.locator("#reason")).to_be_visible()
+    findings = axe(page, f"{lang} complaint answered")
+    page.locator("#accept").click()
+    expect(page.locator("#complaint-status")).to_have_attribute("data-status", "resolved")
+    expect(page.locator("#rate")).to_be_visible()
+    findings += axe(page, f"{lang} complaint accepted, rating form")
+    page.check("input[name=score][value='4']")
+    page.locator("#rate").click()
+    expect(page.locator("#complaint-rating")).to_contain_text("4")
+    findings += axe(page, f"{lang} complaint rated")
+    context.close()
     assert findings == [], report(findings)
 
 
