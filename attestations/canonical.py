@@ -47,8 +47,13 @@ def _holds_canonical(obj: dict[Any, Any]) -> bool:
 
 
 def _compose(obj: dict[Any, Any]) -> bytes:
+    if all(type(name) is str and name.isascii() for name in obj):
+        # UTF-16 code units of ASCII order as the characters do.
+        names = sorted(obj)
+    else:
+        names = sorted(obj, key=_utf16_order)
     members = []
-    for name in sorted(obj, key=_utf16_order):
+    for name in names:
         item = obj[name]
         if isinstance(item, CanonicalJSON):
             encoded = bytes(item)
@@ -56,8 +61,22 @@ def _compose(obj: dict[Any, Any]) -> bytes:
             encoded = _compose(item)
         else:
             encoded = _plain(item) or bytes(rfc8785.dumps(item))
-        members.append((_plain(name) or bytes(rfc8785.dumps(name))) + b":" + encoded)
+        members.append(_member_name(name) + b":" + encoded)
     return b"{" + b",".join(members) + b"}"
+
+
+_MEMBER_NAMES: dict[str, bytes] = {}
+"""Encoded member names of composed objects: the few field names of log leaves."""
+_MEMBER_NAMES_KEPT = 256
+
+
+def _member_name(name: str) -> bytes:
+    encoded = _MEMBER_NAMES.get(name)
+    if encoded is None:
+        encoded = _plain(name) or bytes(rfc8785.dumps(name))
+        if len(_MEMBER_NAMES) < _MEMBER_NAMES_KEPT:
+            _MEMBER_NAMES[name] = encoded
+    return encoded
 
 
 def _plain(item: object) -> bytes | None:
