@@ -59,14 +59,14 @@ class Settings:
     """SQLite: a scheduler that stops renewing loses the lease after this long."""
     scheduler_renew_seconds: int = 30
     deadline_scan_batch: int = 500
+    """Certificates a deadline job handles per transaction; it loops until none is due."""
     renewal_reminder_horizon_days: int = 90
     """Certificates expiring within this many days are checked for reminders and renewal_due;
     keep it at least every scheme's largest reminder and renewal window."""
-    """Certificates a deadline job handles per transaction; it loops until none is due."""
     attestation_batch_max: int = 500
+    """Envelopes per batch-submission request."""
     attestation_group_max: int = 64
     """Single-envelope submissions written together in one transaction, at most."""
-    """Envelopes per batch-submission request."""
     webhook_max_attempts: int = 8
     webhook_backoff_base: timedelta = timedelta(seconds=30)
     """Retry n waits base * 2**(n-1): 30 s, 1 min, 2 min ... (exponential back-off)."""

@@ -88,6 +88,11 @@ def fill_complaint_about_a_domain(page: Page, phone: str) -> None:
     """The filing form completed for a non-member web domain."""
     page.select_option("#field-subject_kind", "domain")
     page.fill("#field-subject_value", "shop.example.cn")
+    fill_complaint_details(page, phone)
+
+
+def fill_complaint_details(page: Page, phone: str) -> None:
+    """Every required field of the filing form after its subject."""
     page.fill("#product", "会员服务")
     page.select_option("#category", "billing_refund")
     page.fill("#description", "取消自动续费后仍被扣款。")
@@ -169,14 +174,7 @@ def test_answered_complaint_pages_pass_axe(
     context = browser.new_context(locale=LOCALES[lang])
     page = context.new_page()
     page.goto(f"{site}/complaints/new?vendor={slug}&lang={lang}")
-    page.fill("#product", "会员服务")
-    page.select_option("#category", "billing_refund")
-    page.fill("#description", "取消自动续费后仍被扣款。")
-    page.fill("#desired_remedy", "退还扣款")
-    page.select_option("#region", "110000")
-    page.fill("#occurred_on", "2026-11-15")
-    page.fill("#contact_name", "赵敏")
-    page.fill("#contact_phone", "13900000011" if lang == "zh" else "13900000012")
+    fill_complaint_details(page, "13900000011" if lang == "zh" else "13900000012")
     page.check("input[name=consent_to_share]")
     page.locator("button.primary").click()
     code = page.locator("#tracking-code").inner_text().strip()
