@@ -377,7 +377,7 @@ class AttestationService:
             )
         if not caller.speaks_for_vendor(vendor.id):
             raise PermissionDenied("only the vendor's own admin may submit its attestations")
-        keys: dict[str, PublicKey | RegistryError] = {}
+        keys: dict[tuple[str, datetime], PublicKey | RegistryError] = {}
         for index, envelope in enumerate(envelopes):
             if isinstance(envelope, RegistryError):
                 results[index] = BatchItem(index, None, False, envelope)
@@ -457,7 +457,7 @@ class AttestationService:
         digest: str,
         *,
         now: datetime,
-        keys: dict[str, PublicKey | RegistryError],
+        keys: dict[tuple[str, datetime], PublicKey | RegistryError],
         key_rows: Mapping[str, VendorKeyColumns],
     ) -> _Checked:
         statement = open_statement(envelope, ATTESTATION_PREDICATE)
@@ -828,13 +828,13 @@ def _verify(
     envelope: Envelope,
     vendor_id: int,
     signed_at: datetime,
-    keys: dict[str, PublicKey | RegistryError],
+    keys: dict[tuple[str, datetime], PublicKey | RegistryError],
     key_rows: Mapping[str, VendorKeyColumns],
 ) -> str:
     """The id of the vendor key whose signature verifies; every refusal is precise."""
     first_error: RegistryError | None = None
     for keyid in envelope.keyids:
-        cache_key = f"{keyid}@{signed_at.isoformat()}"
+        cache_key = (keyid, signed_at)
         key = keys.get(cache_key)
         if key is None:
             try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts.caller import Caller
 from registry.audits.models import Auditor, AuditRecord
@@ -287,23 +287,9 @@ class MemberVendorRef:
     association_id: int
 
 
-_VENDOR_BY_SLUG = select(Vendor.id, Vendor.slug, Vendor.association_id, Vendor.status).where(
-    Vendor.slug == bindparam("slug")
-)
-
-
-async def member_vendor_ref(
-    connection: AsyncSession | AsyncConnection, slug: str
-) -> MemberVendorRef:
-    """`member_vendor` as plain columns, for hot paths; same refusal."""
-    row = (await connection.execute(_VENDOR_BY_SLUG, {"slug": slug})).one_or_none()
-    return member_vendor_ref_of(
-        None if row is None else (row.id, row.association_id, row.status), slug
-    )
-
-
 def member_vendor_ref_of(row: tuple[int, int, VendorStatus] | None, slug: str) -> MemberVendorRef:
-    """`member_vendor_ref` for (id, association id, status) already read (None: no row)."""
+    """`member_vendor` as plain columns, from (id, association id, status) already read
+    (None: no such vendor); the same refusal."""
     if row is None or row[2] is VendorStatus.APPLICANT:
         raise NotFound(f"no member vendor with slug {slug!r}")
     return MemberVendorRef(row[0], slug, row[1])
