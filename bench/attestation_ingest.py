@@ -48,6 +48,7 @@ from tests.factories import admin_caller, apply_vendor  # noqa: E402
 from tests.serving import (  # noqa: E402
     REGISTRY,
     free_port,
+    registry_env,
     wait_for_listeners,
     wait_until_ready,
 )
@@ -302,12 +303,7 @@ def main() -> None:
     batch_envelopes = sum(j[2].count(b'"payloadType"') for j in batch_jobs)
 
     port = free_port()
-    env = {
-        **os.environ,
-        "REGISTRY_DATA_DIR": str(data_dir),
-        "REGISTRY_SCHEDULER": "0",
-        "REGISTRY_LOG_LEVEL": "WARNING",
-    }
+    env = {**registry_env(data_dir), "REGISTRY_LOG_LEVEL": "WARNING"}
     # `registry serve`, as deployed: with several workers each accepts on its own socket
     # (registry.workers), so the clients' keep-alive connections spread over them.
     server = subprocess.Popen(

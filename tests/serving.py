@@ -18,6 +18,12 @@ REGISTRY = Path(sys.executable).with_name("registry")
 """The console script installed beside the running interpreter."""
 
 
+def registry_env(data_dir: Path) -> dict[str, str]:
+    """This environment with the registry's data under `data_dir` and no scheduler: what
+    a `registry` process started beside a test needs."""
+    return {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
     with socket.socket() as probe:
@@ -77,7 +83,7 @@ def wait_for_listeners(port: int, count: int, *, timeout_s: float = 30.0) -> Non
 def registry_server(data_dir: Path, *serve_args: str, demo: bool = False) -> Iterator[str]:
     """`registry serve` (scheduler off) on `data_dir`, after `registry demo` if asked;
     yields the base URL once every worker listens and stops the server afterwards."""
-    env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
+    env = registry_env(data_dir)
     if demo:
         subprocess.run([REGISTRY, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()

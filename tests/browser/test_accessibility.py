@@ -14,7 +14,6 @@ reject forms), once accepted (the rating form) and once rated.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -32,7 +31,7 @@ from tests.browser.demo_site import (
     blocking_findings,
     report,
 )
-from tests.serving import REGISTRY
+from tests.serving import REGISTRY, registry_env
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -144,7 +143,7 @@ def vendor_token(site_data: Path, slug: str) -> str:
     """A vendor_admin token for `slug`, made with the CLI beside the running demo server."""
     made = subprocess.run(
         [REGISTRY, "admin", "create-token", "--role", "vendor_admin", "--vendor", slug],
-        env={**os.environ, "REGISTRY_DATA_DIR": str(site_data)},
+        env=registry_env(site_data),
         check=True,
         capture_output=True,
         text=True,

@@ -23,6 +23,7 @@ from tests.serving import (
     ESTABLISHED,
     REGISTRY,
     free_port,
+    registry_env,
     sockets_on,
     wait_for_listeners,
     wait_until_ready,
@@ -66,10 +67,9 @@ def _connections_of(pid: int, port: int) -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     port = free_port()
-    env = {**os.environ, "REGISTRY_DATA_DIR": str(tmp_path), "REGISTRY_SCHEDULER": "0"}
     process = subprocess.Popen(
         [REGISTRY, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
+        env=registry_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -147,7 +147,7 @@ def test_a_port_taken_by_another_program_is_refused_clearly(tmp_path: Path) -> N
         taken.listen()
         answer = subprocess.run(
             [REGISTRY, "serve", "--port", str(port), "--workers", "2"],
-            env={**os.environ, "REGISTRY_DATA_DIR": str(tmp_path), "REGISTRY_SCHEDULER": "0"},
+            env=registry_env(tmp_path),
             capture_output=True,
             text=True,
             timeout=60,
