@@ -27,7 +27,7 @@ def provide_caller(
 
     Takes `services` only to be resolved after it: Litestar resolves the dependencies
     of one level concurrently, in a task group per request, which cost more than both
-    providers (README "Attestation ingestion").
+    providers (docs/performance.md, "Attestation ingestion").
     """
     return current_caller(request)
 

@@ -218,7 +218,7 @@ def settle_worker_heap() -> None:
     After startup the heap is mostly modules, routes, compiled SQL and mappers, some
     150,000 objects that every full collection would traverse again. Freezing them and
     collecting the youngest generation every 10,000 allocations instead of 700 took the
-    collector from 11 % to 1 % of a 500-envelope batch (README "Attestation
+    collector from 11 % to 1 % of a 500-envelope batch (docs/performance.md, "Attestation
     ingestion"). Only server workers do this: tests build many apps in one process,
     and frozen objects are never freed.
     """

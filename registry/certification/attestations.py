@@ -77,7 +77,7 @@ logger = logging.getLogger(__name__)
 ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
 
 # Statements of the submission path, built once (construction costs more than SQLite's
-# answer); see README "Attestation ingestion".
+# answer); see docs/performance.md, "Attestation ingestion".
 _ATTESTATION_TABLE = cast(Table, AttestationRecord.__table__)
 # One row (single submissions): a plain insert returning its id. Many (batches): straight
 # to the driver's executemany, then their ids by digest; SQLAlchemy's RETURNING of many
@@ -205,7 +205,7 @@ class StoredAttestation:
     """What a submission answers about a stored attestation.
 
     Built from the inserted row's values: an ORM object per envelope cost a batch of
-    500 more than its inserts (see README "Attestation ingestion").
+    500 more than its inserts (see docs/performance.md, "Attestation ingestion").
     """
 
     id: int

@@ -57,8 +57,8 @@ class AttestationRecord(IdMixin, Base):
 
     The signed envelope itself is kept once, byte for byte, in the transparency-log
     leaf at `log_index`, where anyone can check it; the per-criterion claims are in its
-    statement. Keeping both here as well doubled what every submission wrote (README
-    "Attestation ingestion").
+    statement. Keeping both here as well doubled what every submission wrote
+    (docs/performance.md, "Attestation ingestion").
     """
 
     __tablename__ = "attestation"

@@ -19,7 +19,7 @@ def _enum(kind: type[enum.Enum], length: int) -> Enum:
 
 
 class ComplaintCategory(enum.StrEnum):
-    """The fixed list of what consumers complain about (DESIGN.md, Complaint)."""
+    """The fixed list of what consumers complain about."""
 
     PERSONAL_INFORMATION_LEAK = "personal_information_leak"
     QUALITY_BELOW_STANDARD = "quality_below_standard"

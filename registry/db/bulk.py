@@ -3,8 +3,8 @@
 A Core `execute(insert(table), rows)` converts every value of every row inside the call:
 parameter dictionaries, bind processors (UTC datetimes, JSON), positional reordering,
 5-20 µs a row of Python, and on the hot paths it ran under the single write lock
-(README "Attestation ingestion"). A `DriverInsert` renders the statement once per
-dialect, converts rows with the dialect's own bind processors (so what is stored is
+(docs/performance.md, "Attestation ingestion"). A `DriverInsert` renders the statement
+once per dialect, converts rows with the dialect's own bind processors (so what is stored is
 exactly what the Core insert stores) and sends them to `exec_driver_sql`.
 """
 

@@ -31,8 +31,8 @@ _WRITE_OPTION = "registry_write"
 SQLITE_POOL_SIZE = 32
 SQLITE_PAGE_SIZE = 8192
 """Bytes a page of a new SQLite database (SQLite's default is 4096): fewer, larger pages
-to write a commit, about 3 % of a 500-attestation batch's CPU (README "Attestation
-ingestion"). A database keeps the page size it was created with."""
+to write a commit, about 3 % of a 500-attestation batch's CPU (docs/performance.md,
+"Attestation ingestion"). A database keeps the page size it was created with."""
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

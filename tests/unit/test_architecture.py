@@ -1,4 +1,4 @@
-"""The dependency direction of DESIGN.md, checked by walking every import."""
+"""The dependency direction of docs/architecture.md, checked by walking every import."""
 
 from __future__ import annotations
 
