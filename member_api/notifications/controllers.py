@@ -183,7 +183,12 @@ class MediatorNotificationController(Controller):
         caller: CallerDep,
         page: PageNumber = 1,
         page_size: PageSize = 20,
-        after: Annotated[int, QueryParameter(ge=0, description="only ids above msg_<after>")] = 0,
+        after: Annotated[
+            str | None,
+            QueryParameter(
+                description="the last id seen (`msg_42`): only newer notifications", max_length=40
+            ),
+        ] = None,
     ) -> NotificationPage:
         """The caller's association's notifications, newest first."""
         result = await services.notifications.association_feed(

@@ -37,6 +37,25 @@ from registry.notifications.signing import webhook_headers
 from registry.pagination import Page
 
 MAX_URL_LENGTH = 500
+MESSAGE_ID_PREFIX = "msg_"
+"""Outbox messages are named `msg_<n>` everywhere they leave the registry: webhook ids,
+delivery logs and the mediators' feed."""
+
+
+def message_number(reference: str) -> int:
+    """The outbox sequence number in `msg_<n>` (or a bare `<n>`), as a poller passes back
+    the last id it saw; anything else is refused naming the expected shape."""
+    text = reference.strip()
+    digits = text.removeprefix(MESSAGE_ID_PREFIX)
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        raise InvalidInput(
+            f"after must be a notification id such as msg_42 (the id the feed prints), "
+            f"not {reference!r}",
+            fields={"after": "not a notification id"},
+        )
+    return int(digits)
+
+
 _LOOPBACK_NAMES = {"localhost"}
 
 
@@ -218,18 +237,18 @@ class NotificationService:
             ], total or 0
 
     async def association_feed(
-        self, caller: Caller, *, after: int, offset: int, limit: int
+        self, caller: Caller, *, after: str | None, offset: int, limit: int
     ) -> Page[OutboxMessage]:
         """The caller's association's mediator notifications, newest first.
 
-        `after` lets a poller ask only for messages newer than the last id it saw.
+        `after` lets a poller ask only for messages newer than the last id it saw, given
+        as the feed printed it (`msg_<n>`).
         """
         if caller.role is not Role.MEDIATOR or caller.association_id is None:
             raise PermissionDenied("only an association's mediators have a notification feed")
-        conditions = [
-            OutboxMessage.association_id == caller.association_id,
-            OutboxMessage.id > after,
-        ]
+        conditions = [OutboxMessage.association_id == caller.association_id]
+        if after is not None:
+            conditions.append(OutboxMessage.id > message_number(after))
         async with self.ctx.db.read() as session:
             total = await session.scalar(
                 select(func.count()).select_from(OutboxMessage).where(*conditions)

@@ -257,3 +257,29 @@ async def test_the_demo_leaves_unregistered_subjects_awaiting_triage(
         )
         kinds.append(one.json()["subject_kind"])
     assert sorted(kinds) == ["app_id", "credit_code", "domain"]
+
+
+async def test_the_feed_takes_back_the_ids_it_prints(
+    api: httpx.AsyncClient, role_tokens: dict[Role, str]
+) -> None:
+    """A poller passes the last id it saw as `?after=`, as the feed printed it (`msg_<n>`):
+    it gets only what is newer; an id of another shape is refused naming the field."""
+    for phone, app in (("13900000091", "com.first.app"), ("13900000092", "com.second.app")):
+        await file_complaint(api, "", subject_kind="app_id", subject_value=app, contact_phone=phone)
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    feed = (await api.get(MEDIATOR_FEED, headers=mediator)).json()
+    newest, older = (item["id"] for item in feed["items"][:2])
+    assert newest.startswith("msg_")
+
+    after_older = await api.get(MEDIATOR_FEED, headers=mediator, params={"after": older})
+    assert after_older.status_code == 200, after_older.text
+    assert [item["id"] for item in after_older.json()["items"]] == [newest]
+    after_newest = await api.get(MEDIATOR_FEED, headers=mediator, params={"after": newest})
+    assert after_newest.json()["items"] == []
+
+    refused = await api.get(MEDIATOR_FEED, headers=mediator, params={"after": "msg_x"})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    problem = refused.json()
+    assert "msg_42" in problem["detail"]
+    assert "after" in problem["errors"]
