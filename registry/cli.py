@@ -72,16 +72,46 @@ def fail(message: str) -> NoReturn:
 
 def guarded(coro: Callable[[], Coroutine[Any, Any, T]] | Callable[[], T]) -> T:
     """Run a command body, turning known errors into one clear line and exit 1."""
+    import httpx
+
     try:
         result = coro()
     except RegistryClientError as exc:
-        fields = exc.problem.get("errors")
-        fail(str(exc) + (f" {json.dumps(fields, ensure_ascii=False)}" if fields else ""))
+        fail(_client_error_message(exc))
+    except httpx.TransportError as exc:
+        fail(_unreachable_message(exc))
     except RegistryError as exc:
         fail(exc.detail)
     except AttestationError as exc:
         fail(exc.reason)
     return result  # type: ignore[return-value]
+
+
+def _client_error_message(exc: RegistryClientError) -> str:
+    """The problem's sentence, then the fields it names: what a person can act on."""
+    fields = exc.problem.get("errors")
+    if isinstance(fields, dict) and fields:
+        named = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
+        return f"{exc} ({named})"
+    return str(exc)
+
+
+def _unreachable_message(exc: Exception) -> str:
+    """Why no answer came, naming the registry that was asked."""
+    import httpx
+
+    where = "the registry"
+    if isinstance(exc, httpx.RequestError):
+        try:
+            url = exc.request.url
+        except RuntimeError:
+            pass
+        else:
+            where = f"the registry at {url.scheme}://{url.netloc.decode('ascii')}"
+    return (
+        f"cannot reach {where} ({exc or type(exc).__name__}); is it running? "
+        "Start it with `registry serve`, or give --url / REGISTRY_URL"
+    )
 
 
 def print_json(value: Any) -> None:
@@ -112,7 +142,9 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = Settings.from_env()
     load_or_create_federation_key(settings)
     run_with_services(lambda _s: asyncio.sleep(0))
-    click.echo(f"Trust Registry on http://{host}:{port} (database: {_safe_url(settings)})")
+    from registry.db.session import describe_database
+
+    click.echo(f"Trust Registry on http://{host}:{port}; database: {describe_database(settings)}")
     config: dict[str, Any] = {
         "app": "registry.app:create_app_from_env",
         "factory": True,
@@ -166,12 +198,38 @@ def db_check() -> None:
 
 @main.command()
 @click.option("--if-empty", is_flag=True, help="do nothing when vendors already exist")
-def demo(if_empty: bool) -> None:
-    """Load a realistic demo federation (keys kept under var/demo-keys)."""
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="delete everything in the database first, then load the demo (asks first)",
+)
+@click.option("--yes", is_flag=True, help="with --reset: do not ask")
+def demo(if_empty: bool, reset: bool, yes: bool) -> None:
+    """Load a realistic demo federation into an empty database (keys kept under
+    <data dir>/demo-keys). With --reset, empty the database first: stop the server."""
+    from registry.db.migrate import drop_everything, upgrade
     from registry.demo import load_demo
 
-    summary = guarded(lambda: run_with_services(lambda s: load_demo(s, if_empty=if_empty)))
-    click.echo(summary)
+    if if_empty and reset:
+        raise click.UsageError("give --if-empty or --reset, not both")
+    if yes and not reset:
+        raise click.UsageError("--yes only confirms --reset")
+    settings = Settings.from_env()
+    if reset and not yes:
+        click.confirm(
+            f"This deletes every vendor, certificate, complaint and log entry in "
+            f"{_safe_url(settings)} and loads the demo again (the federation key is "
+            "kept). Stop any server using it first. Continue?",
+            abort=True,
+        )
+
+    async def work(services: Services) -> str:
+        if reset:
+            await drop_everything(services.ctx.db)
+            await upgrade(services.ctx.db)
+        return await load_demo(services, if_empty=if_empty)
+
+    click.echo(guarded(lambda: run_with_services(work)))
 
 
 # --- keys and signing -----------------------------------------------------------------
@@ -218,6 +276,36 @@ def keys_rotate(vendor: str, key_path: Path, new_key_path: Path, url: str) -> No
             client.close()
 
     print_json(guarded(work))
+
+
+@keys.command("list")
+@click.option("--vendor", required=True, help="vendor slug")
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "active", "revoked"]),
+    default=None,
+    help="only keys in this state",
+)
+@click.option(
+    "--ids-only",
+    is_flag=True,
+    help="print only the key ids, one a line, e.g. for KEY_ID=$(registry keys list … | head -n 1)",
+)
+@url_option
+def keys_list(vendor: str, status: str | None, ids_only: bool, url: str) -> None:
+    """Every key VENDOR ever registered, oldest first, with its state (public)."""
+    listed = guarded(lambda: _call(url, None, "GET", f"/api/v1/vendors/{vendor}/keys/"))
+    chosen = [key for key in listed if status is None or key["status"] == status]
+    for key in chosen:
+        if ids_only:
+            click.echo(key["key_id"])
+            continue
+        line = f"{key['key_id']}  {key['status']:<8}  registered {key['created_at']}"
+        if key.get("revoked_at"):
+            line += f"  revoked {key['revoked_at']}: {key.get('revocation_reason') or ''}"
+        click.echo(line.rstrip(": "))
+    if not chosen and not ids_only:
+        click.echo(f"no {status + ' ' if status else ''}keys for {vendor}", err=True)
 
 
 @keys.command("revoke")
@@ -279,6 +367,11 @@ def sign(key_path: Path, in_path: Path, out_path: Path | None, payload_type: str
 @click.option("--domain", "domains", multiple=True, help="repeat for each domain")
 @click.option("--website", default=None)
 @click.option("--email", "contact_email", default=None)
+@click.option(
+    "--id-only",
+    is_flag=True,
+    help="print only the application id, e.g. for APPLICATION_ID=$(registry apply … --id-only)",
+)
 @url_option
 def apply(
     key_path: Path,
@@ -290,6 +383,7 @@ def apply(
     domains: tuple[str, ...],
     website: str | None,
     contact_email: str | None,
+    id_only: bool,
     url: str,
 ) -> None:
     """Apply to join an association, signing the application with KEY."""
@@ -313,7 +407,11 @@ def apply(
         finally:
             client.close()
 
-    print_json(guarded(work))
+    answer = guarded(work)
+    if id_only:
+        click.echo(answer["id"])
+    else:
+        print_json(answer)
 
 
 @main.command()
@@ -624,6 +722,8 @@ def badge_verify(
     Exit 0 when the token is genuine and current (whether or not the vendor is
     certified: read the `certified` line); 1 when it is forged, expired or malformed.
     """
+    import httpx
+
     from attestations.badge_token import verify_badge_token
     from attestations.keys import PublicKey
 
@@ -638,7 +738,9 @@ def badge_verify(
             )
         claims = verify_badge_token(token, public_key, SystemClock().now())
     except RegistryClientError as exc:
-        fail(str(exc))
+        fail(_client_error_message(exc))
+    except httpx.TransportError as exc:
+        fail(_unreachable_message(exc))
     except AttestationError as exc:
         click.secho(f"invalid: {exc.reason}", fg="red", err=True)
         sys.exit(1)

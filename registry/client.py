@@ -22,11 +22,18 @@ from registry.membership.services import APPLICATION_PREDICATE
 
 
 class RegistryClientError(Exception):
-    """The registry answered with a problem; `problem` holds the problem+json body."""
+    """The registry answered with a problem; `problem` holds the problem+json body.
+
+    The message is the problem's own sentence (its `detail`, else its `title`), without
+    the status code: the person at the terminal acts on the sentence, and a script that
+    needs the code has `status`.
+    """
 
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        detail = problem.get("detail") or problem.get("title") or "request failed"
-        super().__init__(f"HTTP {status}: {detail}")
+        detail = problem.get("detail") or problem.get("title")
+        if not isinstance(detail, str) or not detail.strip():
+            detail = f"the registry refused the request (status {status}) without saying why"
+        super().__init__(detail)
         self.status = status
         self.problem = problem
 

@@ -21,6 +21,7 @@ from registry.accounts.models import Principal, Role
 from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.complaints.demo import load_complaints_demo
+from registry.errors import Conflict
 from registry.membership.credit_code import ALPHABET, check_character
 from registry.membership.models import Vendor
 from registry.services import Services
@@ -287,11 +288,23 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
 
 
 async def load_demo(services: Services, *, if_empty: bool) -> str:
-    """Load every area's demo data; returns a one-line summary."""
+    """Load every area's demo data; returns a one-line summary.
+
+    The demo is loaded into an empty database only: on top of other vendors its signed
+    applications would collide with what is there, half of it would be refused, and
+    the refusal would name a key instead of the reason. `if_empty` makes a database
+    that holds data a quiet no-op (`make run`); otherwise it is refused, saying how to
+    start again.
+    """
     async with services.ctx.db.read() as session:
         existing = await session.scalar(select(func.count()).select_from(Vendor))
-    if if_empty and existing:
+    if existing and if_empty:
         return f"demo skipped: {existing} vendors already exist"
+    if existing:
+        raise Conflict(
+            f"the database already holds data ({existing} vendors), so the demo was not "
+            "loaded; `registry demo --reset` empties it and loads the demo again"
+        )
     vendors = await load_membership_demo(services)
     complaints = await load_complaints_demo(services, [v.slug for v in vendors])
     certificates = await load_certification_demo(

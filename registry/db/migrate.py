@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -42,6 +43,24 @@ async def upgrade(db: Database) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     async with db.engine.begin() as connection:
         await connection.run_sync(_upgrade)
+
+
+def _drop_every_table(connection: Connection) -> None:
+    # Reflected, not our models: tables of any revision, Alembic's own included.
+    existing = MetaData()
+    existing.reflect(connection)
+    existing.drop_all(connection)
+
+
+async def drop_everything(db: Database) -> None:
+    """Drop every table of the database, leaving it as empty as a new one.
+
+    For `registry demo --reset`; the caller migrates again afterwards. It runs as one
+    write transaction (on SQLite behind the writers' lock), so it is all or nothing.
+    """
+    async with db.transaction() as session:
+        connection = await session.connection()
+        await connection.run_sync(_drop_every_table)
 
 
 async def current_revision(db: Database) -> str | None:

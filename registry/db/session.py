@@ -59,6 +59,20 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
+def describe_database(settings: Settings) -> str:
+    """Which database and which driver `create_engine` really uses, for the start-up line.
+
+    A SQLite URL names the aiosqlite dialect, but the connections are the inline sqlite3
+    ones of `registry.db.sqlite_inline`; saying aiosqlite would send whoever reads the
+    line to the wrong driver. Passwords are never shown.
+    """
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {url.database or ':memory:'} (driver: sqlite3 on the event loop)"
+    shown = url.render_as_string(hide_password=True)
+    return f"{shown} (driver: {url.get_driver_name()})"
+
+
 def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
