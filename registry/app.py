@@ -37,6 +37,7 @@ from member_api.deps import DEPENDENCIES
 from member_api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
+from member_api.media import json_body_guard
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
 from member_api.notifications.controllers import MediatorNotificationController, WebhookController
 from member_api.transparency.controllers import TransparencyLogController
@@ -118,7 +119,7 @@ def create_app(
     app = Litestar(
         route_handlers=[*API_ROUTES, *_public_site_routes()],
         dependencies=DEPENDENCIES,
-        guards=[access_guard],
+        guards=[access_guard, json_body_guard],
         # First: every limit keys on the address it resolves.
         middleware=[DefineMiddleware(ClientAddressMiddleware, trusted=proxies)],
         exception_handlers=EXCEPTION_HANDLERS,
