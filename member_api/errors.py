@@ -27,6 +27,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
@@ -86,6 +87,9 @@ ERROR_RESPONSES: dict[int, ResponseSpec] = {
     HTTP_404_NOT_FOUND: _problem_spec("No such resource"),
     HTTP_409_CONFLICT: _problem_spec("The request conflicts with the current state"),
     HTTP_413_REQUEST_ENTITY_TOO_LARGE: _problem_spec("The body is larger than the cap"),
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE: _problem_spec(
+        "The body is not sent as JSON (Content-Type: application/json)"
+    ),
     HTTP_422_UNPROCESSABLE_ENTITY: _problem_spec(
         "Invalid input or signature; `errors` names the fields"
     ),
@@ -158,6 +162,10 @@ def http_error_handler(  # noqa: PLR0911 - one branch per framework error
             "body-too-large",
             "Request body too large",
             "the request body exceeds the size this endpoint accepts; send less data",
+        )
+    if status == HTTP_415_UNSUPPORTED_MEDIA_TYPE:
+        return problem(
+            request, status, "unsupported-media-type", "Unsupported media type", exc.detail
         )
     if isinstance(exc, NotAuthorizedException):
         return problem(request, status, "unauthenticated", "Authentication required", exc.detail)

@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -36,10 +37,12 @@ from member_api.deps import DEPENDENCIES
 from member_api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
+from member_api.media import json_body_guard
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
 from member_api.notifications.controllers import MediatorNotificationController, WebhookController
 from member_api.transparency.controllers import TransparencyLogController
 from registry.accounts.access import ACCESS_OPT, PUBLIC, Access
+from registry.client_address import ClientAddressMiddleware, parse_networks
 from registry.clock import Clock, SystemClock
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
@@ -95,6 +98,7 @@ def create_app(
     ctx = context or build_context(settings)
     services = Services(ctx)
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
+    proxies = parse_networks(settings.trusted_proxies)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -115,7 +119,9 @@ def create_app(
     app = Litestar(
         route_handlers=[*API_ROUTES, *_public_site_routes()],
         dependencies=DEPENDENCIES,
-        guards=[access_guard],
+        guards=[access_guard, json_body_guard],
+        # First: every limit keys on the address it resolves.
+        middleware=[DefineMiddleware(ClientAddressMiddleware, trusted=proxies)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

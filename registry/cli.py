@@ -152,6 +152,9 @@ def serve(host: str, port: int, workers: int) -> None:
         "port": port,
         "log_level": "warning",
         "access_log": False,
+        # The app reads forwarding headers itself, from REGISTRY_TRUSTED_PROXIES only;
+        # uvicorn's own handling would trust any local peer's X-Forwarded-For.
+        "proxy_headers": False,
     }
     if workers > 1 and reuse_port_available():
         # Each worker accepts on its own socket (see registry.workers).

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
+from registry.client_address import parse_networks
+
 DEFAULT_DATA_DIR = "./var"
 
 
@@ -18,6 +20,16 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _env_proxies(name: str) -> tuple[str, ...]:
+    raw = os.environ.get(name, "")
+    values = tuple(v.strip() for v in raw.split(",") if v.strip())
+    try:
+        parse_networks(values)
+    except ValueError as exc:
+        raise SystemExit(f"{name}: {exc}") from exc
+    return values
 
 
 def _env_bool(name: str, *, default: bool) -> bool:
@@ -38,6 +50,10 @@ class Settings:
     log_origin: str = "trust-registry.example/log"
     """C2SP checkpoint origin line; also the signed-note key name of the federation key."""
     public_base_url: str = "http://127.0.0.1:8000"
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDR blocks of the reverse proxies in front of the registry; only
+    their `X-Forwarded-For` / `Forwarded` headers name the client. None by default: every
+    per-client limit then keys on the connecting address."""
     max_body_bytes: int = 1_048_576
     max_batch_body_bytes: int = 16_777_216
     challenge_ttl: timedelta = timedelta(minutes=5)
@@ -115,6 +131,7 @@ class Settings:
             federation_name=os.environ.get("REGISTRY_FEDERATION_NAME", base.federation_name),
             log_origin=os.environ.get("REGISTRY_LOG_ORIGIN", base.log_origin),
             public_base_url=os.environ.get("REGISTRY_PUBLIC_BASE_URL", base.public_base_url),
+            trusted_proxies=_env_proxies("REGISTRY_TRUSTED_PROXIES"),
             max_body_bytes=_env_int("REGISTRY_MAX_BODY_BYTES", base.max_body_bytes),
             checkpoint_interval_seconds=_env_int(
                 "REGISTRY_CHECKPOINT_INTERVAL_SECONDS", base.checkpoint_interval_seconds

@@ -196,7 +196,10 @@ async def services(ctx: RegistryContext) -> Services:
 async def api(ctx: RegistryContext) -> AsyncIterator[httpx.AsyncClient]:
     """A real HTTP server (uvicorn on a free loopback port) over the test's context."""
     app = create_app(context=ctx, run_scheduler=False)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    # As `registry serve` runs it: forwarding headers are the app's to judge.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -76,7 +76,10 @@ FormData = URLEncodedBody[dict[str, str]]
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The peer address, for the per-IP rate limit (only a keyed hash is stored)."""
+    """The client's address, for the per-IP rate limit (only a keyed hash is stored).
+
+    Resolved once per request by `registry.client_address` (trusted proxies only).
+    """
     return request.client.host if request.client else "unknown"
 
 

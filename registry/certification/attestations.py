@@ -31,7 +31,7 @@ from registry.accounts.caller import Caller
 from registry.certification.catalogue import parse_scheme_label, scheme_version
 from registry.certification.machine import AttestationFact, Trigger
 from registry.certification.models import AttestationRecord, Scheme, TransitionCause
-from registry.certification.schemes import DEFAULT_L3_PERIODS
+from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeVersion
 from registry.certification.services import MemberVendorRef, member_vendor, member_vendor_ref_of
 from registry.certification.transitions import (
     DECISION_BRANCHES,
@@ -39,6 +39,7 @@ from registry.certification.transitions import (
     Cause,
     DecisionInputs,
     decision_inputs_of,
+    frozen_version,
     reevaluate,
     rules_of,
 )
@@ -251,7 +252,7 @@ class BatchItem:
     """`slug@version` of the record's scheme."""
 
 
-_SchemeCache = dict[tuple[int, str], Scheme | RegistryError]
+_SchemeCache = dict[tuple[int, str], SchemeVersion | RegistryError]
 """What (association id, scheme label) resolved to within one write transaction."""
 
 
@@ -264,7 +265,7 @@ class _Outcome:
     """What a write phase decided: refusals, new rows (ids set) and repeats in the batch."""
 
     results: dict[int, BatchItem] = field(default_factory=dict)
-    fresh: list[tuple[int, Scheme, dict[str, Any]]] = field(default_factory=list)
+    fresh: list[tuple[int, SchemeVersion, dict[str, Any]]] = field(default_factory=list)
     repeats: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -285,7 +286,7 @@ class _Prepared:
     Used only if the write phase finds the same scheme version still the latest.
     """
 
-    scheme: Scheme
+    scheme: SchemeVersion
     all_met: bool
     leaf: PreparedLeaf
 
@@ -326,9 +327,11 @@ class AttestationService:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
-        self._schemes: dict[int, Scheme] = {}
-        # The scheme each (association, label) last resolved to in a write phase.
-        self._resolved: dict[tuple[int, str], Scheme] = {}
+        # Published versions, and the one each (association, label) last resolved to in a
+        # committed write phase: plain values, never rows, as they outlive the session
+        # that read them and serve every later request.
+        self._schemes: dict[int, SchemeVersion] = {}
+        self._resolved: dict[tuple[int, str], SchemeVersion] = {}
         # Group commit of single submissions (see `_write_grouped`).
         self._queue: list[tuple[_WriteJob, asyncio.Future[_Outcome]]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -434,8 +437,8 @@ class AttestationService:
 
     async def _current_scheme(
         self, connection: AsyncConnection, association_id: int, label: str
-    ) -> Scheme | None:
-        """The kept row of scheme `label` if it is the association's latest version."""
+    ) -> SchemeVersion | None:
+        """The kept version `label` if it is the association's latest."""
         try:
             slug, version = parse_scheme_label(label)
         except InvalidInput:
@@ -447,7 +450,10 @@ class AttestationService:
         ).first()
         if latest is None or latest.version != version:
             return None
-        return self._schemes.get(latest.id)
+        kept = self._schemes.get(latest.id)
+        if kept is None or (kept.association_id, kept.label) != (association_id, label):
+            return None
+        return kept
 
     def _check(
         self,
@@ -509,11 +515,13 @@ class AttestationService:
     async def _write_alone(self, job: _WriteJob) -> _Outcome:
         """The job in a transaction of its own, rolled back if it stores nothing."""
         outcome = _Outcome()
+        schemes: _SchemeCache = {}
         with contextlib.suppress(_NothingStored):
             async with self.ctx.db.transaction() as session:
                 appender = LogAppender(session, job.now, deferred=True)
-                await self._write(session, appender, job, outcome, {})
+                await self._write(session, appender, job, outcome, schemes)
                 await appender.flush()
+            self._remember(schemes)
         return outcome
 
     async def _write_grouped(self, job: _WriteJob) -> _Outcome:
@@ -539,12 +547,16 @@ class AttestationService:
         try:
             while self._queue:
                 group = []
+                schemes: _SchemeCache = {}
                 try:
                     async with self.ctx.db.transaction() as session:
                         # Taken once the write lock is held: whatever queued meanwhile joins.
                         limit = self.ctx.settings.attestation_group_max
                         group, self._queue = self._queue[:limit], self._queue[limit:]
-                        outcomes = await self._write_group(session, [job for job, _ in group])
+                        outcomes = await self._write_group(
+                            session, [job for job, _ in group], schemes
+                        )
+                    self._remember(schemes)
                 except Exception:
                     # Something no check foresaw: nothing of the group was committed.
                     logger.exception("a grouped attestation write failed; writing one by one")
@@ -561,14 +573,16 @@ class AttestationService:
         finally:
             self._flusher = None
 
-    async def _write_group(self, session: AsyncSession, jobs: list[_WriteJob]) -> list[_Outcome]:
+    async def _write_group(
+        self, session: AsyncSession, jobs: list[_WriteJob], schemes: _SchemeCache
+    ) -> list[_Outcome]:
         """Every job in one open transaction, sharing one log appender.
 
-        The jobs also share what each scheme label resolved to: under the write lock no
-        one else can publish a version, and grouped jobs never publish one themselves.
+        The jobs also share what each scheme label resolved to (`schemes`): under the
+        write lock no one else can publish a version, and grouped jobs never publish one
+        themselves.
         """
         appender = LogAppender(session, jobs[0].now, deferred=True)
-        schemes: _SchemeCache = {}
         outcomes = []
         for job in jobs:
             # Each job's leaves carry its own time, as when written alone.
@@ -618,7 +632,7 @@ class AttestationService:
         )
         taken = _Periods(stored_periods)
         stored = await _by_digest(session, raced) if raced else {}
-        accepted: list[tuple[int, _Checked, Scheme, bool, PendingLeaf | PreparedLeaf]]
+        accepted: list[tuple[int, _Checked, SchemeVersion, bool, PendingLeaf | PreparedLeaf]]
         accepted = []
         seen: set[str] = set()
         for index, item in checked.items():
@@ -709,7 +723,7 @@ class AttestationService:
         label: str,
         cache: _SchemeCache,
         now: datetime,
-    ) -> Scheme:
+    ) -> SchemeVersion:
         found = cache.get((vendor.association_id, label))
         if found is None:
             try:
@@ -723,18 +737,28 @@ class AttestationService:
 
     async def _latest_scheme(
         self, session: AsyncSession, association_id: int, label: str, now: datetime
-    ) -> Scheme:
+    ) -> SchemeVersion:
         """`scheme_version(latest_only=True)`, reading only ids when the versions are known.
 
-        Published versions never change, so their rows are kept per service (that is, per
-        database); whether a newer version exists is asked every time.
+        Published versions never change, so their values are kept per service (that is,
+        per database); whether a newer version exists is asked every time.
         """
         scheme = await self._current_scheme(await session.connection(), association_id, label)
         if scheme is None:
-            scheme = await scheme_version(session, association_id, label, latest_only=True, now=now)
-            self._schemes[scheme.id] = scheme
-        self._resolved[(association_id, label)] = scheme
+            row = await scheme_version(session, association_id, label, latest_only=True, now=now)
+            scheme = frozen_version(row)
         return scheme
+
+    def _remember(self, schemes: _SchemeCache) -> None:
+        """Keep what a committed write phase resolved, for the requests after it.
+
+        Only after the commit: a refused submission rolls back, and with it a default
+        scheme its checks may have published on the way.
+        """
+        for key, found in schemes.items():
+            if isinstance(found, SchemeVersion):
+                self._schemes[found.id] = found
+                self._resolved[key] = found
 
     async def list_for_vendor(
         self, caller: Caller, slug: str, *, offset: int, limit: int
@@ -764,7 +788,9 @@ class AttestationService:
             return [(r, s.label) for r, s in rows.all()], total or 0
 
 
-def _attestation_leaf(vendor: MemberVendorRef, scheme: Scheme, item: _Checked) -> PendingLeaf:
+def _attestation_leaf(
+    vendor: MemberVendorRef, scheme: SchemeVersion, item: _Checked
+) -> PendingLeaf:
     """The log leaf of an accepted attestation: its scheme and the envelope, whole."""
     return PendingLeaf(
         EntryType.ATTESTATION,
@@ -774,7 +800,7 @@ def _attestation_leaf(vendor: MemberVendorRef, scheme: Scheme, item: _Checked) -
     )
 
 
-def _all_met(scheme: Scheme, claims: AttestationClaims) -> bool:
+def _all_met(scheme: SchemeVersion, claims: AttestationClaims) -> bool:
     """Whether every criterion is claimed met, once each of the scheme's is answered and
     none is unknown."""
     expected = rules_of(scheme).criterion_ids

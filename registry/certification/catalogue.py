@@ -51,6 +51,7 @@ async def publish_version(
 ) -> Scheme:
     """Append the next version of `slug` for the association and log it."""
     parse_rules(document)
+    await _hold_catalogue(session, association.id)
     current = await session.scalar(
         select(func.max(Scheme.version)).where(
             Scheme.association_id == association.id, Scheme.slug == slug
@@ -124,15 +125,24 @@ async def scheme_version(
 async def ensure_default_scheme(
     session: AsyncSession, association: Association, now: datetime
 ) -> Scheme:
-    """Version 1 of the default scheme for the association, published on first use."""
-    existing = (
-        await session.execute(
-            select(Scheme)
-            .where(Scheme.association_id == association.id, Scheme.slug == DEFAULT_SCHEME_SLUG)
-            .order_by(Scheme.version)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    """Version 1 of the default scheme for the association, published on first use.
+
+    The first submissions of a new association's vendors may arrive together; on
+    PostgreSQL their transactions run side by side, so the one that publishes holds the
+    catalogue and the others find its version once it commits, instead of failing on
+    the unique version.
+    """
+    first_version = (
+        select(Scheme)
+        .where(Scheme.association_id == association.id, Scheme.slug == DEFAULT_SCHEME_SLUG)
+        .order_by(Scheme.version)
+        .limit(1)
+    )
+    existing = (await session.execute(first_version)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    await _hold_catalogue(session, association.id)
+    existing = (await session.execute(first_version)).scalar_one_or_none()
     if existing is not None:
         return existing
     return await publish_version(
@@ -184,6 +194,20 @@ class SchemeService:
             return await publish_version(
                 session, association, slug=slug, title=title, document=document, now=now
             )
+
+
+async def _hold_catalogue(session: AsyncSession, association_id: int) -> None:
+    """Serialise publishing in the association until this transaction ends.
+
+    A row lock on the association (PostgreSQL; SQLite's writer lock already serialises
+    writers), NO KEY UPDATE so that rows referring to the association can still be
+    written meanwhile.
+    """
+    await session.execute(
+        select(Association.id)
+        .where(Association.id == association_id)
+        .with_for_update(key_share=True)
+    )
 
 
 async def _association(session: AsyncSession, slug: str) -> Association:

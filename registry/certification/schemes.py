@@ -17,7 +17,7 @@ from registry.errors import InvalidInput
 DEFAULT_SCHEME_SLUG = "consumer-protection"
 
 
-class Threshold(msgspec.Struct, forbid_unknown_fields=True):
+class Threshold(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """A metric bound: `max` or `min` (inclusive) that an L3 vendor's figures must keep."""
 
     max: float | None = None
@@ -30,7 +30,7 @@ class Threshold(msgspec.Struct, forbid_unknown_fields=True):
         return not (self.min is not None and value < self.min)
 
 
-class Criterion(msgspec.Struct, forbid_unknown_fields=True):
+class Criterion(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """One requirement, in both languages, with the kind of evidence it expects."""
 
     id: str
@@ -46,8 +46,11 @@ DEFAULT_L3_PERIODS = 2
 """Consecutive attested periods an L3 certificate needs unless the scheme says otherwise."""
 
 
-class SchemeRules(msgspec.Struct, forbid_unknown_fields=True):
-    """The decoded scheme document; every deadline of the state machine comes from here."""
+class SchemeRules(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The decoded scheme document; every deadline of the state machine comes from here.
+
+    Frozen: a worker keeps the rules of published versions across requests.
+    """
 
     criteria: list[Criterion]
     metrics: dict[str, Threshold]
@@ -87,6 +90,26 @@ class SchemeRules(msgspec.Struct, forbid_unknown_fields=True):
     def renewal_window(self) -> timedelta:
         """Lead time of renewal_due."""
         return timedelta(days=self.renewal_window_days)
+
+
+class SchemeVersion(msgspec.Struct, frozen=True):
+    """A published scheme version as plain values, safe to keep across requests.
+
+    A `Scheme` row belongs to the session that loaded it: kept past that session's end
+    (a rollback expires it) it fails on its next attribute read, for every later request
+    that finds it. What outlives a request is this copy instead.
+    """
+
+    id: int
+    association_id: int
+    slug: str
+    version: int
+    rules: SchemeRules
+
+    @property
+    def label(self) -> str:
+        """`slug@version`, as statements and log leaves name the version."""
+        return f"{self.slug}@{self.version}"
 
 
 def parse_rules(document: dict[str, Any]) -> SchemeRules:

@@ -33,7 +33,12 @@ from registry.certification.models import (
     Scheme,
     TransitionCause,
 )
-from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeRules, parse_rules
+from registry.certification.schemes import (
+    DEFAULT_L3_PERIODS,
+    SchemeRules,
+    SchemeVersion,
+    parse_rules,
+)
 from registry.certification.status import CertificationState
 from registry.clock import isoformat
 from registry.db.base import tagged_row
@@ -47,17 +52,35 @@ _OPEN_TO_NEW_VERSION = frozenset(
 )
 
 # Keyed by the loaded row, not its id: one process may serve several databases (the
-# tests do), where the same id names different schemes. Rows kept by a service's scheme
-# cache keep their rules; others are forgotten with the row.
+# tests do), where the same id names different schemes. The rules are forgotten with the
+# row, that is with its session; what outlives a request is a `SchemeVersion`.
 _rules_cache: weakref.WeakKeyDictionary[Scheme, SchemeRules] = weakref.WeakKeyDictionary()
 
+AnyScheme = Scheme | SchemeVersion
+"""A scheme version as a row of this session or as plain values kept across requests."""
 
-def rules_of(scheme: Scheme) -> SchemeRules:
+
+def rules_of(scheme: AnyScheme) -> SchemeRules:
     """The decoded rules of a scheme version (immutable, so cached with its row)."""
+    if isinstance(scheme, SchemeVersion):
+        return scheme.rules
     rules = _rules_cache.get(scheme)
     if rules is None:
         rules = _rules_cache[scheme] = parse_rules(scheme.document)
     return rules
+
+
+def frozen_version(scheme: AnyScheme) -> SchemeVersion:
+    """The plain values of a loaded scheme row, to keep once its session has ended."""
+    if isinstance(scheme, SchemeVersion):
+        return scheme
+    return SchemeVersion(
+        id=scheme.id,
+        association_id=scheme.association_id,
+        slug=scheme.slug,
+        version=scheme.version,
+        rules=rules_of(scheme),
+    )
 
 
 class VendorRef(Protocol):
@@ -255,7 +278,7 @@ async def reevaluate(
     cause: Cause,
     now: datetime,
     *,
-    evidence_scheme: Scheme | None = None,
+    evidence_scheme: AnyScheme | None = None,
     row: Certification | None = None,
     appender: LogAppender | None = None,
     inputs: DecisionInputs | None = None,
@@ -300,8 +323,8 @@ async def reevaluate(
 
 
 async def _governing_scheme(
-    session: AsyncSession, row: _CertificateView | None, evidence_scheme: Scheme | None
-) -> Scheme | None:
+    session: AsyncSession, row: _CertificateView | None, evidence_scheme: AnyScheme | None
+) -> AnyScheme | None:
     """The scheme version the decision is made under.
 
     A certificate stays under the version it was granted under; evidence under a newer
@@ -329,7 +352,7 @@ async def record_decision(
     vendor: VendorRef,
     row: Certification | None,
     *,
-    scheme: Scheme,
+    scheme: AnyScheme,
     decision: Decision,
     cause: Cause,
     now: datetime,
