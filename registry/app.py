@@ -12,7 +12,6 @@ from typing import Any
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPlugin
 from litestar.routes import HTTPRoute
@@ -33,6 +32,7 @@ from member_api.complaints.controllers import (
     VendorComplaintController,
 )
 from member_api.deps import DEPENDENCIES
+from member_api.docs import OfflineSwaggerPlugin
 from member_api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
@@ -132,7 +132,7 @@ def create_app(
                 "software-industry trust federation. Errors are RFC 9457 problem+json."
             ),
             path="/api/docs",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[OfflineSwaggerPlugin(path=["/", "/swagger"])],
             components=Components(
                 security_schemes={
                     BEARER_SCHEME: SecurityScheme(
