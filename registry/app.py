@@ -31,9 +31,10 @@ from member_api.complaints.controllers import (
     MediationController,
     VendorComplaintController,
 )
+from member_api.contract import ClosedStructSchemaPlugin, answers_of, problems, summary_of
 from member_api.deps import DEPENDENCIES
 from member_api.docs import OfflineSwaggerPlugin
-from member_api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
+from member_api.errors import EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
@@ -123,7 +124,7 @@ def create_app(
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, exclude=["^/badges/"]
         ),
-        plugins=[_public_site_plugin(services)],
+        plugins=[_public_site_plugin(services), ClosedStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Trust Registry member API",
             version="1",
@@ -182,7 +183,7 @@ def _require_declared_access(app: Litestar) -> None:
         handlers = route.route_handlers if isinstance(route, HTTPRoute) else [route.route_handler]
         for handler in handlers:
             if ACCESS_OPT in handler.opt:
-                _document_access(handler, api=route.path.startswith("/api/"))
+                _document_access(handler, route)
                 continue
             # Litestar's own OpenAPI pages and automatic OPTIONS answers reveal nothing private.
             if route.path.startswith("/api/docs") or handler.handler_name == "options_handler":
@@ -193,16 +194,20 @@ def _require_declared_access(app: Litestar) -> None:
         raise RuntimeError("routes without an access declaration: " + ", ".join(undeclared))
 
 
-def _document_access(handler: Any, *, api: bool) -> None:
-    """State in the OpenAPI document who may call the operation, as the guard enforces it."""
+def _document_access(handler: Any, route: Any) -> None:
+    """State in the OpenAPI document who may call the operation, as the guard enforces it,
+    what it is in a few words, and every error status it can answer with."""
     access: Access = handler.opt[ACCESS_OPT]
     what = handler.description or inspect.cleandoc(getattr(handler.fn, "__doc__", None) or "")
     who = f"**Who may call:** {access.describe()}"
     handler.description = f"{what}\n\n{who}" if what else who
+    handler.summary = handler.summary or summary_of(handler)
     if not access.public:
         handler.security = [{BEARER_SCHEME: []}]
-    if api:  # the public site answers errors as pages
-        handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
+    # The public site's pages answer errors as pages; the API and the badges as problems.
+    if isinstance(route, HTTPRoute) and route.path.startswith(("/api/v1/", "/badges/")):
+        answers = answers_of(handler, set(route.path_parameters), access)
+        handler.responses = {**problems(*sorted(answers)), **(handler.responses or {})}
 
 
 def create_app_from_env() -> Litestar:
