@@ -19,12 +19,12 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -69,43 +69,17 @@ class Problem(msgspec.Struct, omit_defaults=True):
     """Field name to what is wrong with it, when the input was at fault."""
 
 
-def _problem_spec(description: str) -> ResponseSpec:
-    return ResponseSpec(
-        data_container=Problem,
-        description=description,
-        media_type=PROBLEM_MEDIA_TYPE,
-        generate_examples=False,
-    )
-
-
-ERROR_RESPONSES: dict[int, ResponseSpec] = {
-    HTTP_400_BAD_REQUEST: _problem_spec(
-        "The request could not be read (malformed JSON, bad query)"
-    ),
-    HTTP_401_UNAUTHORIZED: _problem_spec("No, an unknown, expired or revoked bearer token"),
-    HTTP_403_FORBIDDEN: _problem_spec("The token's role or scope may not do this"),
-    HTTP_404_NOT_FOUND: _problem_spec("No such resource"),
-    HTTP_409_CONFLICT: _problem_spec("The request conflicts with the current state"),
-    HTTP_413_REQUEST_ENTITY_TOO_LARGE: _problem_spec("The body is larger than the cap"),
-    HTTP_415_UNSUPPORTED_MEDIA_TYPE: _problem_spec(
-        "The body is not sent as JSON (Content-Type: application/json)"
-    ),
-    HTTP_422_UNPROCESSABLE_ENTITY: _problem_spec(
-        "Invalid input or signature; `errors` names the fields"
-    ),
-}
-"""What any operation may answer besides success; all problem+json."""
-
-
 def problem(
     request: Request[Any, Any, Any],
     status: int,
     code: str,
     title: str,
     detail: str,
+    *,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[dict[str, Any]]:
-    """Build a problem+json response (RFC 9457 §3)."""
+    """Build a problem+json response (RFC 9457 §3); `headers` are added to it."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -114,7 +88,9 @@ def problem(
         "instance": request.url.path,
     }
     body.update({k: v for k, v in extra.items() if v})
-    headers = {"WWW-Authenticate": 'Bearer realm="trust-registry"'} if status == 401 else None
+    headers = dict(headers or {})
+    if status == HTTP_401_UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Bearer realm="trust-registry"'
     return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -166,6 +142,17 @@ def http_error_handler(  # noqa: PLR0911 - one branch per framework error
     if status == HTTP_415_UNSUPPORTED_MEDIA_TYPE:
         return problem(
             request, status, "unsupported-media-type", "Unsupported media type", exc.detail
+        )
+    if status == HTTP_405_METHOD_NOT_ALLOWED:
+        # RFC 9110 §15.5.6: a 405 names the methods the resource does support.
+        allow = (exc.headers or {}).get("allow", "")
+        return problem(
+            request,
+            status,
+            "method-not-allowed",
+            "Method not allowed",
+            f"{request.method} is not supported here; use one of: {allow}",
+            headers={"Allow": allow},
         )
     if isinstance(exc, NotAuthorizedException):
         return problem(request, status, "unauthenticated", "Authentication required", exc.detail)

@@ -5,8 +5,10 @@ them as well. Pages get a strict Content-Security-Policy (W3C CSP Level 3): noth
 inline, scripts and styles only from this origin, no framing. Badge images and badge
 JSON are meant to be embedded on vendors' own sites, so they carry no frame-ancestors
 limit and allow cross-origin reads; their own CSP forbids any active content. The API
-keeps `frame-ancestors 'none'`; its interactive docs page loads its renderer from a CDN,
-so it gets only the framing limit. A header a handler set itself is never replaced.
+keeps `frame-ancestors 'none'`; its reference page (/api/docs) runs Swagger UI from
+files this server serves, so its policy is as strict as the pages' (scripts, styles and
+fetches from this origin only; `data:` images are Swagger UI's icons). A header a
+handler set itself is never replaced.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ PAGE_CSP: Final = (
 )
 BADGE_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 API_CSP: Final = "default-src 'none'; frame-ancestors 'none'"
-API_DOCS_CSP: Final = "frame-ancestors 'none'"
+API_DOCS_CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 _COMMON: Final = (
     (b"x-content-type-options", b"nosniff"),

@@ -13,7 +13,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins import InitPlugin
 from litestar.routes import HTTPRoute
@@ -33,8 +32,10 @@ from member_api.complaints.controllers import (
     MediationController,
     VendorComplaintController,
 )
+from member_api.contract import ClosedStructSchemaPlugin, answers_of, problems, summary_of
 from member_api.deps import DEPENDENCIES
-from member_api.errors import ERROR_RESPONSES, EXCEPTION_HANDLERS
+from member_api.docs import OfflineSwaggerPlugin
+from member_api.errors import EXCEPTION_HANDLERS
 from member_api.federation.controllers import FederationController, HealthController
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
 from member_api.media import json_body_guard
@@ -129,7 +130,7 @@ def create_app(
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, exclude=["^/badges/"]
         ),
-        plugins=[_public_site_plugin(services)],
+        plugins=[_public_site_plugin(services), ClosedStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(
             title="Trust Registry member API",
             version="1",
@@ -138,7 +139,7 @@ def create_app(
                 "software-industry trust federation. Errors are RFC 9457 problem+json."
             ),
             path="/api/docs",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[OfflineSwaggerPlugin(path=["/", "/swagger"])],
             components=Components(
                 security_schemes={
                     BEARER_SCHEME: SecurityScheme(
@@ -188,7 +189,7 @@ def _require_declared_access(app: Litestar) -> None:
         handlers = route.route_handlers if isinstance(route, HTTPRoute) else [route.route_handler]
         for handler in handlers:
             if ACCESS_OPT in handler.opt:
-                _document_access(handler, api=route.path.startswith("/api/"))
+                _document_access(handler, route)
                 continue
             # Litestar's own OpenAPI pages and automatic OPTIONS answers reveal nothing private.
             if route.path.startswith("/api/docs") or handler.handler_name == "options_handler":
@@ -199,16 +200,20 @@ def _require_declared_access(app: Litestar) -> None:
         raise RuntimeError("routes without an access declaration: " + ", ".join(undeclared))
 
 
-def _document_access(handler: Any, *, api: bool) -> None:
-    """State in the OpenAPI document who may call the operation, as the guard enforces it."""
+def _document_access(handler: Any, route: Any) -> None:
+    """State in the OpenAPI document who may call the operation, as the guard enforces it,
+    what it is in a few words, and every error status it can answer with."""
     access: Access = handler.opt[ACCESS_OPT]
     what = handler.description or inspect.cleandoc(getattr(handler.fn, "__doc__", None) or "")
     who = f"**Who may call:** {access.describe()}"
     handler.description = f"{what}\n\n{who}" if what else who
+    handler.summary = handler.summary or summary_of(handler)
     if not access.public:
         handler.security = [{BEARER_SCHEME: []}]
-    if api:  # the public site answers errors as pages
-        handler.responses = {**ERROR_RESPONSES, **(handler.responses or {})}
+    # The public site's pages answer errors as pages; the API and the badges as problems.
+    if isinstance(route, HTTPRoute) and route.path.startswith(("/api/v1/", "/badges/")):
+        answers = answers_of(handler, set(route.path_parameters), access)
+        handler.responses = {**problems(*sorted(answers)), **(handler.responses or {})}
 
 
 def create_app_from_env() -> Litestar:

@@ -7,9 +7,15 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, get, post
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_204_NO_CONTENT,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+)
 
 from attestations.keys import b64encode
+from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn
 from registry.accounts.access import PUBLIC, opt, roles
@@ -65,7 +71,12 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/challenge", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    @post(
+        "/challenge",
+        opt=opt(PUBLIC),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_404_NOT_FOUND),
+    )
     async def challenge(self, services: ServicesDep, data: JSONBody[ChallengeIn]) -> ChallengeOut:
         """Get a one-time challenge for a registered, active key (valid a few minutes)."""
         issued = await services.accounts.issue_challenge(data.key_id.strip().lower())
@@ -77,7 +88,7 @@ class AuthController(Controller):
             expires_at=issued.expires_at,
         )
 
-    @post("/token", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    @post("/token", opt=opt(PUBLIC), status_code=HTTP_200_OK, responses=problems(HTTP_409_CONFLICT))
     async def token(self, services: ServicesDep, data: JSONBody[TokenIn]) -> TokenOut:
         """Exchange the signed challenge for a short-lived bearer token."""
         issued = await services.accounts.login(data.envelope.to_envelope())

@@ -7,8 +7,14 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+)
 
+from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, PageOut, page_out
@@ -123,7 +129,12 @@ class AuditorController(Controller):
         """Every accredited auditor organisation, with scope and validity."""
         return [auditor_out(a) for a in await services.audits.auditors()]
 
-    @post("/", opt=opt(roles(Role.FEDERATION_ADMIN)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.FEDERATION_ADMIN)),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def accredit(
         self, services: ServicesDep, caller: CallerDep, data: JSONBody[AccreditationIn]
     ) -> AuditorOut:
@@ -146,11 +157,18 @@ class AuditController(Controller):
     path = "/api/v1/audits"
     tags = ["audits"]
 
-    @post("/", opt=opt(roles(Role.AUDITOR)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.AUDITOR)),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_404_NOT_FOUND, HTTP_409_CONFLICT),
+    )
     async def submit(
         self, services: ServicesDep, caller: CallerDep, data: JSONBody[EnvelopeIn]
     ) -> Response[AuditOut]:
-        """Submit a DSSE envelope around an in-toto statement with predicateType
+        """Submit a signed audit result.
+
+        The body is a DSSE envelope around an in-toto statement with predicateType
         `https://trust-registry.dev/attestations/audit-result/v1`, signed by a key of the
         calling auditor. The same envelope again returns the stored audit with 200.
         """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from member_api.certification.schemas import (
     AttestationOut,
@@ -24,6 +24,7 @@ from member_api.certification.schemas import (
     scheme_out,
     transition_out,
 )
+from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, page_out
@@ -63,7 +64,9 @@ class CertificationController(Controller):
         """Accepted audits, newest first; gaps between audited periods are flagged."""
         return [audit_summary_out(a) for a in await services.certification.audit_summaries(slug)]
 
-    @post("/suspend", opt=opt(ADMINS), status_code=HTTP_200_OK)
+    @post(
+        "/suspend", opt=opt(ADMINS), status_code=HTTP_200_OK, responses=problems(HTTP_409_CONFLICT)
+    )
     async def suspend(
         self,
         services: ServicesDep,
@@ -76,7 +79,12 @@ class CertificationController(Controller):
             await services.certification.decide_by_admin(caller, slug, Trigger.SUSPEND, data.reason)
         )
 
-    @post("/reinstate", opt=opt(ADMINS), status_code=HTTP_200_OK)
+    @post(
+        "/reinstate",
+        opt=opt(ADMINS),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def reinstate(
         self,
         services: ServicesDep,
@@ -91,7 +99,9 @@ class CertificationController(Controller):
             )
         )
 
-    @post("/revoke", opt=opt(ADMINS), status_code=HTTP_200_OK)
+    @post(
+        "/revoke", opt=opt(ADMINS), status_code=HTTP_200_OK, responses=problems(HTTP_409_CONFLICT)
+    )
     async def revoke(
         self,
         services: ServicesDep,
@@ -111,7 +121,12 @@ class AttestationController(Controller):
     path = "/api/v1/vendors/{slug:str}/attestations"
     tags = ["certification"]
 
-    @post("/", opt=opt(roles(Role.VENDOR_ADMIN)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.VENDOR_ADMIN)),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def submit(
         self,
         services: ServicesDep,
@@ -119,7 +134,9 @@ class AttestationController(Controller):
         slug: FromPath[str],
         data: JSONBody[EnvelopeIn],
     ) -> Response[AttestationOut]:
-        """Submit a DSSE envelope around an in-toto statement with predicateType
+        """Submit a self-regulation attestation.
+
+        The body is a DSSE envelope around an in-toto statement with predicateType
         `https://trust-registry.dev/attestations/self-regulation/v1`, signed by an active key
         of the vendor. The same envelope again returns the stored attestation with 200.
         """
@@ -138,8 +155,10 @@ class AttestationController(Controller):
     async def submit_batch(
         self, services: ServicesDep, caller: CallerDep, slug: FromPath[str], data: JSONBody[BatchIn]
     ) -> BatchOut:
-        """Submit up to 500 envelopes; each is accepted, a duplicate, or rejected with a
-        problem object of its own, and the accepted ones commit together.
+        """Submit up to 500 attestations in one request.
+
+        Each envelope is accepted, a duplicate, or rejected with a problem object of its
+        own, and the accepted ones commit together.
         """
         return batch_out(await services.attestations.submit_batch(caller, slug, data.envelopes))
 

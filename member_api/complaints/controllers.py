@@ -8,7 +8,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_409_CONFLICT,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
 
 from member_api.complaints.errors import BILINGUAL_HANDLERS, request_language
 from member_api.complaints.schemas import (
@@ -17,9 +22,9 @@ from member_api.complaints.schemas import (
     ComplaintOut,
     ComplaintPage,
     ContactOut,
-    DecisionIn,
     FiguresOut,
     LinkIn,
+    MediationDecisionIn,
     MessageIn,
     NoteIn,
     ProposalIn,
@@ -33,6 +38,7 @@ from member_api.complaints.schemas import (
     sla_policy_out,
     summary_out,
 )
+from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out
@@ -96,7 +102,12 @@ class ConsumerComplaintController(Controller):
     tags = ["complaints"]
     exception_handlers = BILINGUAL_HANDLERS
 
-    @post("/", opt=opt(PUBLIC), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(PUBLIC),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_429_TOO_MANY_REQUESTS),
+    )
     async def file(
         self, services: ServicesDep, request: Request[Any, Any, Any], data: JSONBody[ComplaintIn]
     ) -> Response[ComplaintFiledOut]:
@@ -123,7 +134,12 @@ class ConsumerComplaintController(Controller):
         """The complaint and its thread (PUBLIC at the guard; the secret is checked here)."""
         return complaint_out(await services.complaints.consumer_view(tracking_code, secret))
 
-    @post("/{tracking_code:str}/messages", opt=opt(PUBLIC), status_code=HTTP_201_CREATED)
+    @post(
+        "/{tracking_code:str}/messages",
+        opt=opt(PUBLIC),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def message(
         self,
         services: ServicesDep,
@@ -136,14 +152,24 @@ class ConsumerComplaintController(Controller):
             await services.complaints.consumer_message(tracking_code, secret, data.body)
         )
 
-    @post("/{tracking_code:str}/accept", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/accept",
+        opt=opt(PUBLIC),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def accept(
         self, services: ServicesDep, tracking_code: FromPath[str], secret: ComplaintSecret
     ) -> ComplaintOut:
         """Accept the vendor's proposal: resolved (PUBLIC at the guard; secret checked)."""
         return complaint_out(await services.complaints.accept(tracking_code, secret))
 
-    @post("/{tracking_code:str}/reject", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/reject",
+        opt=opt(PUBLIC),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def reject(
         self,
         services: ServicesDep,
@@ -154,7 +180,12 @@ class ConsumerComplaintController(Controller):
         """Turn the proposal down: escalated to mediation (PUBLIC; secret checked)."""
         return complaint_out(await services.complaints.reject(tracking_code, secret, data.reason))
 
-    @post("/{tracking_code:str}/rating", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/rating",
+        opt=opt(PUBLIC),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def rate(
         self,
         services: ServicesDep,
@@ -167,7 +198,12 @@ class ConsumerComplaintController(Controller):
             await services.complaints.rate(tracking_code, secret, data.score, data.comment)
         )
 
-    @post("/{tracking_code:str}/erase-contact", opt=opt(PUBLIC), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/erase-contact",
+        opt=opt(PUBLIC),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def erase_contact(
         self, services: ServicesDep, tracking_code: FromPath[str], secret: ComplaintSecret
     ) -> ComplaintOut:
@@ -203,7 +239,12 @@ class VendorComplaintController(Controller):
         """One complaint and its thread (no contact; see /contact)."""
         return complaint_out(await services.complaints.vendor_view(caller, tracking_code))
 
-    @post("/{tracking_code:str}/acknowledge", opt=opt(VENDOR), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/acknowledge",
+        opt=opt(VENDOR),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def acknowledge(
         self,
         services: ServicesDep,
@@ -216,7 +257,12 @@ class VendorComplaintController(Controller):
             await services.complaints.acknowledge(caller, tracking_code, data.body)
         )
 
-    @post("/{tracking_code:str}/messages", opt=opt(VENDOR), status_code=HTTP_201_CREATED)
+    @post(
+        "/{tracking_code:str}/messages",
+        opt=opt(VENDOR),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def message(
         self,
         services: ServicesDep,
@@ -229,7 +275,12 @@ class VendorComplaintController(Controller):
             await services.complaints.vendor_message(caller, tracking_code, data.body)
         )
 
-    @post("/{tracking_code:str}/proposal", opt=opt(VENDOR), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/proposal",
+        opt=opt(VENDOR),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def propose(
         self,
         services: ServicesDep,
@@ -269,7 +320,9 @@ class MediationController(Controller):
         page_size: PageSize = 20,
         status: FromQuery[ComplaintStatus | None] = None,
     ) -> ComplaintPage:
-        """Escalated, mediated and closed-after-mediation complaints of the association, and
+        """The mediation queue: the association's escalated complaints and those awaiting triage.
+
+        Escalated, mediated and closed-after-mediation complaints of the association, and
         complaints awaiting triage (`status=submitted` lists only those)."""
         result = await services.complaints.mediation_queue(
             caller, status, offset_of(page, page_size), page_size
@@ -283,7 +336,12 @@ class MediationController(Controller):
         """One escalated complaint and its thread."""
         return complaint_out(await services.complaints.mediator_view(caller, tracking_code))
 
-    @post("/{tracking_code:str}/messages", opt=opt(MEDIATOR), status_code=HTTP_201_CREATED)
+    @post(
+        "/{tracking_code:str}/messages",
+        opt=opt(MEDIATOR),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def message(
         self,
         services: ServicesDep,
@@ -296,20 +354,30 @@ class MediationController(Controller):
             await services.complaints.mediator_message(caller, tracking_code, data.body)
         )
 
-    @post("/{tracking_code:str}/decision", opt=opt(MEDIATOR), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/decision",
+        opt=opt(MEDIATOR),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def decide(
         self,
         services: ServicesDep,
         caller: CallerDep,
         tracking_code: FromPath[str],
-        data: JSONBody[DecisionIn],
+        data: JSONBody[MediationDecisionIn],
     ) -> ComplaintOut:
         """Upheld or not upheld, with the reasons; logged in the transparency log."""
         return complaint_out(
             await services.complaints.decide(caller, tracking_code, data.outcome, data.note)
         )
 
-    @post("/{tracking_code:str}/close", opt=opt(MEDIATOR), status_code=HTTP_200_OK)
+    @post(
+        "/{tracking_code:str}/close",
+        opt=opt(MEDIATOR),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def close(
         self,
         services: ServicesDep,
@@ -324,6 +392,7 @@ class MediationController(Controller):
         "/{tracking_code:str}/vendor",
         opt=opt(roles(Role.MEDIATOR, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)),
         status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
     )
     async def link_vendor(
         self,
@@ -332,8 +401,10 @@ class MediationController(Controller):
         tracking_code: FromPath[str],
         data: JSONBody[LinkIn],
     ) -> ComplaintOut:
-        """Attach a complaint awaiting triage to the member vendor it is about and forward
-        it (webhook + inbox); its clocks start now. Logged in the transparency log."""
+        """Attach a complaint awaiting triage to a member vendor and forward it.
+
+        The vendor gets it by webhook and in its inbox, and its clocks start now. Logged in
+        the transparency log."""
         return complaint_out(
             await services.complaints.link_vendor(caller, tracking_code, data.vendor)
         )

@@ -151,7 +151,7 @@ class ProposalIn(msgspec.Struct, forbid_unknown_fields=True):
     concede: bool = False
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class MediationDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     """A mediator's finding."""
 
     outcome: MediationOutcome

@@ -7,9 +7,10 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from attestations.keys import b64encode
+from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn
 from registry.accounts.access import PUBLIC, opt, roles
@@ -66,7 +67,12 @@ class VendorKeyController(Controller):
         """Every key the vendor ever registered, so old signatures stay checkable."""
         return [key_out(k) for k in await services.keys.vendor_keys(slug)]
 
-    @post("/", opt=opt(roles(Role.VENDOR_ADMIN)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.VENDOR_ADMIN)),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def rotate(
         self,
         services: ServicesDep,
@@ -88,6 +94,7 @@ class KeyRevocationController(Controller):
         "/{key_id:str}/revoke",
         opt=opt(roles(Role.VENDOR_ADMIN, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)),
         status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
     )
     async def revoke(
         self,

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
+from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.membership.schemas import (
+    ApplicationDecisionIn,
     ApplicationOut,
     ApplicationPage,
-    DecisionIn,
     VendorOut,
     VendorPage,
     application_out,
@@ -34,7 +35,7 @@ class ApplicationController(Controller):
     path = "/api/v1/applications"
     tags = ["applications"]
 
-    @post("/", opt=opt(PUBLIC), status_code=HTTP_201_CREATED)
+    @post("/", opt=opt(PUBLIC), status_code=HTTP_201_CREATED, responses=problems(HTTP_409_CONFLICT))
     async def submit(
         self, services: ServicesDep, data: JSONBody[EnvelopeIn]
     ) -> Response[ApplicationOut]:
@@ -74,26 +75,36 @@ class ApplicationController(Controller):
         """One application."""
         return application_out(await services.membership.get_application(caller, application_id))
 
-    @post("/{application_id:int}/approve", opt=opt(ADMINS), status_code=HTTP_200_OK)
+    @post(
+        "/{application_id:int}/approve",
+        opt=opt(ADMINS),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def approve(
         self,
         services: ServicesDep,
         caller: CallerDep,
         application_id: ApplicationId,
-        data: JSONBody[DecisionIn],
+        data: JSONBody[ApplicationDecisionIn],
     ) -> ApplicationOut:
         """Admit the vendor; its key becomes active and the decision is logged."""
         return application_out(
             await services.membership.approve(caller, application_id, data.reason)
         )
 
-    @post("/{application_id:int}/reject", opt=opt(ADMINS), status_code=HTTP_200_OK)
+    @post(
+        "/{application_id:int}/reject",
+        opt=opt(ADMINS),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
     async def reject(
         self,
         services: ServicesDep,
         caller: CallerDep,
         application_id: ApplicationId,
-        data: JSONBody[DecisionIn],
+        data: JSONBody[ApplicationDecisionIn],
     ) -> ApplicationOut:
         """Refuse the application; `reason` is required and logged."""
         return application_out(

@@ -54,7 +54,7 @@ class ApplicationPage(msgspec.Struct):
     page: PageOut
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+class ApplicationDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     """An admin's decision; a reason is required to reject."""
 
     reason: str = ""

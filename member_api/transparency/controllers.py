@@ -7,8 +7,10 @@ from typing import Annotated
 from litestar import Controller, Response, get
 from litestar.enums import MediaType
 from litestar.params import PathParameter, QueryParameter
+from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_422_UNPROCESSABLE_ENTITY
 
 from attestations.keys import b64encode
+from member_api.contract import problems
 from member_api.deps import ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out
@@ -41,7 +43,12 @@ class TransparencyLogController(Controller):
     path = "/api/v1/log"
     tags = ["transparency log"]
 
-    @get("/checkpoint", opt=opt(PUBLIC), media_type=MediaType.TEXT)
+    @get(
+        "/checkpoint",
+        opt=opt(PUBLIC),
+        media_type=MediaType.TEXT,
+        responses=problems(HTTP_404_NOT_FOUND),
+    )
     async def checkpoint(self, services: ServicesDep) -> Response[str]:
         """The latest C2SP checkpoint as a signed note, signed first if the log grew."""
         checkpoint = await services.log.current_checkpoint()
@@ -58,7 +65,7 @@ class TransparencyLogController(Controller):
         entry, proof, checkpoint = await services.log.entry_with_proof(index, tree_size)
         return entry_with_proof_out(entry, proof, checkpoint)
 
-    @get("/consistency", opt=opt(PUBLIC))
+    @get("/consistency", opt=opt(PUBLIC), responses=problems(HTTP_422_UNPROCESSABLE_ENTITY))
     async def consistency(
         self, services: ServicesDep, first: ConsistencySize, second: ConsistencySize
     ) -> ConsistencyProofOut:
@@ -68,7 +75,7 @@ class TransparencyLogController(Controller):
             first=first, second=second, hashes=[b64encode(value) for value in hashes]
         )
 
-    @get("/entries", opt=opt(PUBLIC))
+    @get("/entries", opt=opt(PUBLIC), responses=problems(HTTP_404_NOT_FOUND))
     async def vendor_history(
         self,
         services: ServicesDep,

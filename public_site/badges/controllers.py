@@ -7,13 +7,16 @@ Cache-Control, and can be embedded anywhere: no framing limit, any origin may re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 import msgspec
 from litestar import Controller, Response, get
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, Schema
 from litestar.params import FromPath, HeaderParameter, QueryParameter
-from litestar.status_codes import HTTP_304_NOT_MODIFIED
+from litestar.status_codes import HTTP_200_OK, HTTP_304_NOT_MODIFIED
 
 from attestations.badge_token import PAYLOAD_TYPE, TOKEN_TYPE
 from public_site.badges.rendering import (
@@ -38,6 +41,45 @@ Style = Annotated[
     str | None, QueryParameter(max_length=8, description="flat (default) or plain", required=False)
 ]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)]
+
+
+class ShieldsEndpoint(msgspec.Struct):
+    """The shields.io endpoint document (https://shields.io/badges/endpoint-badge)."""
+
+    schemaVersion: int  # noqa: N815 - the shields.io field names
+    label: str
+    message: str
+    color: str
+    labelColor: str  # noqa: N815
+    isError: bool  # noqa: N815
+    """True on every face that is not certified, so shields.io refuses a colour override."""
+    cacheSeconds: int  # noqa: N815
+
+
+BADGE_RESPONSES: Final = {
+    HTTP_200_OK: ResponseSpec(
+        data_container=ShieldsEndpoint,
+        media_type=JSON_MEDIA_TYPE,
+        description="`{slug}.svg`: the SVG image; `{slug}.json`: the shields.io endpoint document",
+        generate_examples=False,
+    ),
+    HTTP_304_NOT_MODIFIED: ResponseSpec(
+        data_container=None,
+        description="The badge still matches the If-None-Match validator (no body)",
+    ),
+}
+
+
+@dataclass
+class BadgeOperation(Operation):
+    """The badge answers in the media type its name asks for: an SVG image or the shields
+    JSON object. A handler states one success media type, so the SVG one is added here."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get(str(HTTP_200_OK))
+        if ok is not None and not isinstance(ok, Reference) and ok.content is not None:
+            svg = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, description="SVG"))
+            ok.content = {SVG_MEDIA_TYPE: svg, **ok.content}
 
 
 class BadgeTokenOut(msgspec.Struct):
@@ -70,7 +112,12 @@ class BadgeController(Controller):
     tags = ["badges"]
     dependencies = {"reads": Provide(provide_reads, sync_to_thread=False)}
 
-    @get("/{name:str}", opt=opt(PUBLIC))
+    @get(
+        "/{name:str}",
+        opt=opt(PUBLIC),
+        responses=BADGE_RESPONSES,
+        operation_class=BadgeOperation,
+    )
     async def badge(
         self,
         reads: ReadsDep,
@@ -79,7 +126,7 @@ class BadgeController(Controller):
         style: Style = None,
         if_none_match: IfNoneMatch = None,
     ) -> Response[bytes]:
-        """`{slug}.svg`: the badge image; `{slug}.json`: the shields.io endpoint document.
+        """The badge image (`{slug}.svg`) or its shields.io endpoint document (`{slug}.json`).
 
         Only an active or renewal-due certificate reads certified; an unknown vendor, any
         other state or any failure reads "not certified" (never an error image).

@@ -420,7 +420,7 @@ async def test_federation_key_and_openapi(api: httpx.AsyncClient, services: Serv
     assert accredit.endswith("Bearer token with role federation_admin.")
     # Errors are documented as what they are: problem+json.
     responses = schema["paths"]["/api/v1/applications"]["post"]["responses"]
-    for status in ("400", "404", "409", "413", "422"):
+    for status in ("400", "409", "413", "415", "422"):
         content = responses[status]["content"]
         assert list(content) == ["application/problem+json"], status
         assert content["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
