@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
 
@@ -14,6 +15,7 @@ from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
+from registry.client_address import UNKNOWN_CLIENT
 
 ANY_ROLE = roles(*Role)
 
@@ -66,9 +68,15 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/challenge", opt=opt(PUBLIC), status_code=HTTP_200_OK)
-    async def challenge(self, services: ServicesDep, data: JSONBody[ChallengeIn]) -> ChallengeOut:
-        """Get a one-time challenge for a registered, active key (valid a few minutes)."""
-        issued = await services.accounts.issue_challenge(data.key_id.strip().lower())
+    async def challenge(
+        self, services: ServicesDep, request: Request[Any, Any, Any], data: JSONBody[ChallengeIn]
+    ) -> ChallengeOut:
+        """Get a one-time challenge for a registered, active key (valid a few minutes).
+
+        Limited per client address (429).
+        """
+        client = request.client.host if request.client else UNKNOWN_CLIENT
+        issued = await services.accounts.issue_challenge(data.key_id.strip().lower(), client=client)
         return ChallengeOut(
             key_id=issued.key_id,
             nonce=issued.nonce,
