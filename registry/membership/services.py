@@ -9,7 +9,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import msgspec
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -511,7 +511,21 @@ class MembershipService:
         vendor.contact_email = validated_email(claims.contact_email)
         vendor.status = VendorStatus.ACTIVE
         vendor.updated_at = now
-        await self._replace_domains(session, vendor, validate_domains(claims.domains))
+        domains = validate_domains(claims.domains)
+        if domains:
+            # Applicants hold no domains; rows an applicant kept from before that rule
+            # give way to the member.
+            await session.execute(
+                delete(VendorDomain).where(
+                    VendorDomain.domain.in_(domains),
+                    VendorDomain.vendor_id.in_(
+                        select(Vendor.id).where(
+                            Vendor.status == VendorStatus.APPLICANT, Vendor.id != vendor.id
+                        )
+                    ),
+                )
+            )
+        await self._replace_domains(session, vendor, domains)
 
     async def _record_decision(
         self,
