@@ -462,8 +462,9 @@ class MembershipService:
                 # The vendor becomes what this application, of all that were pending for
                 # the credit code, claims; the others are refused with it.
                 await self._apply_claims(session, vendor, application_claims(application), now)
+            appender = LogAppender(session, now)
             await self._record_decision(
-                session,
+                appender,
                 caller=caller,
                 application=application,
                 outcome=outcome,
@@ -474,7 +475,7 @@ class MembershipService:
             if outcome is ApplicationStatus.APPROVED:
                 for other in competing:
                     await self._record_decision(
-                        session,
+                        appender,
                         caller=caller,
                         application=other,
                         outcome=ApplicationStatus.REJECTED,
@@ -529,7 +530,7 @@ class MembershipService:
 
     async def _record_decision(
         self,
-        session: AsyncSession,
+        appender: LogAppender,
         *,
         caller: Caller,
         application: VendorApplication,
@@ -538,6 +539,7 @@ class MembershipService:
         now: datetime,
     ) -> None:
         """The application's decision, its key's fate and the log leaf."""
+        session = appender.session
         vendor = application.vendor
         key = (
             await session.execute(
@@ -559,7 +561,7 @@ class MembershipService:
             key.revoked_at = now
             key.revocation_reason = "application rejected"
             entry_type = EntryType.APPLICATION_REJECTED
-        application.decision_log_index = await LogAppender(session, now).append(
+        application.decision_log_index = await appender.append(
             PendingLeaf(
                 entry_type,
                 {

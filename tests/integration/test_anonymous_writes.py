@@ -193,6 +193,40 @@ async def test_a_competing_application_is_flagged_and_a_refusal_frees_what_it_cl
     assert "acme.example.cn" in fake.json()["detail"]
 
 
+async def test_approving_one_of_competing_applications_refuses_the_others(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    role_tokens: dict[Role, str],
+) -> None:
+    admin = _auth(role_tokens[Role.ASSOCIATION_ADMIN])
+    credit_code = new_credit_code()
+    ids = []
+    for slug in ("first-claim", "second-claim"):
+        answer = await api.post(
+            "/api/v1/applications/",
+            json=_application(clock, association, slug, credit_code=credit_code),
+        )
+        assert answer.status_code == 201, answer.text
+        ids.append(answer.json()["id"])
+    entries = await _count(services, LogEntry)
+    approved = await api.post(f"/api/v1/applications/{ids[1]}/approve", json={}, headers=admin)
+    assert approved.status_code == 200, approved.text
+    other = (await api.get(f"/api/v1/applications/{ids[0]}", headers=admin)).json()
+    assert other["status"] == "rejected"
+    assert f"application {ids[1]}" in other["reason"]
+    # Each decision is its own leaf, in one consistent log.
+    assert await _count(services, LogEntry) == entries + 2
+    vendor = (await api.get("/api/v1/vendors/second-claim")).json()
+    assert vendor["domains"] == ["second-claim.example.cn"]
+    assert (await api.get("/api/v1/vendors/first-claim")).status_code == 404
+    proof = await api.get(
+        "/api/v1/log/consistency", params={"first": entries, "second": entries + 2}
+    )
+    assert proof.status_code == 200, proof.text
+
+
 async def test_a_refused_applicant_frees_its_slug_and_domains_for_another_company(
     api: httpx.AsyncClient,
     services: Services,
