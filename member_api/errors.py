@@ -29,6 +29,7 @@ from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
@@ -39,6 +40,7 @@ from registry.errors import (
     InvalidSignature,
     NotFound,
     PermissionDenied,
+    RateLimited,
     RegistryError,
 )
 
@@ -54,6 +56,7 @@ _STATUS_OF: dict[type[RegistryError], int] = {
     Conflict: HTTP_409_CONFLICT,
     AuthenticationFailed: HTTP_401_UNAUTHORIZED,
     PermissionDenied: HTTP_403_FORBIDDEN,
+    RateLimited: HTTP_429_TOO_MANY_REQUESTS,
 }
 
 

@@ -62,3 +62,10 @@ class PermissionDenied(RegistryError):
 
     code = "forbidden"
     title = "Not allowed"
+
+
+class RateLimited(RegistryError):
+    """Too many writes from one client or for one subject within a window (HTTP 429)."""
+
+    code = "rate-limited"
+    title = "Too many requests"

@@ -13,6 +13,7 @@ from registry.federation.models import Association, FederationKeyRecord
 from registry.keys.models import SigningKeyRecord
 from registry.membership.models import Vendor, VendorApplication, VendorDomain
 from registry.notifications.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
+from registry.rate_limits import ClientAction
 from registry.scheduling_lease import SchedulerLease
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
@@ -24,6 +25,7 @@ __all__ = [
     "Auditor",
     "Certification",
     "CertificationTransition",
+    "ClientAction",
     "Complaint",
     "ComplaintEvent",
     "ComplaintSlaPolicy",

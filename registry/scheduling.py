@@ -31,6 +31,7 @@ from registry.certification.jobs import (
 )
 from registry.complaints.jobs import escalate_complaint_breaches_job
 from registry.notifications.jobs import deliver_webhooks_job
+from registry.rate_limits import forget_expired
 from registry.scheduling_lease import SchedulerLease
 from registry.services import Services
 from registry.settings import Settings
@@ -45,6 +46,20 @@ async def sign_checkpoint_job(services: Services) -> None:
     checkpoint = await services.log.sign_checkpoint_if_grown()
     if checkpoint is not None:
         logger.info("signed checkpoint of size %d", checkpoint.size)
+
+
+async def forget_transient_rows_job(services: Services) -> None:
+    """Delete rows that can no longer matter: spent login challenges and rate-limit
+    counts older than every window. Anonymous requests make them; nothing else would
+    ever remove them."""
+    challenges = await services.accounts.forget_spent_challenges()
+    counts = await forget_expired(services.ctx.db, services.ctx.settings, services.ctx.clock.now())
+    if challenges or counts:
+        logger.info("forgot %d login challenges and %d rate-limit counts", challenges, counts)
+
+
+def _cleanup_interval(settings: Settings) -> int:
+    return settings.cleanup_interval_seconds
 
 
 def _every_job_interval(settings: Settings) -> int:
@@ -72,6 +87,7 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("certification-audit-overdue", audit_overdue_job),
     ScheduledJob("complaint-sla-escalation", escalate_complaint_breaches_job),
     ScheduledJob("webhook-delivery", deliver_webhooks_job),
+    ScheduledJob("forget-transient-rows", forget_transient_rows_job, _cleanup_interval),
     ScheduledJob("sign-checkpoint", sign_checkpoint_job, _checkpoint_interval),
 ]
 

@@ -90,6 +90,21 @@ class Settings:
     webhook_batch: int = 100
     webhook_allow_loopback_http: bool = False
     """Tests only: accept http:// endpoints on 127.0.0.1/localhost; HTTPS is required otherwise."""
+    application_max_bytes: int = 16_384
+    """An application envelope larger than this is refused: all of it goes into the
+    public log for good."""
+    application_client_limit: int = 5
+    application_client_window: timedelta = timedelta(hours=1)
+    """Applications accepted from one client address per window."""
+    application_credit_code_limit: int = 3
+    application_credit_code_window: timedelta = timedelta(days=1)
+    """Applications accepted for one credit code per window."""
+    challenge_client_limit: int = 30
+    challenge_client_window: timedelta = timedelta(minutes=10)
+    """Login challenges issued to one client address per window. Not limited per key:
+    anyone may ask for a challenge for any key, and so could lock its holder out."""
+    cleanup_interval_seconds: int = 3600
+    """How often the cleanup job deletes expired challenges and old rate-limit rows."""
     complaint_first_response: timedelta = timedelta(hours=24)
     """Default first-response clock; an association's SLA policy overrides it."""
     complaint_resolution: timedelta = timedelta(days=7)
@@ -139,6 +154,15 @@ class Settings:
             scheduler_enabled=_env_bool("REGISTRY_SCHEDULER", default=base.scheduler_enabled),
             log_level=os.environ.get("REGISTRY_LOG_LEVEL", base.log_level).upper(),
             complaint_ip_limit=_env_int("REGISTRY_COMPLAINT_IP_LIMIT", base.complaint_ip_limit),
+            application_client_limit=_env_int(
+                "REGISTRY_APPLICATION_CLIENT_LIMIT", base.application_client_limit
+            ),
+            application_credit_code_limit=_env_int(
+                "REGISTRY_APPLICATION_CREDIT_CODE_LIMIT", base.application_credit_code_limit
+            ),
+            challenge_client_limit=_env_int(
+                "REGISTRY_CHALLENGE_CLIENT_LIMIT", base.challenge_client_limit
+            ),
             complaint_contact_limit=_env_int(
                 "REGISTRY_COMPLAINT_CONTACT_LIMIT", base.complaint_contact_limit
             ),

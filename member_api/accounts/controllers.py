@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import (
     HTTP_200_OK,
     HTTP_204_NO_CONTENT,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_429_TOO_MANY_REQUESTS,
 )
 
 from attestations.keys import b64encode
@@ -20,6 +22,7 @@ from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
+from registry.client_address import UNKNOWN_CLIENT
 
 ANY_ROLE = roles(*Role)
 
@@ -75,11 +78,17 @@ class AuthController(Controller):
         "/challenge",
         opt=opt(PUBLIC),
         status_code=HTTP_200_OK,
-        responses=problems(HTTP_404_NOT_FOUND),
+        responses=problems(HTTP_404_NOT_FOUND, HTTP_429_TOO_MANY_REQUESTS),
     )
-    async def challenge(self, services: ServicesDep, data: JSONBody[ChallengeIn]) -> ChallengeOut:
-        """Get a one-time challenge for a registered, active key (valid a few minutes)."""
-        issued = await services.accounts.issue_challenge(data.key_id.strip().lower())
+    async def challenge(
+        self, services: ServicesDep, request: Request[Any, Any, Any], data: JSONBody[ChallengeIn]
+    ) -> ChallengeOut:
+        """Get a one-time challenge for a registered, active key (valid a few minutes).
+
+        Limited per client address (429).
+        """
+        client = request.client.host if request.client else UNKNOWN_CLIENT
+        issued = await services.accounts.issue_challenge(data.key_id.strip().lower(), client=client)
         return ChallengeOut(
             key_id=issued.key_id,
             nonce=issued.nonce,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
@@ -23,6 +23,7 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, page_out
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
+from registry.client_address import UNKNOWN_CLIENT
 from registry.membership.models import ApplicationStatus
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)
@@ -37,16 +38,18 @@ class ApplicationController(Controller):
 
     @post("/", opt=opt(PUBLIC), status_code=HTTP_201_CREATED, responses=problems(HTTP_409_CONFLICT))
     async def submit(
-        self, services: ServicesDep, data: JSONBody[EnvelopeIn]
+        self, services: ServicesDep, request: Request[Any, Any, Any], data: JSONBody[EnvelopeIn]
     ) -> Response[ApplicationOut]:
         """Apply to join an association.
 
         The body is a DSSE envelope around an in-toto statement with predicateType
         `https://trust-registry.dev/attestations/vendor-application/v1`, signed by the key
         the predicate registers (proof of possession). Sending the same envelope again
-        returns the original application with 200.
+        returns the original application with 200. Applications are limited per client
+        address and per credit code (429).
         """
-        result = await services.membership.submit_application(data.to_envelope())
+        client = request.client.host if request.client else UNKNOWN_CLIENT
+        result = await services.membership.submit_application(data.to_envelope(), client=client)
         status = HTTP_201_CREATED if result.created else HTTP_200_OK
         return Response(application_out(result.application), status_code=status)
 
@@ -64,7 +67,7 @@ class ApplicationController(Controller):
             caller, status, offset_of(page, page_size), page_size
         )
         return ApplicationPage(
-            items=[application_out(a) for a in result.items],
+            items=[application_out(r.application, r) for r in result.items],
             page=page_out(page, page_size, result.total),
         )
 
@@ -73,7 +76,8 @@ class ApplicationController(Controller):
         self, services: ServicesDep, caller: CallerDep, application_id: ApplicationId
     ) -> ApplicationOut:
         """One application."""
-        return application_out(await services.membership.get_application(caller, application_id))
+        review = await services.membership.get_application(caller, application_id)
+        return application_out(review.application, review)
 
     @post(
         "/{application_id:int}/approve",

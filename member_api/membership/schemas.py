@@ -8,6 +8,7 @@ import msgspec
 
 from member_api.schemas import PageOut
 from registry.membership.models import Vendor, VendorApplication
+from registry.membership.services import ApplicationReview
 
 
 class VendorOut(msgspec.Struct):
@@ -45,6 +46,9 @@ class ApplicationOut(msgspec.Struct):
     decided_at: datetime | None = None
     reason: str | None = None
     decision_log_index: int | None = None
+    competing_applications: list[int] = []
+    """Other pending applications for the same credit code, signed by other keys: one of
+    them may not be the company's own. Approving one refuses the others."""
 
 
 class ApplicationPage(msgspec.Struct):
@@ -74,20 +78,27 @@ def vendor_out(vendor: Vendor) -> VendorOut:
     )
 
 
-def application_out(application: VendorApplication) -> ApplicationOut:
-    """Shape an application."""
+def application_out(
+    application: VendorApplication, review: ApplicationReview | None = None
+) -> ApplicationOut:
+    """Shape an application; under review, with what it claims and its competitors."""
     vendor = application.vendor
+    slug, name_zh, name_en = vendor.slug, vendor.name_zh, vendor.name_en
+    if review is not None:
+        claims = review.claims
+        slug, name_zh, name_en = claims.slug.strip().lower(), claims.name_zh, claims.name_en
     return ApplicationOut(
         id=application.id,
         status=application.status.value,
-        vendor=vendor.slug,
+        vendor=slug,
         credit_code=vendor.credit_code,
-        name_zh=vendor.name_zh,
-        name_en=vendor.name_en,
+        name_zh=name_zh,
+        name_en=name_en,
         key_id=application.key_id,
         submitted_at=application.submitted_at,
         log_index=application.log_index,
         decided_at=application.decided_at,
         reason=application.reason,
         decision_log_index=application.decision_log_index,
+        competing_applications=list(review.competing) if review else [],
     )

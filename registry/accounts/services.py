@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations.canonical import canonicalize, parse_json
@@ -35,6 +35,7 @@ from registry.errors import (
 from registry.federation.models import Association
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
 from registry.membership.models import Vendor
+from registry.rate_limits import Limit, fingerprint_key, spend
 
 TOKEN_PREFIX = "trt_"  # noqa: S105 - a public marker, not a secret
 LOGIN_PAYLOAD_TYPE = "application/vnd.trust-registry.login+json"
@@ -94,6 +95,7 @@ class AccountService:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
+        self._fingerprints = fingerprint_key(ctx.federation_key.seed)
 
     async def create_principal_with_token(
         self,
@@ -200,13 +202,41 @@ class AccountService:
                 .values(revoked_at=self.ctx.clock.now())
             )
 
-    async def issue_challenge(self, key_id: str) -> IssuedChallenge:
-        """Create a one-time login nonce for a registered, active key."""
+    async def forget_spent_challenges(self) -> int:
+        """Delete login challenges that expired or were used: they can never log anyone
+        in again. How many."""
         now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            result = await session.execute(
+                delete(LoginChallenge).where(
+                    or_(LoginChallenge.expires_at <= now, LoginChallenge.used_at.is_not(None))
+                )
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def issue_challenge(self, key_id: str, *, client: str | None = None) -> IssuedChallenge:
+        """Create a one-time login nonce for a registered, active key.
+
+        Anonymous, so limited per client address (`client`; None in-process).
+        """
+        now = self.ctx.clock.now()
+        settings = self.ctx.settings
+        limits = []
+        if client is not None:
+            limits.append(
+                Limit(
+                    "challenge:client",
+                    client,
+                    settings.challenge_client_limit,
+                    settings.challenge_client_window,
+                    "this address",
+                )
+            )
         async with self.ctx.db.transaction() as session:
             key = await _active_key(session, key_id, now)
             if key is None:
                 raise NotFound(await _why_not_active(session, key_id))
+            await spend(session, self._fingerprints, limits, now, "login challenges")
             nonce = secrets.token_hex(32)
             expires_at = now + self.ctx.settings.challenge_ttl
             session.add(

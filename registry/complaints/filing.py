@@ -30,11 +30,10 @@ from registry.complaints.messages import (
 from registry.complaints.models import ComplaintCategory, SubjectKind
 from registry.complaints.pii import Contact
 from registry.membership.credit_code import CreditCodeError, normalise_credit_code
-from registry.membership.services import DOMAIN_PATTERN
+from registry.membership.services import DOMAIN_PATTERN, EMAIL_PATTERN
 from registry.settings import Settings
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]{2,63}$")
 E = TypeVar("E", ComplaintCategory, SubjectKind)
 APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{1,199}$")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import msgspec
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -31,6 +33,7 @@ from registry.membership.models import (
     VendorStatus,
 )
 from registry.pagination import Page
+from registry.rate_limits import Limit, fingerprint_key, spend
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
@@ -45,7 +48,12 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 DOMAIN_PATTERN = re.compile(
     r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
 )
+EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]{2,63}$")
+"""An e-mail address as far as a form can tell (a local part, @, a dotted domain)."""
 MAX_DOMAINS = 20
+NAME_MAX_CHARS = 200
+WEBSITE_MAX_CHARS = 300
+EMAIL_MAX_CHARS = 254
 
 
 class ApplicationClaims(msgspec.Struct, forbid_unknown_fields=True):
@@ -71,6 +79,23 @@ class SubmittedApplication:
     created: bool
 
 
+@dataclass(frozen=True)
+class ApplicationReview:
+    """An application as its association reviews it: what it claims, and the other
+    pending applications for the same credit code (from other keys), which an admin must
+    tell apart before approving one."""
+
+    application: VendorApplication
+    claims: ApplicationClaims
+    competing: tuple[int, ...]
+
+
+def application_claims(application: VendorApplication) -> ApplicationClaims:
+    """What the stored, verified envelope of an application claims."""
+    statement = open_statement(Envelope.from_json(application.envelope), APPLICATION_PREDICATE)
+    return decode_predicate(statement, ApplicationClaims)
+
+
 def _validated_text(value: str, field: str, max_length: int) -> str:
     text = value.strip()
     if not text:
@@ -81,6 +106,74 @@ def _validated_text(value: str, field: str, max_length: int) -> str:
             fields={field: "too long"},
         )
     return text
+
+
+def _registered_key(envelope: Envelope, claims: ApplicationClaims) -> PublicKey:
+    """The key the application registers, which must have signed it (proof of possession)."""
+    try:
+        public_key = PublicKey.from_base64(claims.public_key)
+    except AttestationError as exc:
+        raise InvalidInput(
+            f"predicate.public_key: {exc.reason}", fields={"public_key": exc.reason}
+        ) from exc
+    try:
+        verify_envelope(envelope, {public_key.key_id: public_key}, require={public_key.key_id})
+    except AttestationError as exc:
+        raise signature_error(exc) from exc
+    return public_key
+
+
+def _credit_code_and_slug(claims: ApplicationClaims) -> tuple[str, str]:
+    """The normalised credit code and slug the application asks for."""
+    try:
+        credit_code = normalise_credit_code(claims.credit_code)
+    except CreditCodeError as exc:
+        raise InvalidInput(f"credit_code: {exc}", fields={"credit_code": str(exc)}) from exc
+    slug = claims.slug.strip().lower()
+    if not SLUG_PATTERN.match(slug):
+        raise InvalidInput(
+            "slug must be 1-64 lower-case letters, digits and inner hyphens",
+            fields={"slug": "invalid"},
+        )
+    return credit_code, slug
+
+
+def validated_website(value: str | None) -> str | None:
+    """An absolute http(s) URL of at most `WEBSITE_MAX_CHARS`, or None."""
+    if value is None or not value.strip():
+        return None
+    url = value.strip()
+    if len(url) > WEBSITE_MAX_CHARS:
+        raise InvalidInput(
+            f"website is {len(url)} characters, at most {WEBSITE_MAX_CHARS} allowed",
+            fields={"website": "too long"},
+        )
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.username is not None
+        or any(c.isspace() or not c.isprintable() for c in url)
+    ):
+        raise InvalidInput(
+            "website must be an absolute http:// or https:// URL like https://shop.example.cn",
+            fields={"website": "not an http(s) URL"},
+        )
+    return url
+
+
+def validated_email(value: str | None) -> str | None:
+    """An e-mail address of at most `EMAIL_MAX_CHARS`, or None."""
+    if value is None or not value.strip():
+        return None
+    email = value.strip()
+    if len(email) > EMAIL_MAX_CHARS or not EMAIL_PATTERN.match(email):
+        raise InvalidInput(
+            f"contact_email must be an address like service@example.cn of at most "
+            f"{EMAIL_MAX_CHARS} characters",
+            fields={"contact_email": "not an e-mail address"},
+        )
+    return email
 
 
 def validate_domains(domains: list[str]) -> list[str]:
@@ -104,9 +197,25 @@ class MembershipService:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
+        self._fingerprints = fingerprint_key(ctx.federation_key.seed)
 
-    async def submit_application(self, envelope: Envelope) -> SubmittedApplication:
-        """Accept a signed application whose envelope verifies under the key it carries."""
+    async def submit_application(
+        self, envelope: Envelope, *, client: str | None = None
+    ) -> SubmittedApplication:
+        """Accept a signed application whose envelope verifies under the key it carries.
+
+        Anonymous and logged for good, so bounded: the envelope's size, each field, and
+        how many are accepted per client address (`client`, None in-process) and per
+        credit code in a window.
+        """
+        settings = self.ctx.settings
+        size = len(envelope.to_json())
+        if size > settings.application_max_bytes:
+            raise InvalidInput(
+                f"the application envelope is {size} bytes, at most "
+                f"{settings.application_max_bytes} allowed",
+                fields={"envelope": "too large"},
+            )
         digest = envelope.digest()
         async with self.ctx.db.read() as session:
             existing = await _application_by_digest(session, digest)
@@ -115,32 +224,16 @@ class MembershipService:
 
         statement = open_statement(envelope, APPLICATION_PREDICATE)
         claims = decode_predicate(statement, ApplicationClaims)
-        try:
-            public_key = PublicKey.from_base64(claims.public_key)
-        except AttestationError as exc:
-            raise InvalidInput(
-                f"predicate.public_key: {exc.reason}", fields={"public_key": exc.reason}
-            ) from exc
-        try:
-            # Proof of possession: the applicant must sign with the key it registers.
-            verify_envelope(envelope, {public_key.key_id: public_key}, require={public_key.key_id})
-        except AttestationError as exc:
-            raise signature_error(exc) from exc
+        public_key = _registered_key(envelope, claims)
         now = self.ctx.clock.now()
         check_issued_at(claims.issued_at, now, self.ctx.settings)
-        try:
-            credit_code = normalise_credit_code(claims.credit_code)
-        except CreditCodeError as exc:
-            raise InvalidInput(f"credit_code: {exc}", fields={"credit_code": str(exc)}) from exc
-        slug = claims.slug.strip().lower()
-        if not SLUG_PATTERN.match(slug):
-            raise InvalidInput(
-                "slug must be 1-64 lower-case letters, digits and inner hyphens",
-                fields={"slug": "invalid"},
-            )
-        name_zh = _validated_text(claims.name_zh, "name_zh", 200)
-        name_en = _validated_text(claims.name_en, "name_en", 200)
+        credit_code, slug = _credit_code_and_slug(claims)
+        name_zh = _validated_text(claims.name_zh, "name_zh", NAME_MAX_CHARS)
+        name_en = _validated_text(claims.name_en, "name_en", NAME_MAX_CHARS)
+        website = validated_website(claims.website)
+        contact_email = validated_email(claims.contact_email)
         domains = validate_domains(claims.domains)
+        limits = self._application_limits(credit_code, client)
 
         async with self.ctx.db.transaction() as session:
             existing = await _application_by_digest(session, digest)
@@ -163,11 +256,17 @@ class MembershipService:
                     "this public key is already registered; generate a new key to apply",
                     fields={"public_key": "already registered"},
                 )
-            vendor = await self._vendor_for_application(session, credit_code, slug, association.id)
-            vendor.slug, vendor.name_zh, vendor.name_en = slug, name_zh, name_en
-            vendor.website, vendor.contact_email = claims.website, claims.contact_email
-            vendor.updated_at = now
-            await self._replace_domains(session, vendor, domains)
+            await _refuse_member_domains(session, domains)
+            vendor, contested = await self._vendor_for_application(
+                session, credit_code, slug, association.id
+            )
+            if not contested:
+                # While applications from several keys are pending, the vendor row keeps
+                # the first one's details; approving one applies that one's.
+                vendor.slug, vendor.name_zh, vendor.name_en = slug, name_zh, name_en
+                vendor.website, vendor.contact_email = website, contact_email
+                vendor.updated_at = now
+            await spend(session, self._fingerprints, limits, now, "applications")
             session.add(
                 SigningKeyRecord(
                     key_id=public_key.key_id,
@@ -199,9 +298,35 @@ class MembershipService:
             application.vendor = vendor
             return SubmittedApplication(application, created=True)
 
+    def _application_limits(self, credit_code: str, client: str | None) -> list[Limit]:
+        settings = self.ctx.settings
+        limits = [
+            Limit(
+                "application:credit-code",
+                credit_code,
+                settings.application_credit_code_limit,
+                settings.application_credit_code_window,
+                "this credit code",
+            )
+        ]
+        if client is not None:
+            limits.append(
+                Limit(
+                    "application:client",
+                    client,
+                    settings.application_client_limit,
+                    settings.application_client_window,
+                    "this address",
+                )
+            )
+        return limits
+
     async def _vendor_for_application(
         self, session: AsyncSession, credit_code: str, slug: str, association_id: int
-    ) -> Vendor:
+    ) -> tuple[Vendor, bool]:
+        """The applicant row of the credit code, and whether another application for it
+        is pending (then this one is accepted too and flagged, not refused: the first
+        could be anyone's)."""
         now = self.ctx.clock.now()
         vendor = (
             await session.execute(select(Vendor).where(Vendor.credit_code == credit_code))
@@ -224,7 +349,7 @@ class MembershipService:
             )
             session.add(vendor)
             await session.flush()
-            return vendor
+            return vendor, False
         if vendor.status is not VendorStatus.APPLICANT:
             raise Conflict(
                 f"a vendor with credit code {credit_code} is already a member",
@@ -237,12 +362,15 @@ class MembershipService:
             )
         )
         if pending is not None:
-            raise Conflict(
-                f"application {pending} for this credit code is still pending",
-                fields={"credit_code": "application pending"},
-            )
+            if vendor.association_id != association_id:
+                raise Conflict(
+                    f"application {pending} for this credit code is pending with another "
+                    "association",
+                    fields={"association": "application pending elsewhere"},
+                )
+            return vendor, True
         vendor.association_id = association_id
-        return vendor
+        return vendor, False
 
     async def _replace_domains(
         self, session: AsyncSession, vendor: Vendor, domains: list[str]
@@ -272,8 +400,9 @@ class MembershipService:
 
     async def list_applications(
         self, caller: Caller, status: ApplicationStatus | None, offset: int, limit: int
-    ) -> Page[VendorApplication]:
-        """Applications the caller may decide on, newest first."""
+    ) -> Page[ApplicationReview]:
+        """Applications the caller may decide on, newest first, each with what it claims
+        and the other pending applications for its credit code."""
         query = select(VendorApplication).join(Vendor)
         if caller.role is not Role.FEDERATION_ADMIN:
             if caller.role is not Role.ASSOCIATION_ADMIN:
@@ -293,14 +422,14 @@ class MembershipService:
                     .limit(limit)
                 )
             ).scalars()
-            return Page(list(rows), total or 0, offset, limit)
+            return Page(await _reviews(session, list(rows)), total or 0, offset, limit)
 
-    async def get_application(self, caller: Caller, application_id: int) -> VendorApplication:
+    async def get_application(self, caller: Caller, application_id: int) -> ApplicationReview:
         """One application, if the caller administers its association."""
         async with self.ctx.db.read() as session:
             application = await _load_application(session, application_id)
             _require_association_admin(caller, application.vendor)
-            return application
+            return (await _reviews(session, [application]))[0]
 
     async def approve(self, caller: Caller, application_id: int, reason: str) -> VendorApplication:
         """Admit the vendor: vendor and key become active; the decision is logged."""
@@ -329,55 +458,133 @@ class MembershipService:
                 raise Conflict(
                     f"application {application_id} was already {application.status.value}"
                 )
-            key = (
-                await session.execute(
-                    select(SigningKeyRecord).where(SigningKeyRecord.key_id == application.key_id)
-                )
-            ).scalar_one()
-            application.status = outcome
-            application.decided_at = now
-            application.decided_by = caller.principal_id
-            application.reason = reason or None
             if outcome is ApplicationStatus.APPROVED:
-                vendor.status = VendorStatus.ACTIVE
-                vendor.updated_at = now
-                key.status = KeyStatus.ACTIVE
-                key.activated_at = now
-                key.authorised_by_principal_id = caller.principal_id
-                await _ensure_vendor_principal(session, vendor, now)
-                entry_type = EntryType.APPLICATION_APPROVED
-            else:
-                key.status = KeyStatus.REVOKED
-                key.revoked_at = now
-                key.revocation_reason = "application rejected"
-                entry_type = EntryType.APPLICATION_REJECTED
-            application.decision_log_index = await LogAppender(session, now).append(
-                PendingLeaf(
-                    entry_type,
-                    {
-                        "application_id": application.id,
-                        "application_log_index": application.log_index,
-                        "envelope_digest": application.envelope_digest,
-                        "decision": outcome.value,
-                        "reason": reason,
-                        "decided_at": isoformat(now),
-                        "decided_by": {
-                            "principal_id": caller.principal_id,
-                            "role": caller.role.value,
-                        },
-                        "key_id": key.key_id,
-                    },
-                    vendor_id=vendor.id,
-                    vendor_slug=vendor.slug,
-                )
+                # The vendor becomes what this application, of all that were pending for
+                # the credit code, claims; the others are refused with it.
+                await self._apply_claims(session, vendor, application_claims(application), now)
+            appender = LogAppender(session, now)
+            await self._record_decision(
+                appender,
+                caller=caller,
+                application=application,
+                outcome=outcome,
+                reason=reason,
+                now=now,
             )
+            competing = await _pending_for_vendor(session, vendor.id, exclude=application.id)
             if outcome is ApplicationStatus.APPROVED:
-                key.log_index = application.decision_log_index
+                for other in competing:
+                    await self._record_decision(
+                        appender,
+                        caller=caller,
+                        application=other,
+                        outcome=ApplicationStatus.REJECTED,
+                        reason=f"application {application.id} for the same credit code was approved",
+                        now=now,
+                    )
                 # Complaints filed before it joined (by credit code or domain) reach it now.
                 await attach_waiting_complaints(session, self.ctx.settings, vendor, now)
-            else:
-                key.revocation_log_index = application.decision_log_index
+            elif not competing and vendor.status is VendorStatus.APPLICANT:
+                # Refused and nothing else pending: its domains and slug are free for
+                # whoever applies next (the credit code always is).
+                await session.refresh(vendor, ["domains"])
+                vendor.domains = []
+                # A leading hyphen: a name no applicant can choose.
+                vendor.slug = f"-refused-{vendor.id}"
+                vendor.updated_at = now
             return application
+
+    async def _apply_claims(
+        self, session: AsyncSession, vendor: Vendor, claims: ApplicationClaims, now: datetime
+    ) -> None:
+        """Set the vendor's details and domains to those of the approved application."""
+        slug = claims.slug.strip().lower()
+        owner = await session.scalar(select(Vendor.id).where(Vendor.slug == slug))
+        if owner is not None and owner != vendor.id:
+            raise Conflict(
+                f"the slug {slug!r} was taken meanwhile; the applicant must apply again",
+                fields={"slug": "taken"},
+            )
+        vendor.slug = slug
+        vendor.name_zh = claims.name_zh.strip()
+        vendor.name_en = claims.name_en.strip()
+        vendor.website = validated_website(claims.website)
+        vendor.contact_email = validated_email(claims.contact_email)
+        vendor.status = VendorStatus.ACTIVE
+        vendor.updated_at = now
+        domains = validate_domains(claims.domains)
+        if domains:
+            # Applicants hold no domains; rows an applicant kept from before that rule
+            # give way to the member.
+            await session.execute(
+                delete(VendorDomain).where(
+                    VendorDomain.domain.in_(domains),
+                    VendorDomain.vendor_id.in_(
+                        select(Vendor.id).where(
+                            Vendor.status == VendorStatus.APPLICANT, Vendor.id != vendor.id
+                        )
+                    ),
+                )
+            )
+        await self._replace_domains(session, vendor, domains)
+
+    async def _record_decision(
+        self,
+        appender: LogAppender,
+        *,
+        caller: Caller,
+        application: VendorApplication,
+        outcome: ApplicationStatus,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        """The application's decision, its key's fate and the log leaf."""
+        session = appender.session
+        vendor = application.vendor
+        key = (
+            await session.execute(
+                select(SigningKeyRecord).where(SigningKeyRecord.key_id == application.key_id)
+            )
+        ).scalar_one()
+        application.status = outcome
+        application.decided_at = now
+        application.decided_by = caller.principal_id
+        application.reason = reason or None
+        if outcome is ApplicationStatus.APPROVED:
+            key.status = KeyStatus.ACTIVE
+            key.activated_at = now
+            key.authorised_by_principal_id = caller.principal_id
+            await _ensure_vendor_principal(session, vendor, now)
+            entry_type = EntryType.APPLICATION_APPROVED
+        else:
+            key.status = KeyStatus.REVOKED
+            key.revoked_at = now
+            key.revocation_reason = "application rejected"
+            entry_type = EntryType.APPLICATION_REJECTED
+        application.decision_log_index = await appender.append(
+            PendingLeaf(
+                entry_type,
+                {
+                    "application_id": application.id,
+                    "application_log_index": application.log_index,
+                    "envelope_digest": application.envelope_digest,
+                    "decision": outcome.value,
+                    "reason": reason,
+                    "decided_at": isoformat(now),
+                    "decided_by": {
+                        "principal_id": caller.principal_id,
+                        "role": caller.role.value,
+                    },
+                    "key_id": key.key_id,
+                },
+                vendor_id=vendor.id,
+                vendor_slug=vendor.slug,
+            )
+        )
+        if outcome is ApplicationStatus.APPROVED:
+            key.log_index = application.decision_log_index
+        else:
+            key.revocation_log_index = application.decision_log_index
 
     async def directory(self, query: str | None, offset: int, limit: int) -> Page[Vendor]:
         """Member vendors matching `query` in either name, the credit code or a domain."""
@@ -423,6 +630,70 @@ class MembershipService:
         if vendor is None:
             raise NotFound(f"no member vendor with slug {slug!r}")
         return vendor
+
+
+async def _reviews(
+    session: AsyncSession, applications: list[VendorApplication]
+) -> list[ApplicationReview]:
+    """Each application with its claims and the other pending ones of its credit code."""
+    pending = (
+        await session.execute(
+            select(VendorApplication.vendor_id, VendorApplication.id).where(
+                VendorApplication.vendor_id.in_({a.vendor_id for a in applications}),
+                VendorApplication.status == ApplicationStatus.PENDING,
+            )
+        )
+    ).all()
+    return [
+        ApplicationReview(
+            application,
+            application_claims(application),
+            tuple(
+                sorted(
+                    other
+                    for vendor_id, other in pending
+                    if vendor_id == application.vendor_id and other != application.id
+                )
+            ),
+        )
+        for application in applications
+    ]
+
+
+async def _refuse_member_domains(session: AsyncSession, domains: list[str]) -> None:
+    """Conflict if a member vendor serves one of `domains`. Other applicants' claims do
+    not count: domains are a vendor's once its application is approved."""
+    if not domains:
+        return
+    taken = await session.scalar(
+        select(VendorDomain.domain)
+        .join(Vendor, Vendor.id == VendorDomain.vendor_id)
+        .where(VendorDomain.domain.in_(domains), Vendor.status != VendorStatus.APPLICANT)
+        .limit(1)
+    )
+    if taken is not None:
+        raise Conflict(f"domain {taken} belongs to a member vendor", fields={"domains": taken})
+
+
+async def _pending_for_vendor(
+    session: AsyncSession, vendor_id: int, *, exclude: int
+) -> Sequence[VendorApplication]:
+    """The vendor's other pending applications (other keys, the same credit code)."""
+    return (
+        (
+            await session.execute(
+                select(VendorApplication)
+                .where(
+                    VendorApplication.vendor_id == vendor_id,
+                    VendorApplication.status == ApplicationStatus.PENDING,
+                    VendorApplication.id != exclude,
+                )
+                .options(selectinload(VendorApplication.vendor))
+            )
+        )
+        .scalars()
+        .all()
+    )
 
 
 def _escape_like(text: str) -> str:
