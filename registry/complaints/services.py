@@ -665,7 +665,15 @@ class ComplaintService:
             complaint = (
                 await session.execute(_complaint_query(tracking_code))
             ).scalar_one_or_none()
-            if complaint is None:
+            # A complaint already about a vendor is the business of that vendor's association:
+            # to anyone else it does not exist, so tracking codes cannot be probed here.
+            outside = (
+                complaint is not None
+                and complaint.vendor_id is not None
+                and caller.role is not Role.FEDERATION_ADMIN
+                and complaint.association_id != caller.association_id
+            )
+            if complaint is None or outside:
                 raise NotFound(f"no complaint {normalise_tracking_code(tracking_code)}")
             if complaint.vendor_id is not None:
                 raise Conflict(
