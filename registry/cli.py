@@ -292,7 +292,7 @@ def keys_rotate(vendor: str, key_path: Path, new_key_path: Path, url: str) -> No
 @click.option(
     "--ids-only",
     is_flag=True,
-    help="print only the key ids, one a line, e.g. for KEY_ID=$(registry keys list … | head -n 1)",
+    help="print only the key ids, one a line, e.g. for KEY_ID=$(registry keys list … | sed -n 1p)",
 )
 @url_option
 def keys_list(vendor: str, status: str | None, ids_only: bool, url: str) -> None:
