@@ -38,6 +38,7 @@ from registry.membership.models import Vendor
 
 TOKEN_PREFIX = "trt_"  # noqa: S105 - a public marker, not a secret
 LOGIN_PAYLOAD_TYPE = "application/vnd.trust-registry.login+json"
+LOGIN_PURPOSE = "trust-registry-login"
 
 # Roles whose tokens must name the association or vendor they act for.
 _ASSOCIATION_SCOPED = {Role.ASSOCIATION_ADMIN, Role.COMMITTEE_MEMBER, Role.MEDIATOR}
@@ -212,16 +213,18 @@ class AccountService:
             session.add(
                 LoginChallenge(nonce=nonce, key_id=key_id, created_at=now, expires_at=expires_at)
             )
-        payload = canonicalize(
-            {
-                "audience": self.ctx.settings.public_base_url,
-                "expires_at": isoformat(expires_at),
-                "key_id": key_id,
-                "nonce": nonce,
-                "purpose": "trust-registry-login",
-            }
-        )
+        payload = canonicalize(self._challenge_claims(nonce, key_id, expires_at))
         return IssuedChallenge(nonce, key_id, LOGIN_PAYLOAD_TYPE, payload, expires_at)
+
+    def _challenge_claims(self, nonce: str, key_id: str, expires_at: datetime) -> dict[str, str]:
+        """The challenge object as the server issues it; a login must sign exactly this."""
+        return {
+            "audience": self.ctx.settings.public_base_url,
+            "expires_at": isoformat(expires_at),
+            "key_id": key_id,
+            "nonce": nonce,
+            "purpose": LOGIN_PURPOSE,
+        }
 
     async def login(self, envelope: Envelope) -> IssuedToken:
         """Exchange a signed challenge for a short-lived token; each challenge works once."""
@@ -245,8 +248,20 @@ class AccountService:
             ).scalar_one_or_none()
             if challenge is None:
                 raise AuthenticationFailed("the challenge is unknown; ask for a new one")
-            if canonicalize(claims) != envelope.payload or claims.get("key_id") != challenge.key_id:
-                raise AuthenticationFailed("the signed payload is not the challenge as issued")
+            # Checked whole: a signature over another audience, purpose or expiry was
+            # made for something else, even if it carries this nonce.
+            issued = self._challenge_claims(challenge.nonce, challenge.key_id, challenge.expires_at)
+            wrong = sorted(
+                name
+                for name in issued.keys() | claims.keys()
+                if claims.get(name) != issued.get(name)
+            )
+            if wrong or canonicalize(issued) != envelope.payload:
+                raise AuthenticationFailed(
+                    "the signed payload is not the challenge as issued"
+                    + (f" (wrong or extra: {', '.join(wrong)})" if wrong else "")
+                    + "; sign the challenge's payload byte for byte"
+                )
             if challenge.used_at is not None:
                 raise Conflict("this challenge was already used; ask for a new one")
             if challenge.expires_at <= now:
