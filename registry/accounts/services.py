@@ -79,8 +79,12 @@ _TOKEN_BY_HASH = (
         ApiToken.revoked_at,
         Principal.id.label("principal_id"),
         Principal.disabled_at,
+        SigningKeyRecord.revoked_at.label("key_revoked_at"),
     )
     .join(Principal, Principal.id == ApiToken.principal_id)
+    # A revocation revokes the key's tokens itself; reading the key too closes the race
+    # with a login that read the key before the revocation and commits after it.
+    .outerjoin(SigningKeyRecord, SigningKeyRecord.key_id == ApiToken.via_key_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
@@ -178,6 +182,10 @@ class AccountService:
         now = self.ctx.clock.now()
         if row.revoked_at is not None:
             raise AuthenticationFailed("the bearer token has been revoked")
+        if row.key_revoked_at is not None and row.key_revoked_at <= now:
+            raise AuthenticationFailed(
+                "the key this token was obtained with has been revoked; log in with a current key"
+            )
         if row.expires_at <= now:
             raise AuthenticationFailed(
                 f"the bearer token expired at {isoformat(row.expires_at)}; log in again"

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from attestations.canonical import canonicalize
 from attestations.envelope import sign_envelope
@@ -25,7 +25,7 @@ from registry.certification.models import AttestationRecord
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
 from registry.clock import ManualClock, isoformat
-from registry.keys.models import SigningKeyRecord
+from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.services import Services
 from registry.transparency.offline import verify_entry_bundle
 from tests.cli import run_cli
@@ -120,6 +120,26 @@ async def test_token_from_key_login_stops_working_when_the_key_is_revoked(
     # A token that no key obtained (the operator's) is not the key's to take away.
     whoami = await api.get("/api/v1/auth/whoami", headers=_auth(vendor.token))
     assert whoami.status_code == 200
+
+
+async def test_token_minted_while_its_key_was_being_revoked_is_refused(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    """A login that read the key before a revocation committed and minted its token after
+    it leaves a token the revocation did not see; the key's own state still refuses it."""
+    vendor = await member_vendor(services, association, "acme-cloud")
+    token = await _login(api, vendor.key)
+    # The state that race leaves behind: the key revoked, its token not.
+    async with services.ctx.db.transaction() as session:
+        await session.execute(
+            update(SigningKeyRecord)
+            .where(SigningKeyRecord.key_id == vendor.key.key_id)
+            .values(status=KeyStatus.REVOKED, revoked_at=clock.now())
+        )
+    refused = await api.get("/api/v1/auth/whoami", headers=_auth(token))
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith(PROBLEM_JSON)
+    assert "key this token was obtained with has been revoked" in refused.json()["detail"]
 
 
 async def test_revoked_key_cannot_sign_back_dated_statements(
