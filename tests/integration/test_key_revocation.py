@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 
 from attestations.canonical import canonicalize
 from attestations.envelope import sign_envelope
@@ -25,6 +28,7 @@ from registry.certification.models import AttestationRecord
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
 from registry.clock import ManualClock, isoformat
+from registry.db.migrate import alembic_config, upgrade
 from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.services import Services
 from registry.transparency.offline import verify_entry_bundle
@@ -32,6 +36,8 @@ from tests.cli import run_cli
 from tests.factories import MemberVendor, member_vendor
 
 DAY = timedelta(days=1)
+REVISION = "0009"
+"""The migration that gave revocation its power."""
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -373,3 +379,39 @@ async def test_login_challenge_is_checked_whole(
 
     accepted = await _answer(api, vendor.key, challenge, base64.b64decode(challenge["payload"]))
     assert accepted.status_code == 200, accepted.text
+
+
+async def test_migration_revokes_tokens_of_keys_revoked_before_it(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    """Upgrading a database where a key was revoked under the old rule (its login tokens
+    left alive) revokes those tokens, as the new rule would have."""
+    vendor = await member_vendor(services, association, "acme-cloud")
+    token = await _login(api, vendor.key)
+    # What the old revocation left: the key revoked, the token it logged in for not.
+    async with services.ctx.db.transaction() as session:
+        await session.execute(
+            update(SigningKeyRecord)
+            .where(SigningKeyRecord.key_id == vendor.key.key_id)
+            .values(status=KeyStatus.REVOKED, revoked_at=clock.now())
+        )
+    before = ScriptDirectory.from_config(alembic_config()).get_revision(REVISION).down_revision
+    assert isinstance(before, str)
+
+    def downgrade(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, before)
+
+    async with services.ctx.db.engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    await upgrade(services.ctx.db)
+
+    async with services.ctx.db.read() as session:
+        revoked_at = await session.scalar(
+            select(ApiToken.revoked_at).where(ApiToken.via_key_id == vendor.key.key_id)
+        )
+    assert revoked_at == clock.now()
+    # The operator's token, obtained without a key, is untouched.
+    assert (await api.get("/api/v1/auth/whoami", headers=_auth(vendor.token))).status_code == 200
+    assert (await api.get("/api/v1/auth/whoami", headers=_auth(token))).status_code == 401
