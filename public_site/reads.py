@@ -1,6 +1,7 @@
 """The public site's read models, memoised per worker until the transparency log moves.
 
-A profile page needs the vendor, its certificate, its history and its audits; this is
+A profile page needs the vendor, its certificate, its history, its audits and the records
+signed with a compromised key; this is
 the one place that asks the registry services for them, so controllers stay one call.
 It composes reads only: every rule stays in the services it calls.
 """
@@ -15,6 +16,7 @@ from public_site.badges.rendering import NOT_CERTIFIED, Verdict, verdict
 from public_site.cache import LogWatchedCache
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
 from registry.errors import NotFound
+from registry.keys.compromise import SignedRecord
 from registry.membership.services import SLUG_PATTERN
 from registry.services import Services
 
@@ -36,6 +38,8 @@ class VendorProfile:
     certification: PublicCertification | None
     history: tuple[TransitionView, ...]
     audits: tuple[AuditSummary, ...]
+    compromised: tuple[SignedRecord, ...] = ()
+    """Records signed by one of the vendor's keys after that key was compromised."""
 
 
 class PublicReads:
@@ -100,4 +104,5 @@ class PublicReads:
             certification=await services.certification.public_status(slug),
             history=tuple(await services.certification.history(slug)),
             audits=tuple(await services.certification.audit_summaries(slug)),
+            compromised=tuple(await services.key_compromise.flagged_for_vendor(slug)),
         )

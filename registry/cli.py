@@ -314,19 +314,44 @@ def keys_list(vendor: str, status: str | None, ids_only: bool, url: str) -> None
 @keys.command("revoke")
 @click.argument("key_id")
 @click.option("--reason", required=True)
-@click.option("--revoked-at", default=None, help="ISO 8601 instant; default now")
+@click.option(
+    "--compromised-since",
+    default=None,
+    help="ISO 8601 instant the key was compromised from (between its registration and now); "
+    "what it signed since is listed by `registry keys compromised`",
+)
 @token_option
 @url_option
-def keys_revoke(key_id: str, reason: str, revoked_at: str | None, token: str, url: str) -> None:
-    """Revoke a key (vendor admin or association admin token)."""
+def keys_revoke(
+    key_id: str, reason: str, compromised_since: str | None, token: str, url: str
+) -> None:
+    """Revoke a key now, with every token it logged in for (vendor or association admin)."""
 
     def work() -> Any:
         client = RegistryClient(url, token)
         try:
             body: dict[str, Any] = {"reason": reason}
-            if revoked_at:
-                body["revoked_at"] = revoked_at
+            if compromised_since:
+                body["compromised_since"] = compromised_since
             return client.request("POST", f"/api/v1/keys/{key_id}/revoke", json=body)
+        finally:
+            client.close()
+
+    print_json(guarded(work))
+
+
+@keys.command("compromised")
+@click.argument("key_id")
+@token_option
+@url_option
+def keys_compromised(key_id: str, token: str, url: str) -> None:
+    """List the records KEY_ID signed after it was compromised (vendor, its association's
+    admins or the federation admin)."""
+
+    def work() -> Any:
+        client = RegistryClient(url, token)
+        try:
+            return client.request("GET", f"/api/v1/keys/{key_id}/compromised-records")
         finally:
             client.close()
 

@@ -10,6 +10,7 @@ from registry.certification.services import CertificationService
 from registry.complaints.services import ComplaintService
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
+from registry.keys.compromise import KeyCompromiseService
 from registry.keys.services import KeyService
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
@@ -25,6 +26,7 @@ class Services:
         self.federation = FederationService(ctx)
         self.membership = MembershipService(ctx)
         self.keys = KeyService(ctx)
+        self.key_compromise = KeyCompromiseService(ctx)
         self.log = TransparencyLogService(ctx)
         self.complaints = ComplaintService(ctx)
         self.certification = CertificationService(ctx)

@@ -1,4 +1,4 @@
-"""/api/v1/vendors/{slug}/keys and /api/v1/keys/{key_id}/revoke."""
+"""/api/v1/vendors/{slug}/keys, /api/v1/keys/{key_id}/revoke and what a compromised key signed."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class KeyOut(msgspec.Struct):
     created_at: datetime
     activated_at: datetime | None
     revoked_at: datetime | None
+    compromised_since: datetime | None
     revocation_reason: str | None
     authorised_by_key_id: str | None
     log_index: int | None
@@ -34,10 +35,33 @@ class KeyOut(msgspec.Struct):
 
 
 class RevokeIn(msgspec.Struct, forbid_unknown_fields=True):
-    """Why, and from when (default now; earlier to cover a compromise window)."""
+    """Why; for a compromise, optionally since when the key was in other hands."""
 
     reason: str
-    revoked_at: str | None = None
+    compromised_since: str | None = None
+    """ISO 8601 with a zone, between the key's registration and now: what the key signed
+    from then on is listed at /api/v1/keys/{key_id}/compromised-records."""
+
+
+class SignedRecordOut(msgspec.Struct):
+    """An accepted record signed by the key after it was compromised."""
+
+    kind: str
+    """`application`, `key_rotation` or `attestation`."""
+    ref: str
+    signed_at: datetime | None
+    received_at: datetime
+    log_index: int | None
+
+
+class CompromiseOut(msgspec.Struct):
+    """A revoked key and the records it signed from `compromised_since` on."""
+
+    key_id: str
+    vendor: str
+    revoked_at: datetime | None
+    compromised_since: datetime | None
+    records: list[SignedRecordOut]
 
 
 def key_out(key: SigningKeyRecord) -> KeyOut:
@@ -49,6 +73,7 @@ def key_out(key: SigningKeyRecord) -> KeyOut:
         created_at=key.created_at,
         activated_at=key.activated_at,
         revoked_at=key.revoked_at,
+        compromised_since=key.compromised_since,
         revocation_reason=key.revocation_reason,
         authorised_by_key_id=key.authorised_by_key_id,
         log_index=key.log_index,
@@ -103,5 +128,35 @@ class KeyRevocationController(Controller):
         key_id: FromPath[str],
         data: JSONBody[RevokeIn],
     ) -> KeyOut:
-        """Revoke a key; statements dated after `revoked_at` are refused from now on."""
-        return key_out(await services.keys.revoke(caller, key_id, data.reason, data.revoked_at))
+        """Revoke a key now, with every token it logged in for; nothing it signs is
+        accepted from now on, whatever time a statement claims."""
+        return key_out(
+            await services.keys.revoke(caller, key_id, data.reason, data.compromised_since)
+        )
+
+    @get(
+        "/{key_id:str}/compromised-records",
+        opt=opt(roles(Role.VENDOR_ADMIN, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)),
+    )
+    async def compromised_records(
+        self, services: ServicesDep, caller: CallerDep, key_id: FromPath[str]
+    ) -> CompromiseOut:
+        """What the key signed after `compromised_since`: for the vendor itself, its
+        association's admins and the federation admin; anyone else is refused."""
+        report = await services.key_compromise.signed_after_compromise(caller, key_id)
+        return CompromiseOut(
+            key_id=report.key_id,
+            vendor=report.vendor,
+            revoked_at=report.revoked_at,
+            compromised_since=report.compromised_since,
+            records=[
+                SignedRecordOut(
+                    kind=r.kind,
+                    ref=r.ref,
+                    signed_at=r.signed_at,
+                    received_at=r.received_at,
+                    log_index=r.log_index,
+                )
+                for r in report.records
+            ],
+        )

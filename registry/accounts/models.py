@@ -54,8 +54,9 @@ class ApiToken(IdMixin, CreatedAtMixin, Base):
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"))
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
-    via_key_id: Mapped[str | None] = mapped_column(String(64))
-    """The signing key whose challenge signature minted this token, for login tokens."""
+    via_key_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The signing key whose challenge signature minted this token, for login tokens;
+    revoking that key revokes the token in the same transaction."""
 
 
 class LoginChallenge(IdMixin, CreatedAtMixin, Base):

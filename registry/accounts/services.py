@@ -39,6 +39,7 @@ from registry.rate_limits import Limit, fingerprint_key, spend
 
 TOKEN_PREFIX = "trt_"  # noqa: S105 - a public marker, not a secret
 LOGIN_PAYLOAD_TYPE = "application/vnd.trust-registry.login+json"
+LOGIN_PURPOSE = "trust-registry-login"
 
 # Roles whose tokens must name the association or vendor they act for.
 _ASSOCIATION_SCOPED = {Role.ASSOCIATION_ADMIN, Role.COMMITTEE_MEMBER, Role.MEDIATOR}
@@ -79,8 +80,12 @@ _TOKEN_BY_HASH = (
         ApiToken.revoked_at,
         Principal.id.label("principal_id"),
         Principal.disabled_at,
+        SigningKeyRecord.revoked_at.label("key_revoked_at"),
     )
     .join(Principal, Principal.id == ApiToken.principal_id)
+    # A revocation revokes the key's tokens itself; reading the key too closes the race
+    # with a login that read the key before the revocation and commits after it.
+    .outerjoin(SigningKeyRecord, SigningKeyRecord.key_id == ApiToken.via_key_id)
     .where(ApiToken.token_hash == bindparam("token_hash"))
 )
 
@@ -179,6 +184,10 @@ class AccountService:
         now = self.ctx.clock.now()
         if row.revoked_at is not None:
             raise AuthenticationFailed("the bearer token has been revoked")
+        if row.key_revoked_at is not None and row.key_revoked_at <= now:
+            raise AuthenticationFailed(
+                "the key this token was obtained with has been revoked; log in with a current key"
+            )
         if row.expires_at <= now:
             raise AuthenticationFailed(
                 f"the bearer token expired at {isoformat(row.expires_at)}; log in again"
@@ -242,16 +251,18 @@ class AccountService:
             session.add(
                 LoginChallenge(nonce=nonce, key_id=key_id, created_at=now, expires_at=expires_at)
             )
-        payload = canonicalize(
-            {
-                "audience": self.ctx.settings.public_base_url,
-                "expires_at": isoformat(expires_at),
-                "key_id": key_id,
-                "nonce": nonce,
-                "purpose": "trust-registry-login",
-            }
-        )
+        payload = canonicalize(self._challenge_claims(nonce, key_id, expires_at))
         return IssuedChallenge(nonce, key_id, LOGIN_PAYLOAD_TYPE, payload, expires_at)
+
+    def _challenge_claims(self, nonce: str, key_id: str, expires_at: datetime) -> dict[str, str]:
+        """The challenge object as the server issues it; a login must sign exactly this."""
+        return {
+            "audience": self.ctx.settings.public_base_url,
+            "expires_at": isoformat(expires_at),
+            "key_id": key_id,
+            "nonce": nonce,
+            "purpose": LOGIN_PURPOSE,
+        }
 
     async def login(self, envelope: Envelope) -> IssuedToken:
         """Exchange a signed challenge for a short-lived token; each challenge works once."""
@@ -275,8 +286,20 @@ class AccountService:
             ).scalar_one_or_none()
             if challenge is None:
                 raise AuthenticationFailed("the challenge is unknown; ask for a new one")
-            if canonicalize(claims) != envelope.payload or claims.get("key_id") != challenge.key_id:
-                raise AuthenticationFailed("the signed payload is not the challenge as issued")
+            # Checked whole: a signature over another audience, purpose or expiry was
+            # made for something else, even if it carries this nonce.
+            issued = self._challenge_claims(challenge.nonce, challenge.key_id, challenge.expires_at)
+            wrong = sorted(
+                name
+                for name in issued.keys() | claims.keys()
+                if claims.get(name) != issued.get(name)
+            )
+            if wrong or canonicalize(issued) != envelope.payload:
+                raise AuthenticationFailed(
+                    "the signed payload is not the challenge as issued"
+                    + (f" (wrong or extra: {', '.join(wrong)})" if wrong else "")
+                    + "; sign the challenge's payload byte for byte"
+                )
             if challenge.used_at is not None:
                 raise Conflict("this challenge was already used; ask for a new one")
             if challenge.expires_at <= now:

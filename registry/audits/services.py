@@ -36,6 +36,7 @@ from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
 from registry.federation.models import Association
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
+from registry.keys.services import refuse_if_revoked
 from registry.membership.models import Vendor
 from registry.membership.services import SLUG_PATTERN
 from registry.signed_statements import (
@@ -215,7 +216,7 @@ class AuditService:
             if existing is not None:
                 return existing
             auditor = await self._caller_auditor(session, caller, claims.auditor)
-            key_id = await _verify_auditor_signature(session, envelope, auditor, signed_at)
+            key_id = await _verify_auditor_signature(session, envelope, auditor, signed_at, now)
             _check_accreditation(auditor, signed_at)
             vendor = await member_vendor(session, claims.vendor)
             association = await session.get(Association, vendor.association_id)
@@ -339,7 +340,11 @@ def _check_accreditation(auditor: Auditor, signed_at: datetime) -> None:
 
 
 async def _verify_auditor_signature(
-    session: AsyncSession, envelope: Envelope, auditor: Auditor, signed_at: datetime
+    session: AsyncSession,
+    envelope: Envelope,
+    auditor: Auditor,
+    signed_at: datetime,
+    received_at: datetime,
 ) -> str:
     keys = (
         await session.execute(
@@ -350,14 +355,21 @@ async def _verify_auditor_signature(
             )
         )
     ).scalars()
-    usable = {
-        k.key_id: PublicKey(k.public_key)
-        for k in keys
-        if k.status is not KeyStatus.PENDING and (k.revoked_at is None or signed_at < k.revoked_at)
-    }
+    usable: dict[str, PublicKey] = {}
+    refusals: list[str] = []
+    for k in keys:
+        if k.status is KeyStatus.PENDING:
+            continue
+        try:
+            refuse_if_revoked(k.key_id, k.revoked_at, signed_at, received_at)
+        except InvalidSignature as exc:
+            refusals.append(exc.detail)
+            continue
+        usable[k.key_id] = PublicKey(k.public_key)
     if not usable:
         raise InvalidSignature(
             f"the audit is not signed by a current key of auditor {auditor.slug}"
+            + (f": {'; '.join(refusals)}" if refusals else "")
         )
     try:
         return verify_envelope(envelope, usable)[0]

@@ -474,7 +474,7 @@ class AttestationService:
                 fields={"vendor": "mismatch"},
             )
         issued_at = check_issued_at(claims.issued_at, now, self.ctx.settings)
-        key_id = _verify(envelope, vendor.id, issued_at, keys, key_rows)
+        key_id = _verify(envelope, vendor.id, issued_at, keys, key_rows, received_at=now)
         period_start, period_end = parse_period(claims.period_start, claims.period_end)
         if period_end > now + self.ctx.settings.signature_clock_skew:
             raise InvalidInput(
@@ -856,15 +856,21 @@ def _verify(
     signed_at: datetime,
     keys: dict[tuple[str, datetime], PublicKey | RegistryError],
     key_rows: Mapping[str, VendorKeyColumns],
+    *,
+    received_at: datetime,
 ) -> str:
-    """The id of the vendor key whose signature verifies; every refusal is precise."""
+    """The id of the vendor key whose signature verifies; every refusal is precise.
+
+    `keys` lives for one submission, whose envelopes share `received_at`, so the
+    (key id, signing time) pair decides a key's answer.
+    """
     first_error: RegistryError | None = None
     for keyid in envelope.keyids:
         cache_key = (keyid, signed_at)
         key = keys.get(cache_key)
         if key is None:
             try:
-                key = vendor_key_of(key_rows.get(keyid), keyid, vendor_id, signed_at)
+                key = vendor_key_of(key_rows.get(keyid), keyid, vendor_id, signed_at, received_at)
             except RegistryError as exc:
                 key = exc
             keys[cache_key] = key

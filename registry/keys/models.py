@@ -54,7 +54,11 @@ class SigningKeyRecord(IdMixin, CreatedAtMixin, Base):
     )
     activated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
-    """Signatures dated after this instant are rejected; earlier ones stay valid."""
+    """The moment of revocation: envelopes received or dated from then on are refused;
+    those accepted before stay valid."""
+    compromised_since: Mapped[datetime | None]
+    """Given when a key is revoked for compromise: records it signed from this instant on
+    (by their signing or receive time) are listed for review and flagged publicly."""
     revocation_reason: Mapped[str | None] = mapped_column(Text)
     authorised_by_key_id: Mapped[str | None] = mapped_column(String(64))
     """The key that signed this key's registration (rotation), if any."""

@@ -1,8 +1,12 @@
 """Key rotation, revocation and the lookups signed submissions rely on.
 
 Rotation needs two signatures on one statement: a current active key of the owner
-(authority) and the new key (proof of possession). Revocation records an instant;
-statements dated after it are refused from then on, earlier ones stay valid.
+(authority) and the new key (proof of possession). Revocation takes effect at once:
+every token the key logged in for is revoked in the same transaction, and nothing the
+key signs is accepted once the registry's clock has passed `revoked_at`, whatever time
+the statement claims. Envelopes accepted before stay valid. A revocation for compromise
+may say since when the key was compromised; what it signed from then on is listed for
+review (see `registry.keys.compromise`).
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from datetime import datetime
 from typing import Protocol
 
 import msgspec
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
+from registry.accounts.models import ApiToken
 from registry.clock import isoformat, parse_iso
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
@@ -69,27 +74,56 @@ class VendorKeyColumns(Protocol):
     def status(self) -> KeyStatus: ...
 
 
+def refuse_if_revoked(
+    key_id: str, revoked_at: datetime | None, signed_at: datetime, received_at: datetime
+) -> None:
+    """Refuse a signature by a key revoked before the envelope arrived or was dated.
+
+    The receive time is the registry's clock and decides first: whoever holds a revoked
+    key can date a statement before the revocation (`issued_at` is only a claim), but
+    cannot make the registry receive it earlier. Envelopes accepted before `revoked_at`
+    were received before it, so they stay valid.
+    """
+    if revoked_at is None:
+        return
+    if received_at >= revoked_at:
+        raise InvalidSignature(
+            f"signing key {key_id} was revoked at {isoformat(revoked_at)}; nothing it signs "
+            "is accepted after that, whatever time the statement claims"
+        )
+    if signed_at >= revoked_at:
+        raise InvalidSignature(
+            f"signing key {key_id} was revoked at {isoformat(revoked_at)}; "
+            "the statement is dated after that"
+        )
+
+
 async def usable_vendor_key(
-    session: AsyncSession | AsyncConnection, key_id: str, vendor_id: int, signed_at: datetime
+    session: AsyncSession | AsyncConnection,
+    key_id: str,
+    vendor_id: int,
+    signed_at: datetime,
+    received_at: datetime,
 ) -> PublicKey:
-    """The vendor's key `key_id` if it was valid at `signed_at`, else a precise refusal."""
+    """The vendor's key `key_id` if it was valid when the envelope was signed and when it
+    was received, else a precise refusal."""
     key = (await session.execute(_KEY_BY_ID, {"key_id": key_id})).one_or_none()
-    return vendor_key_of(key, key_id, vendor_id, signed_at)
+    return vendor_key_of(key, key_id, vendor_id, signed_at, received_at)
 
 
 def vendor_key_of(
-    key: VendorKeyColumns | None, key_id: str, vendor_id: int, signed_at: datetime
+    key: VendorKeyColumns | None,
+    key_id: str,
+    vendor_id: int,
+    signed_at: datetime,
+    received_at: datetime,
 ) -> PublicKey:
     """`usable_vendor_key` for a key row already read (None: no such key)."""
     if key is None:
         raise InvalidSignature(f"signing key {key_id} is not registered")
     if key.owner_kind is not KeyOwnerKind.VENDOR or key.vendor_id != vendor_id:
         raise InvalidSignature(f"signing key {key_id} belongs to someone else")
-    if key.revoked_at is not None and signed_at >= key.revoked_at:
-        raise InvalidSignature(
-            f"signing key {key_id} was revoked at {isoformat(key.revoked_at)}; "
-            "the statement is dated after that"
-        )
+    refuse_if_revoked(key_id, key.revoked_at, signed_at, received_at)
     if key.status is KeyStatus.PENDING:
         raise InvalidSignature(f"signing key {key_id} is not active yet")
     return PublicKey(key.public_key)
@@ -136,7 +170,7 @@ class KeyService:
             ):
                 raise Conflict(f"key {new_key.key_id} is already registered")
             authority = await self._authorising_key(
-                session, envelope, vendor.id, signed_at, new_key
+                session, envelope, vendor.id, signed_at, new_key, received_at=now
             )
             try:
                 verify_envelope(envelope, {new_key.key_id: new_key}, require={new_key.key_id})
@@ -176,6 +210,8 @@ class KeyService:
         vendor_id: int,
         signed_at: datetime,
         new_key: PublicKey,
+        *,
+        received_at: datetime,
     ) -> str:
         """The first signature by a current key of the vendor that verifies."""
         reasons: list[str] = []
@@ -183,7 +219,7 @@ class KeyService:
             if keyid == new_key.key_id:
                 continue
             try:
-                current = await usable_vendor_key(session, keyid, vendor_id, signed_at)
+                current = await usable_vendor_key(session, keyid, vendor_id, signed_at, received_at)
                 verify_envelope(envelope, {keyid: current}, require={keyid})
             except InvalidSignature as exc:
                 reasons.append(exc.detail)
@@ -197,25 +233,31 @@ class KeyService:
         )
 
     async def revoke(
-        self, caller: Caller, key_id: str, reason: str, revoked_at: str | None
+        self, caller: Caller, key_id: str, reason: str, compromised_since: str | None = None
     ) -> SigningKeyRecord:
-        """Revoke a key from an instant (now by default; earlier for a compromise window)."""
+        """Revoke a key now, with every token it logged in for, in one transaction.
+
+        `compromised_since` (for a compromise) must lie between the key's registration
+        and now; the records the key signed from then on are listed for review and
+        flagged on the public pages, while they stay in the log as accepted.
+        """
         reason = reason.strip()
         if not reason:
             raise InvalidInput("a revocation needs a reason", fields={"reason": "required"})
         now = self.ctx.clock.now()
-        effective = now
-        if revoked_at is not None:
+        since: datetime | None = None
+        if compromised_since is not None:
             try:
-                effective = parse_iso(revoked_at)
+                since = parse_iso(compromised_since)
             except ValueError as exc:
                 raise InvalidInput(
-                    "revoked_at must be an ISO 8601 time with a zone",
-                    fields={"revoked_at": "invalid"},
+                    "compromised_since must be an ISO 8601 time with a zone",
+                    fields={"compromised_since": "invalid"},
                 ) from exc
-            if effective > now:
+            if since > now:
                 raise InvalidInput(
-                    "revoked_at cannot lie in the future", fields={"revoked_at": "in the future"}
+                    "compromised_since cannot lie in the future",
+                    fields={"compromised_since": "in the future"},
                 )
         async with self.ctx.db.transaction() as session:
             key = (
@@ -236,7 +278,12 @@ class KeyService:
                 )
             if key.status is KeyStatus.REVOKED:
                 raise Conflict(f"key {key_id} was already revoked")
-            effective = max(effective, key.created_at)
+            if since is not None and since < key.created_at:
+                raise InvalidInput(
+                    f"compromised_since cannot lie before the key was registered "
+                    f"({isoformat(key.created_at)})",
+                    fields={"compromised_since": "before the key's registration"},
+                )
             if caller.speaks_for_vendor(vendor.id):
                 others = await session.scalar(
                     select(func.count()).where(
@@ -250,14 +297,22 @@ class KeyService:
                         "this is the vendor's last active key; rotate to a new key first"
                     )
             key.status = KeyStatus.REVOKED
-            key.revoked_at = effective
+            key.revoked_at = now
+            key.compromised_since = since
             key.revocation_reason = reason
+            # A token is only as good as the key that obtained it.
+            await session.execute(
+                update(ApiToken)
+                .where(ApiToken.via_key_id == key_id, ApiToken.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
             key.revocation_log_index = await LogAppender(session, now).append(
                 PendingLeaf(
                     EntryType.KEY_REVOKED,
                     {
                         "key_id": key_id,
-                        "revoked_at": isoformat(effective),
+                        "revoked_at": isoformat(now),
+                        "compromised_since": isoformat(since) if since else None,
                         "reason": reason,
                         "decided_by": {
                             "principal_id": caller.principal_id,

@@ -136,19 +136,24 @@ async def test_apply_approve_login_rotate_revoke(
         key.key_id: ("revoked", 1),
         new_key.key_id: ("active", 2),
     }
-    # The revoked key can neither log in nor authorise another rotation.
+    # The revoked key can neither log in, nor keep the token it logged in for, nor
+    # authorise another rotation.
     late_login = await api.post("/api/v1/auth/challenge", json={"key_id": key.key_id})
     assert late_login.status_code == 404
     assert "was revoked" in late_login.json()["detail"]
     assert "laptop lost" in late_login.json()["detail"]
+    assert (await api.get("/api/v1/auth/whoami", headers=_auth(token["token"]))).status_code == 401
+    current = await _login(api, new_key)
+    assert current.status_code == 200
     third = SigningKey.generate()
     late = rotation_envelope(key, third, vendor="acme-cloud", issued_at=clock.now())
     refused = await api.post(
-        "/api/v1/vendors/acme-cloud/keys/", json=late.to_dict(), headers=_auth(token["token"])
+        "/api/v1/vendors/acme-cloud/keys/",
+        json=late.to_dict(),
+        headers=_auth(current.json()["token"]),
     )
     assert refused.status_code == 422
     assert "revoked" in refused.json()["detail"]
-    assert (await _login(api, new_key)).status_code == 200
     # Every decision is in the log: application, approval, rotation, revocation.
     async with services.ctx.db.read() as session:
         assert await services.log.size(session) == 4
