@@ -4,7 +4,7 @@ Each row is one accepted anonymous write, keyed by a keyed hash of the client ad
 or credit code it counts against; the cleanup job deletes rows older than every window.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-03 14:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import registry.db.base
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
