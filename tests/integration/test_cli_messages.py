@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from registry.clock import ManualClock, SystemClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests import conftest
@@ -36,6 +38,39 @@ async def test_refusals_read_as_the_registrys_sentence(api: httpx.AsyncClient) -
     assert revoke.output.startswith("error: ")
     assert "HTTP" not in revoke.output
     assert "token" in revoke.output
+
+
+async def test_a_refusal_names_the_fields_at_fault(
+    api: httpx.AsyncClient, association: str, clock: ManualClock, tmp_path: Path
+) -> None:
+    """An application with a wrong check character: the sentence, then the field."""
+    # The CLI signs with the wall clock, so the server's clock starts there too.
+    clock.set(SystemClock().now())
+    key = tmp_path / "vendor.key"
+    assert (await run_cli(["keys", "generate", "--out", str(key)])).exit_code == 0
+    applied = await run_cli(
+        [
+            "apply",
+            "--key",
+            str(key),
+            "--association",
+            association,
+            "--credit-code",
+            "91110108MA01XY7K2Q",
+            "--slug",
+            "wrong-code",
+            "--name-zh",
+            "错码",
+            "--name-en",
+            "Wrong Code",
+            "--url",
+            str(api.base_url),
+        ]
+    )
+    assert applied.exit_code == 1
+    assert applied.output.startswith("error: ")
+    assert "HTTP" not in applied.output
+    assert "(credit_code: " in applied.output
 
 
 async def test_an_unreachable_registry_is_named() -> None:

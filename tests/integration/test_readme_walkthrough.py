@@ -11,7 +11,8 @@ blocks then run as written in one bash (`set -euo pipefail`, so every command mu
 - `curl` fails on an HTTP error status and prints the problem (`fail-with-body` in a
   `.curlrc` under `CURL_HOME`), so a refused request fails the run instead of printing
   a problem nobody reads;
-- no `REGISTRY_*` variable of the test's own environment leaks into the shell.
+- no `REGISTRY_*` variable of the test's own environment leaks into the shell, and the
+  `make run` stand-in runs without its scheduler, so only the walkthroughs change the demo.
 
 On a quiet 2-CPU machine the run takes about a minute, most of it the two `registry
 demo` loads and the start-up of each `registry` command.
@@ -29,6 +30,7 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ import pytest
 
 from public_site.badges.rendering import BadgeKind, badge_message
 from registry.demo import DEMO_VENDORS
-from tests.serving import free_port, registry_server
+from tests.serving import REGISTRY, free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +63,32 @@ def _certificates(base_url: str) -> dict[str, Any]:
             body = answer.json()
             states[slug] = (body.get("state"), body.get("level"), body.get("valid_until"))
     return states
+
+
+@contextlib.contextmanager
+def make_run(clone: Path, env: dict[str, str]) -> Iterator[str]:
+    """What `make run` does in `clone` (the demo into ./var, then serve), on a free port
+    and with the scheduler off so that nothing but the walkthroughs changes the demo;
+    yields the base URL."""
+    subprocess.run(
+        [REGISTRY, "demo", "--if-empty"], cwd=clone, env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    port = free_port()
+    with subprocess.Popen(
+        [REGISTRY, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=clone,
+        env={**env, "REGISTRY_SCHEDULER": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as server:
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            # A shared machine can take long to start it; this only guards against a hang.
+            wait_until_ready(base_url, server, timeout_s=300)
+            yield base_url
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
 
 
 def test_the_readme_has_the_walkthroughs_in_order() -> None:
@@ -89,7 +117,7 @@ def test_the_readme_walkthroughs_run_as_written_and_leave_the_demo_whole(
     env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
     env["CURL_HOME"] = str(curl_home)
 
-    with registry_server(clone / "var", demo=True) as base_url:
+    with make_run(clone, env) as base_url:
         main_port, throwaway_port = base_url.rsplit(":", 1)[1], str(free_port())
         script = ["set -euo pipefail"]
         for name, text in walkthrough_blocks(README.read_text(encoding="utf-8")):
