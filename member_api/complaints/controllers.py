@@ -20,6 +20,7 @@ from member_api.complaints.schemas import (
     DecisionIn,
     FiguresOut,
     LinkIn,
+    MediatorComplaintOut,
     MessageIn,
     NoteIn,
     ProposalIn,
@@ -30,6 +31,7 @@ from member_api.complaints.schemas import (
     complaint_out,
     contact_out,
     figures_out,
+    mediator_complaint_out,
     sla_policy_out,
     summary_out,
 )
@@ -38,7 +40,7 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
-from registry.complaints.messages import FILED, MERGED
+from registry.complaints.messages import FILED
 from registry.complaints.models import ComplaintStatus
 from registry.complaints.services import FiledComplaint
 from registry.pagination import Page
@@ -62,14 +64,12 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 def filed_out(filed: FiledComplaint, language: str) -> ComplaintFiledOut:
     """Shape a filing's answer in the consumer's language."""
-    message = MERGED.format(code=filed.tracking_code) if filed.merged else FILED
     return ComplaintFiledOut(
         tracking_code=filed.tracking_code,
         secret=filed.secret,
         status=filed.status.value,
-        merged=filed.merged,
         first_response_due_at=filed.first_response_due_at,
-        message=message.in_language(language),
+        message=FILED.in_language(language),
     )
 
 
@@ -99,17 +99,16 @@ class ConsumerComplaintController(Controller):
     ) -> Response[ComplaintFiledOut]:
         """File a complaint; the answer holds the tracking code and the secret (shown once).
 
-        A filing by the same contact about the same subject and category within the
-        duplicate window is merged into the first one (200, `merged: true`, no secret).
+        A repeat of an open complaint by the same contact is answered exactly like a fresh
+        filing (its own code and secret); only mediators see the link between the two.
         """
         language = request_language(request)
         filed = await services.complaints.file(
             data.submission(language), client_ip=client_ip(request)
         )
-        status = HTTP_200_OK if filed.merged else HTTP_201_CREATED
         return Response(
             filed_out(filed, language),
-            status_code=status,
+            status_code=HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
         )
 
@@ -276,9 +275,26 @@ class MediationController(Controller):
     @get("/{tracking_code:str}", opt=opt(MEDIATOR))
     async def view(
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]
+    ) -> MediatorComplaintOut:
+        """One escalated complaint (or one awaiting triage or a join) and its thread, with
+        its duplicate links."""
+        return mediator_complaint_out(
+            await services.complaints.mediator_view(caller, tracking_code)
+        )
+
+    @post("/{tracking_code:str}/join", opt=opt(MEDIATOR), status_code=HTTP_200_OK)
+    async def join(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        tracking_code: FromPath[str],
+        data: JSONBody[NoteIn],
     ) -> ComplaintOut:
-        """One escalated complaint and its thread."""
-        return complaint_out(await services.complaints.mediator_view(caller, tracking_code))
+        """Join this duplicate filing into the earlier complaint it repeats (`duplicate_of`):
+        its text goes onto the earlier thread and this complaint is closed."""
+        return complaint_out(
+            await services.complaints.join_duplicate(caller, tracking_code, data.note)
+        )
 
     @post("/{tracking_code:str}/messages", opt=opt(MEDIATOR), status_code=HTTP_201_CREATED)
     async def message(

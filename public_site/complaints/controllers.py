@@ -25,7 +25,6 @@ from registry.complaints.messages import (
     CATEGORY_NAMES,
     FIELD_NAMES,
     FILED,
-    MERGED,
     PROVINCES,
     STATUS_NAMES,
     SUBJECT_KIND_NAMES,
@@ -152,11 +151,10 @@ class ComplaintPagesController(SitePageController):
             detail, fields = exc.localised(language)
             status = exc.status_override or (404 if isinstance(exc, NotFound) else 422)
             return await _form_page(site, services, data, fields, detail=detail, status_code=status)
-        message = MERGED.format(code=filed.tracking_code) if filed.merged else FILED
         page = site.page(
             "complaints/filed.html",
             filed=filed,
-            message=message.in_language(language),
+            message=FILED.in_language(language),
         )
         page.headers["Cache-Control"] = "no-store"
         return page

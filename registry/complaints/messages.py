@@ -124,10 +124,6 @@ WRONG_STATE = Text(
     "the complaint is {status}; this action is not possible now",
 )
 ALREADY_RATED = Text("该投诉已评价过", "this complaint has already been rated")
-MERGED = Text(
-    "您在短时间内提交了相同的投诉，已合并到原投诉 {code}，请使用当时获得的查询密码",
-    "you filed the same complaint recently; it was merged into {code}: use the secret you got then",
-)
 FILED = Text(
     "投诉已提交。请保存查询码和查询密码，密码只显示这一次。",
     "Complaint filed. Keep the tracking code and secret; the secret is shown only this once.",
