@@ -21,6 +21,7 @@ from registry.accounts.models import Principal, Role
 from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.complaints.demo import load_complaints_demo
+from registry.datadir import private_dir
 from registry.membership.credit_code import ALPHABET, check_character
 from registry.membership.models import Vendor
 from registry.services import Services
@@ -257,7 +258,7 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
     admin = await demo_admin(services)
     rng = random.Random(20261128)  # noqa: S311 - reproducible demo data, not secrets
     keys_dir = services.ctx.settings.demo_keys_dir
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)
     vendors: list[DemoVendor] = []
     now = services.ctx.clock.now()
     with Progress(transient=True) as progress:

@@ -477,7 +477,10 @@ class ComplaintService:
             return complaint
 
     async def erase_contact(self, tracking_code: str, secret: str) -> Complaint:
-        """After closure the consumer may have the contact destroyed; the complaint stays."""
+        """After closure the consumer may have the contact destroyed; the complaint stays.
+
+        The sealed contact and its fingerprint are overwritten with NULL; on SQLite the
+        freed bytes are zeroed and the WAL truncated (`Database.scrub`)."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             complaint = await _consumer_complaint(session, tracking_code, secret)
@@ -495,7 +498,9 @@ class ComplaintService:
                     ActorKind.CONSUMER,
                     principal_id=None,
                 )
-            return complaint
+        # Erased means unrecoverable: no earlier copy in the WAL or free pages either.
+        await self.ctx.db.scrub()
+        return complaint
 
     # --- the vendor concerned ---------------------------------------------------------------
 

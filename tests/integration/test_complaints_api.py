@@ -631,3 +631,48 @@ async def _dump_every_table(services: Services) -> str:
                     else:
                         chunks.append(str(value))
     return "\n".join(chunks)
+
+
+async def test_an_erased_contact_survives_nowhere_in_the_database_files(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """After erase-contact neither the sealed contact, its fingerprint nor the plain phone
+    and name are in registry.db, its WAL or shared-memory file: the old page images are
+    zeroed (secure_delete) and the WAL is truncated, without closing the database."""
+    vendor = await member_vendor(services, association, "erasing-vendor")
+    filed = await file_complaint(
+        api, vendor.slug, contact_name=CONTACT_NAME, contact_phone=CONTACT_PHONE
+    )
+    code, secret = filed["tracking_code"], {SECRET_HEADER: filed["secret"]}
+    revealed = await api.get(
+        f"/api/v1/inbox/complaints/{code}/contact", headers=_auth(vendor.token)
+    )
+    assert revealed.json()["phone"] == CONTACT_PHONE
+    await api.post(
+        f"/api/v1/inbox/complaints/{code}/proposal",
+        headers=_auth(vendor.token),
+        json={"proposal": "全额退款"},
+    )
+    assert (await api.post(f"/api/v1/complaints/{code}/accept", headers=secret)).status_code == 200
+    async with services.ctx.db.read() as session:
+        row = (
+            await session.execute(select(Complaint).where(Complaint.tracking_code == code))
+        ).scalar_one()
+    sealed, fingerprint = row.contact_sealed, row.contact_fingerprint
+    assert sealed is not None
+    assert fingerprint is not None
+    assert services.complaints.vault.open(sealed).phone == CONTACT_PHONE
+    erased = await api.post(f"/api/v1/complaints/{code}/erase-contact", headers=secret)
+    assert erased.json()["contact_on_file"] is False
+    dumped = await _dump_every_table(services)
+    assert fingerprint not in dumped
+    assert sealed.hex() not in dumped
+    if services.ctx.db.dialect != "sqlite":
+        return  # PostgreSQL keeps dead row versions until VACUUM (README, "Security")
+    needles = [sealed, sealed[24:56], fingerprint.encode(), CONTACT_NAME.encode(), b"87654"]
+    files = sorted(services.ctx.settings.data_dir.glob("registry.db*"))
+    assert [path.name for path in files][:1] == ["registry.db"]
+    for path in files:
+        raw = path.read_bytes()
+        for needle in needles:
+            assert needle not in raw, f"{needle!r} survives in {path.name}"
