@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, PageOut, page_out
+from member_api.schemas import EnvelopeIn, PageOut, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.audits.models import Auditor, AuditRecord
@@ -146,7 +146,12 @@ class AuditController(Controller):
     path = "/api/v1/audits"
     tags = ["audits"]
 
-    @post("/", opt=opt(roles(Role.AUDITOR)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.AUDITOR)),
+        status_code=HTTP_201_CREATED,
+        before_request=strict_json_body,
+    )
     async def submit(
         self, services: ServicesDep, caller: CallerDep, data: JSONBody[EnvelopeIn]
     ) -> Response[AuditOut]:

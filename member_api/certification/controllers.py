@@ -26,7 +26,7 @@ from member_api.certification.schemas import (
 )
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, page_out
+from member_api.schemas import EnvelopeIn, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.certification.machine import Trigger
@@ -111,7 +111,12 @@ class AttestationController(Controller):
     path = "/api/v1/vendors/{slug:str}/attestations"
     tags = ["certification"]
 
-    @post("/", opt=opt(roles(Role.VENDOR_ADMIN)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.VENDOR_ADMIN)),
+        status_code=HTTP_201_CREATED,
+        before_request=strict_json_body,
+    )
     async def submit(
         self,
         services: ServicesDep,
@@ -134,6 +139,7 @@ class AttestationController(Controller):
         opt=opt(roles(Role.VENDOR_ADMIN)),
         status_code=HTTP_200_OK,
         request_max_body_size=Settings.max_batch_body_bytes,
+        before_request=strict_json_body,
     )
     async def submit_batch(
         self, services: ServicesDep, caller: CallerDep, slug: FromPath[str], data: JSONBody[BatchIn]

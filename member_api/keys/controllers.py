@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from attestations.keys import b64encode
 from member_api.deps import CallerDep, ServicesDep
-from member_api.schemas import EnvelopeIn
+from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.keys.models import SigningKeyRecord
@@ -66,7 +66,12 @@ class VendorKeyController(Controller):
         """Every key the vendor ever registered, so old signatures stay checkable."""
         return [key_out(k) for k in await services.keys.vendor_keys(slug)]
 
-    @post("/", opt=opt(roles(Role.VENDOR_ADMIN)), status_code=HTTP_201_CREATED)
+    @post(
+        "/",
+        opt=opt(roles(Role.VENDOR_ADMIN)),
+        status_code=HTTP_201_CREATED,
+        before_request=strict_json_body,
+    )
     async def rotate(
         self,
         services: ServicesDep,
