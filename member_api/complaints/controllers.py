@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from member_api.complaints.errors import BILINGUAL_HANDLERS, request_language
+from member_api.complaints.errors import BILINGUAL_HANDLERS, SECRET_HEADER, request_language
 from member_api.complaints.schemas import (
     ComplaintFiledOut,
     ComplaintIn,
@@ -48,7 +48,7 @@ from registry.pagination import Page
 ComplaintSecret = Annotated[
     str,
     HeaderParameter(
-        name="X-Complaint-Secret",
+        name=SECRET_HEADER,
         description="the secret shown once when the complaint was filed",
         max_length=200,
     ),

@@ -676,3 +676,20 @@ async def test_an_erased_contact_survives_nowhere_in_the_database_files(
         raw = path.read_bytes()
         for needle in needles:
             assert needle not in raw, f"{needle!r} survives in {path.name}"
+
+
+async def test_a_missing_secret_header_is_named(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """Without X-Complaint-Secret the problem names that header (in both languages), not
+    the message body, on reads and on writes with a body."""
+    vendor = await member_vendor(services, association, "header-vendor")
+    code = (await file_complaint(api, vendor.slug))["tracking_code"]
+    read = await api.get(f"/api/v1/complaints/{code}?lang=en")
+    assert read.status_code == 400
+    assert list(read.json()["errors"]) == [SECRET_HEADER]
+    assert "X-Complaint-Secret header is missing" in read.json()["detail"]
+    write = await api.post(f"/api/v1/complaints/{code}/messages", json={"body": "你好"})
+    assert write.status_code == 400
+    assert "缺少请求头 X-Complaint-Secret" in write.json()["detail"]
+    assert "留言内容" not in write.json()["detail"]
