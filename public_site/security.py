@@ -7,10 +7,14 @@ JSON are meant to be embedded on vendors' own sites, so they carry no frame-ance
 limit and allow cross-origin reads; their own CSP forbids any active content. The API
 keeps `frame-ancestors 'none'`; its interactive docs page loads its renderer from a CDN,
 so it gets only the framing limit. A header a handler set itself is never replaced.
+When the registry is served over https (`REGISTRY_PUBLIC_BASE_URL`), every response
+also carries Strict-Transport-Security (RFC 6797), so browsers never fall back to http.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Final
 
 from litestar.types import Message, Scope
@@ -68,3 +72,18 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     present = {name.lower() for name, _ in headers}
     headers.extend(item for item in headers_for(scope["path"]) if item[0] not in present)
     message["headers"] = headers
+
+
+def hsts_hook(max_age: timedelta) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A `before_send` hook adding Strict-Transport-Security (RFC 6797 section 6.1)."""
+    header = (b"strict-transport-security", f"max-age={int(max_age.total_seconds())}".encode())
+
+    async def add_hsts(message: Message, _scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers") or [])
+        if header[0] not in {name.lower() for name, _ in headers}:
+            headers.append(header)
+        message["headers"] = headers
+
+    return add_hsts

@@ -93,6 +93,7 @@ def with_form_token(page: Template, token: FormToken) -> Template:
             max_age=token.max_age_seconds,
             path="/complaints",
             httponly=True,
+            secure=token.secure,
             samesite="strict",
         )
     )

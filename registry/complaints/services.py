@@ -133,6 +133,8 @@ class FormToken:
 
     value: str
     max_age_seconds: int
+    secure: bool
+    """Whether the cookie is `Secure` (the registry is served over https)."""
 
 
 @dataclass(frozen=True)
@@ -202,7 +204,9 @@ class ComplaintService:
         issued = str(int(self.ctx.clock.now().timestamp()))
         body = f"{issued}.{secrets.token_urlsafe(16)}"
         ttl = int(self.ctx.settings.complaint_form_token_ttl.total_seconds())
-        return FormToken(f"{body}.{self.vault.form_mac(body)}", ttl)
+        return FormToken(
+            f"{body}.{self.vault.form_mac(body)}", ttl, secure=self.ctx.settings.serves_https
+        )
 
     def check_form_token(self, cookie: str | None, field: str | None) -> None:
         """Refuse the post unless cookie and field carry the same fresh token we signed."""
