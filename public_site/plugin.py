@@ -25,7 +25,7 @@ from litestar.template.config import TemplateConfig
 from public_site.cache import LogWatchedCache
 from public_site.errors import html_for_browsers
 from public_site.reads import PublicReads
-from public_site.security import add_security_headers
+from public_site.security import add_security_headers, hsts_hook
 from registry.services import Services
 
 TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
@@ -63,6 +63,7 @@ class PublicSitePlugin(InitPlugin):
         )
         self.reads = PublicReads(services, self.cache)
         self.poll_interval = settings.public_cache_poll_interval.total_seconds()
+        self.hsts_max_age = settings.hsts_max_age if settings.serves_https else None
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Wire the site into the app being built."""
@@ -70,6 +71,8 @@ class PublicSitePlugin(InitPlugin):
             instance=JinjaTemplateEngine.from_environment(template_environment())
         )
         app_config.before_send.append(add_security_headers)
+        if self.hsts_max_age is not None:
+            app_config.before_send.append(hsts_hook(self.hsts_max_age))
         app_config.lifespan.append(self.watch_log)
         app_config.state[READS_STATE_KEY] = self.reads
         api_handler = app_config.exception_handlers.get(HTTPException)

@@ -9,10 +9,14 @@ keeps `frame-ancestors 'none'`; its reference page (/api/docs) runs Swagger UI f
 files this server serves, so its policy is as strict as the pages' (scripts, styles and
 fetches from this origin only; `data:` images are Swagger UI's icons). A header a
 handler set itself is never replaced.
+When the registry is served over https (`REGISTRY_PUBLIC_BASE_URL`), every response
+also carries Strict-Transport-Security (RFC 6797), so browsers never fall back to http.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Final
 
 from litestar.types import Message, Scope
@@ -73,3 +77,18 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     present = {name.lower() for name, _ in headers}
     headers.extend(item for item in headers_for(scope["path"]) if item[0] not in present)
     message["headers"] = headers
+
+
+def hsts_hook(max_age: timedelta) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A `before_send` hook adding Strict-Transport-Security (RFC 6797 section 6.1)."""
+    header = (b"strict-transport-security", f"max-age={int(max_age.total_seconds())}".encode())
+
+    async def add_hsts(message: Message, _scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        headers = list(message.get("headers") or [])
+        if header[0] not in {name.lower() for name, _ in headers}:
+            headers.append(header)
+        message["headers"] = headers
+
+    return add_hsts

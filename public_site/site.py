@@ -85,6 +85,7 @@ class SiteRequest:
                     max_age=int(self.settings.language_cookie_max_age.total_seconds()),
                     path="/",
                     httponly=True,
+                    secure=self.settings.serves_https,
                     samesite="lax",
                 )
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
@@ -28,6 +29,7 @@ from registry.client import (
     rotation_envelope,
 )
 from registry.clock import Clock, SystemClock
+from registry.datadir import PRIVATE_UMASK
 from registry.errors import RegistryError
 from registry.services import Services
 from registry.settings import Settings
@@ -51,17 +53,26 @@ def run_with_services(
     """
     from registry.app import build_context
     from registry.db.migrate import upgrade
+    from registry.db.session import DatabaseUnavailable, check_connection
+
+    # Whatever this process writes under the data directory is the registry's alone.
+    os.umask(PRIVATE_UMASK)
+    settings = Settings.from_env()
 
     async def main() -> T:
-        ctx = build_context(Settings.from_env(), clock or SystemClock())
+        ctx = build_context(settings, clock or SystemClock())
         try:
+            await check_connection(ctx.db, settings)
             if migrate:
                 await upgrade(ctx.db)
             return await work(Services(ctx))
         finally:
             await ctx.db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
 
 
 def fail(message: str) -> NoReturn:

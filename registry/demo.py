@@ -8,7 +8,7 @@ var/demo-keys/ so they can sign attestations later.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,12 +20,16 @@ from registry.accounts.caller import Caller
 from registry.accounts.models import Principal, Role
 from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
+from registry.clock import ManualClock
 from registry.complaints.demo import load_complaints_demo
+from registry.datadir import private_dir
 from registry.errors import Conflict
 from registry.membership.credit_code import ALPHABET, check_character
 from registry.membership.models import Vendor
 from registry.services import Services
 
+DEMO_MEMBERSHIP_AGE = timedelta(days=730)
+"""How long ago the demo vendors applied: before the oldest period of their histories."""
 ASSOCIATIONS = (
     ("csia", "中国软件行业协会", "China Software Industry Association"),
     ("sipa", "上海市软件行业协会", "Shanghai Software Industry Association"),
@@ -252,13 +256,19 @@ async def demo_admin(services: Services) -> Caller:
 
 
 async def load_membership_demo(services: Services) -> list[DemoVendor]:
-    """Associations and approved member vendors, each applying with its own signed statement."""
+    """Associations and approved member vendors, each applying with its own signed statement.
+
+    They apply and are admitted DEMO_MEMBERSHIP_AGE ago: their histories reach back well
+    over a year, and an audit may not cover time before a vendor applied."""
     for slug, name_zh, name_en in ASSOCIATIONS:
         await services.federation.ensure_association(slug, name_zh, name_en)
+    services = Services(
+        replace(services.ctx, clock=ManualClock(services.ctx.clock.now() - DEMO_MEMBERSHIP_AGE))
+    )
     admin = await demo_admin(services)
     rng = random.Random(20261128)  # noqa: S311 - reproducible demo data, not secrets
     keys_dir = services.ctx.settings.demo_keys_dir
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)
     vendors: list[DemoVendor] = []
     now = services.ctx.clock.now()
     with Progress(transient=True) as progress:

@@ -134,6 +134,8 @@ class Settings:
     badge_token_ttl: timedelta = timedelta(hours=24)
     """How long a signed badge token proves anything (never past the certificate's end)."""
     language_cookie_max_age: timedelta = timedelta(days=365)
+    hsts_max_age: timedelta = timedelta(days=365)
+    """Strict-Transport-Security max-age, sent only when `public_base_url` is https."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -184,6 +186,12 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'registry.db').resolve()}"
+
+    @property
+    def serves_https(self) -> bool:
+        """True when the public base URL is https: cookies are then `Secure` and every
+        response carries Strict-Transport-Security."""
+        return self.public_base_url.strip().lower().startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from attestations.keys import SigningKey
 from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.client import application_envelope
+from registry.clock import ManualClock
 from registry.demo import demo_admin, demo_credit_code
 from registry.services import Services
 
 _rng = random.Random(7)
+ACCREDITED_BEFORE = timedelta(days=730)
+"""How far back a test auditor's accreditation reaches: over every audited test period."""
+AUDITED_VENDOR_AGE = timedelta(days=400)
+"""How long before now a vendor that gets audited in a test applied."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,17 @@ async def admin_caller(services: Services) -> Caller:
     return await demo_admin(services)
 
 
-async def member_vendor(services: Services, association: str, slug: str) -> MemberVendor:
-    """Apply, approve, and mint a vendor_admin token."""
-    application_id, key, credit_code = await apply_vendor(services, association, slug)
-    await services.membership.approve(await admin_caller(services), application_id, "ok")
+async def member_vendor(
+    services: Services, association: str, slug: str, *, applied_before: timedelta | None = None
+) -> MemberVendor:
+    """Apply, approve, and mint a vendor_admin token; `applied_before` dates the
+    application and admission that long before now (an audit may not cover earlier time)."""
+    then = services
+    if applied_before is not None:
+        earlier = services.ctx.clock.now() - applied_before
+        then = Services(replace(services.ctx, clock=ManualClock(earlier)))
+    application_id, key, credit_code = await apply_vendor(then, association, slug)
+    await then.membership.approve(await admin_caller(then), application_id, "ok")
     issued = await services.accounts.create_principal_with_token(
         role=Role.VENDOR_ADMIN, display_name=slug, vendor_slug=slug
     )
@@ -102,7 +114,7 @@ async def accredited_auditor(
             name_en=f"{slug.title()} Certification Ltd.",
             public_keys=[key.public_key.to_base64()],
             scope=scope,
-            accredited_from=now - timedelta(days=1),
+            accredited_from=now - ACCREDITED_BEFORE,
             accredited_until=now + valid_for,
         ),
     )

@@ -19,7 +19,7 @@ from litestar.status_codes import (
 from attestations.keys import b64encode
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
-from member_api.schemas import EnvelopeIn
+from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.client_address import UNKNOWN_CLIENT
@@ -97,7 +97,13 @@ class AuthController(Controller):
             expires_at=issued.expires_at,
         )
 
-    @post("/token", opt=opt(PUBLIC), status_code=HTTP_200_OK, responses=problems(HTTP_409_CONFLICT))
+    @post(
+        "/token",
+        opt=opt(PUBLIC),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+        before_request=strict_json_body,
+    )
     async def token(self, services: ServicesDep, data: JSONBody[TokenIn]) -> TokenOut:
         """Exchange the signed challenge for a short-lived bearer token."""
         issued = await services.accounts.login(data.envelope.to_envelope())

@@ -17,7 +17,7 @@ from litestar.status_codes import (
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, PageOut, page_out
+from member_api.schemas import EnvelopeIn, PageOut, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.audits.models import Auditor, AuditRecord
@@ -162,6 +162,7 @@ class AuditController(Controller):
         opt=opt(roles(Role.AUDITOR)),
         status_code=HTTP_201_CREATED,
         responses=problems(HTTP_404_NOT_FOUND, HTTP_409_CONFLICT),
+        before_request=strict_json_body,
     )
     async def submit(
         self, services: ServicesDep, caller: CallerDep, data: JSONBody[EnvelopeIn]

@@ -27,7 +27,7 @@ from member_api.certification.schemas import (
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, page_out
+from member_api.schemas import EnvelopeIn, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.certification.machine import Trigger
@@ -126,6 +126,7 @@ class AttestationController(Controller):
         opt=opt(roles(Role.VENDOR_ADMIN)),
         status_code=HTTP_201_CREATED,
         responses=problems(HTTP_409_CONFLICT),
+        before_request=strict_json_body,
     )
     async def submit(
         self,
@@ -151,6 +152,7 @@ class AttestationController(Controller):
         opt=opt(roles(Role.VENDOR_ADMIN)),
         status_code=HTTP_200_OK,
         request_max_body_size=Settings.max_batch_body_bytes,
+        before_request=strict_json_body,
     )
     async def submit_batch(
         self, services: ServicesDep, caller: CallerDep, slug: FromPath[str], data: JSONBody[BatchIn]

@@ -15,7 +15,7 @@ from litestar.status_codes import (
     HTTP_429_TOO_MANY_REQUESTS,
 )
 
-from member_api.complaints.errors import BILINGUAL_HANDLERS, request_language
+from member_api.complaints.errors import BILINGUAL_HANDLERS, SECRET_HEADER, request_language
 from member_api.complaints.schemas import (
     ComplaintFiledOut,
     ComplaintIn,
@@ -25,6 +25,7 @@ from member_api.complaints.schemas import (
     FiguresOut,
     LinkIn,
     MediationDecisionIn,
+    MediatorComplaintOut,
     MessageIn,
     NoteIn,
     ProposalIn,
@@ -35,6 +36,7 @@ from member_api.complaints.schemas import (
     complaint_out,
     contact_out,
     figures_out,
+    mediator_complaint_out,
     sla_policy_out,
     summary_out,
 )
@@ -44,7 +46,7 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
-from registry.complaints.messages import FILED, MERGED
+from registry.complaints.messages import FILED
 from registry.complaints.models import ComplaintStatus
 from registry.complaints.services import FiledComplaint
 from registry.pagination import Page
@@ -52,7 +54,7 @@ from registry.pagination import Page
 ComplaintSecret = Annotated[
     str,
     HeaderParameter(
-        name="X-Complaint-Secret",
+        name=SECRET_HEADER,
         description="the secret shown once when the complaint was filed",
         max_length=200,
     ),
@@ -71,14 +73,12 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 
 def filed_out(filed: FiledComplaint, language: str) -> ComplaintFiledOut:
     """Shape a filing's answer in the consumer's language."""
-    message = MERGED.format(code=filed.tracking_code) if filed.merged else FILED
     return ComplaintFiledOut(
         tracking_code=filed.tracking_code,
         secret=filed.secret,
         status=filed.status.value,
-        merged=filed.merged,
         first_response_due_at=filed.first_response_due_at,
-        message=message.in_language(language),
+        message=FILED.in_language(language),
     )
 
 
@@ -113,17 +113,16 @@ class ConsumerComplaintController(Controller):
     ) -> Response[ComplaintFiledOut]:
         """File a complaint; the answer holds the tracking code and the secret (shown once).
 
-        A filing by the same contact about the same subject and category within the
-        duplicate window is merged into the first one (200, `merged: true`, no secret).
+        A repeat of an open complaint by the same contact is answered exactly like a fresh
+        filing (its own code and secret); only mediators see the link between the two.
         """
         language = request_language(request)
         filed = await services.complaints.file(
             data.submission(language), client_ip=client_ip(request)
         )
-        status = HTTP_200_OK if filed.merged else HTTP_201_CREATED
         return Response(
             filed_out(filed, language),
-            status_code=status,
+            status_code=HTTP_201_CREATED,
             headers={"Cache-Control": "no-store"},
         )
 
@@ -332,9 +331,26 @@ class MediationController(Controller):
     @get("/{tracking_code:str}", opt=opt(MEDIATOR))
     async def view(
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]
+    ) -> MediatorComplaintOut:
+        """One escalated complaint (or one awaiting triage or a join) and its thread, with
+        its duplicate links."""
+        return mediator_complaint_out(
+            await services.complaints.mediator_view(caller, tracking_code)
+        )
+
+    @post("/{tracking_code:str}/join", opt=opt(MEDIATOR), status_code=HTTP_200_OK)
+    async def join(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        tracking_code: FromPath[str],
+        data: JSONBody[NoteIn],
     ) -> ComplaintOut:
-        """One escalated complaint and its thread."""
-        return complaint_out(await services.complaints.mediator_view(caller, tracking_code))
+        """Join this duplicate filing into the earlier complaint it repeats (`duplicate_of`):
+        its text goes onto the earlier thread and this complaint is closed."""
+        return complaint_out(
+            await services.complaints.join_duplicate(caller, tracking_code, data.note)
+        )
 
     @post(
         "/{tracking_code:str}/messages",

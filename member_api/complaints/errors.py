@@ -6,14 +6,27 @@ Installed as the complaint controllers' own exception handlers, so the shared ma
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from member_api.errors import http_error_handler, problem, registry_error_handler
-from registry.complaints.messages import MALFORMED, Bilingual, field_problem, pick_language
+from registry.complaints.messages import (
+    MALFORMED,
+    MISSING_HEADER,
+    MISSING_PARAMETER,
+    Bilingual,
+    field_problem,
+    pick_language,
+)
 from registry.errors import RegistryError
+
+SECRET_HEADER = "X-Complaint-Secret"  # noqa: S105 - a header name, not a secret
+"""Where a consumer sends the secret shown once at filing."""
+MISSING = re.compile(r"Missing required (?P<kind>\w+) parameter '(?P<name>[^']+)'")
+"""Litestar's detail for a required header, query or cookie parameter that was not sent."""
 
 
 def request_language(request: Request[Any, Any, Any]) -> str:
@@ -55,6 +68,15 @@ def bilingual_validation_handler(
             if isinstance(item, dict):
                 key = str(item.get("key") or "body")
                 fields[key] = field_problem(MALFORMED, key).in_language(language)
+    missing = MISSING.match(str(exc.detail or ""))
+    if not fields and missing is not None:
+        # Litestar names a missing header or query parameter only in its English detail;
+        # without this the consumer read "message: malformed" for a missing secret.
+        name = missing["name"]
+        if name.lower() == SECRET_HEADER.lower():
+            fields[SECRET_HEADER] = MISSING_HEADER.format(name=SECRET_HEADER).in_language(language)
+        else:
+            fields[name] = MISSING_PARAMETER.format(name=name).in_language(language)
     detail = "; ".join(fields.values()) or field_problem(MALFORMED, "body").in_language(language)
     response = problem(
         request, 400, "malformed-request", "Malformed request", detail, errors=fields

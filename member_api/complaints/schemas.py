@@ -11,7 +11,7 @@ from member_api.schemas import PageOut
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.models import Complaint, ComplaintEvent, MediationOutcome
 from registry.complaints.pii import Contact
-from registry.complaints.services import ComplaintFigures, SlaPolicy
+from registry.complaints.services import ComplaintFigures, MediatorComplaint, SlaPolicy
 
 
 class ComplaintIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,12 +41,11 @@ class ComplaintIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ComplaintFiledOut(msgspec.Struct):
-    """The tracking code and the secret (shown once; null when merged into an earlier filing)."""
+    """The tracking code and the secret (shown once)."""
 
     tracking_code: str
-    secret: str | None
+    secret: str
     status: str
-    merged: bool
     first_response_due_at: datetime | None
     message: str
 
@@ -93,6 +92,16 @@ class ComplaintOut(msgspec.Struct):
     rating_comment: str | None
     duplicates_merged: int
     thread: list[EventOut]
+
+
+class MediatorComplaintOut(ComplaintOut):
+    """A complaint as a mediator sees it: also the duplicate links no filer sees."""
+
+    duplicate_of: str | None
+    """The earlier complaint this filing repeats (same contact, subject and category),
+    until a mediator joins them (POST .../join)."""
+    duplicates: list[str]
+    """Later filings that repeat this complaint and are not joined yet."""
 
 
 class ComplaintSummaryOut(msgspec.Struct):
@@ -239,6 +248,15 @@ def complaint_out(complaint: Complaint) -> ComplaintOut:
         rating_comment=complaint.rating_comment,
         duplicates_merged=complaint.duplicates_merged,
         thread=[event_out(e) for e in complaint.events],
+    )
+
+
+def mediator_complaint_out(view: MediatorComplaint) -> MediatorComplaintOut:
+    """Shape a complaint for its mediator, with its duplicate links."""
+    return MediatorComplaintOut(
+        **msgspec.structs.asdict(complaint_out(view.complaint)),
+        duplicate_of=view.duplicate_of,
+        duplicates=view.duplicates,
     )
 
 

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLI
 from attestations.keys import b64encode
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
-from member_api.schemas import EnvelopeIn
+from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.keys.models import SigningKeyRecord
@@ -97,6 +97,7 @@ class VendorKeyController(Controller):
         opt=opt(roles(Role.VENDOR_ADMIN)),
         status_code=HTTP_201_CREATED,
         responses=problems(HTTP_409_CONFLICT),
+        before_request=strict_json_body,
     )
     async def rotate(
         self,

@@ -20,7 +20,7 @@ from member_api.membership.schemas import (
     vendor_out,
 )
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, page_out
+from member_api.schemas import EnvelopeIn, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
 from registry.client_address import UNKNOWN_CLIENT
@@ -36,7 +36,13 @@ class ApplicationController(Controller):
     path = "/api/v1/applications"
     tags = ["applications"]
 
-    @post("/", opt=opt(PUBLIC), status_code=HTTP_201_CREATED, responses=problems(HTTP_409_CONFLICT))
+    @post(
+        "/",
+        opt=opt(PUBLIC),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+        before_request=strict_json_body,
+    )
     async def submit(
         self, services: ServicesDep, request: Request[Any, Any, Any], data: JSONBody[EnvelopeIn]
     ) -> Response[ApplicationOut]:

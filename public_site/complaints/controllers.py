@@ -25,7 +25,6 @@ from registry.complaints.messages import (
     CATEGORY_NAMES,
     FIELD_NAMES,
     FILED,
-    MERGED,
     PROVINCES,
     STATUS_NAMES,
     SUBJECT_KIND_NAMES,
@@ -97,6 +96,7 @@ def with_form_token(page: Template, token: FormToken) -> Template:
             max_age=token.max_age_seconds,
             path="/complaints",
             httponly=True,
+            secure=token.secure,
             samesite="strict",
         )
     )
@@ -155,11 +155,10 @@ class ComplaintPagesController(SitePageController):
             detail, fields = exc.localised(language)
             status = exc.status_override or (404 if isinstance(exc, NotFound) else 422)
             return await _form_page(site, services, data, fields, detail=detail, status_code=status)
-        message = MERGED.format(code=filed.tracking_code) if filed.merged else FILED
         page = site.page(
             "complaints/filed.html",
             filed=filed,
-            message=message.in_language(language),
+            message=FILED.in_language(language),
         )
         page.headers["Cache-Control"] = "no-store"
         return page
@@ -261,7 +260,9 @@ async def _act(
         complaint = await _run(services, action, code, secret, data)
         notice = site.lang.gettext("Done") if action else None
     except Bilingual as exc:
-        error, _fields = exc.localised(language)
+        error, fields = exc.localised(language)
+        # This page has no field to mark: name what is wrong (the score) in the notice.
+        error = "; ".join(fields.values()) or error
         if action is not None and not isinstance(exc, NotFound):
             try:
                 complaint = await services.complaints.consumer_view(code, secret)
@@ -297,6 +298,15 @@ async def _act(
     return with_form_token(page, token)
 
 
+def score_from(raw: str) -> int:
+    """The posted score, or 0 (refused as out of range) for anything but one or two ASCII
+    digits: `str.isdigit` also admits "²" and "٣", which `int` rejects or reads as 3."""
+    value = raw.strip()
+    if 0 < len(value) <= 2 and value.isascii() and value.isdigit():
+        return int(value)
+    return 0
+
+
 async def _run(
     services: Services, action: str | None, code: str, secret: str, data: Mapping[str, str]
 ) -> Complaint:
@@ -310,9 +320,8 @@ async def _run(
     if action == "reject":
         return await complaints.reject(code, secret, data.get("reason", ""))
     if action == "rate":
-        score = data.get("score", "")
         return await complaints.rate(
-            code, secret, int(score) if score.isdigit() else 0, data.get("comment", "")
+            code, secret, score_from(data.get("score", "")), data.get("comment", "")
         )
     if action == "erase":
         return await complaints.erase_contact(code, secret)

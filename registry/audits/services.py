@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import msgspec
@@ -219,6 +219,7 @@ class AuditService:
             key_id = await _verify_auditor_signature(session, envelope, auditor, signed_at, now)
             _check_accreditation(auditor, signed_at)
             vendor = await member_vendor(session, claims.vendor)
+            _check_period(auditor, vendor, period_start, period_end)
             association = await session.get(Association, vendor.association_id)
             assert association is not None  # noqa: S101 - foreign key
             if association.slug not in auditor.scope:
@@ -336,6 +337,27 @@ def _check_accreditation(auditor: Auditor, signed_at: datetime) -> None:
         raise PermissionDenied(
             f"auditor {auditor.slug} is accredited from {isoformat(auditor.accredited_from)} "
             f"until {isoformat(auditor.accredited_until)}, not at {isoformat(signed_at)}"
+        )
+
+
+def _check_period(
+    auditor: Auditor, vendor: Vendor, period_start: datetime, period_end: datetime
+) -> None:
+    """The audited period lies within the auditor's accreditation (an auditor cannot vouch
+    for months it was not accredited for) and does not start before the day the vendor
+    applied (its record is created with the first application): nothing earlier was under
+    the scheme's rules."""
+    if period_start < auditor.accredited_from or period_end > auditor.accredited_until:
+        raise InvalidInput(
+            f"the audited period must lie within auditor {auditor.slug}'s accreditation, "
+            f"{isoformat(auditor.accredited_from)} to {isoformat(auditor.accredited_until)}",
+            fields={"period": "outside the auditor's accreditation"},
+        )
+    if period_start.astimezone(UTC).date() < vendor.created_at.date():
+        raise InvalidInput(
+            f"the audited period may not start before {vendor.slug} applied "
+            f"({vendor.created_at.date().isoformat()})",
+            fields={"period_start": "before the vendor's application"},
         )
 
 

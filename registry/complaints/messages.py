@@ -109,6 +109,11 @@ BAD_CREDIT_CODE = Text(
 )
 BAD_SCORE = Text("{field}：请选择 1 至 5 分", "{field}: choose a score from 1 to 5")
 MALFORMED = Text("{field}：格式不正确", "{field}: malformed value")
+MISSING_HEADER = Text(
+    "缺少请求头 {name}：请附上提交投诉时获得的查询密码",
+    "the {name} header is missing: send the secret you were given when the complaint was filed",
+)
+MISSING_PARAMETER = Text("缺少参数 {name}", "the {name} parameter is missing")
 INVALID_SUMMARY = Text("请修改标出的字段后再提交", "please correct the marked fields and resubmit")
 FORM_EXPIRED = Text(
     "表单已过期或来源无法验证，请刷新页面后重新提交",
@@ -124,10 +129,6 @@ WRONG_STATE = Text(
     "the complaint is {status}; this action is not possible now",
 )
 ALREADY_RATED = Text("该投诉已评价过", "this complaint has already been rated")
-MERGED = Text(
-    "您在短时间内提交了相同的投诉，已合并到原投诉 {code}，请使用当时获得的查询密码",
-    "you filed the same complaint recently; it was merged into {code}: use the secret you got then",
-)
 FILED = Text(
     "投诉已提交。请保存查询码和查询密码，密码只显示这一次。",
     "Complaint filed. Keep the tracking code and secret; the secret is shown only this once.",

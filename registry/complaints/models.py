@@ -139,6 +139,14 @@ class Complaint(IdMixin, CreatedAtMixin, Base):
     substantiated: Mapped[bool] = mapped_column(Boolean, default=False)
     """Upheld by a mediator or conceded by the vendor: what counts against the vendor."""
     duplicates_merged: Mapped[int] = mapped_column(Integer, default=0)
+    """Later filings a mediator joined into this complaint's thread."""
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("complaint.id", ondelete="SET NULL"), index=True
+    )
+    """The earlier open complaint by the same contact about the same subject and category.
+    Known to mediators only: the filer of either complaint never learns of the other."""
+    duplicate_joined_at: Mapped[datetime | None]
+    """When a mediator joined this duplicate into the earlier complaint (and closed it)."""
     rating: Mapped[int | None]
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ import msgspec
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 
+from registry.datadir import private_dir
 from registry.settings import Settings
 
 PII_KEY_FILE = "pii.key"
@@ -55,8 +56,8 @@ def load_or_create_pii_key(settings: Settings) -> bytes:
     path = pii_key_path(settings)
     if path.exists():
         return _decode_key(path.read_text().strip(), str(path))
-    settings.keys_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.keys_dir, 0o700)
+    private_dir(settings.data_dir)
+    private_dir(settings.keys_dir)
     key = secrets.token_bytes(SecretBox.KEY_SIZE)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -111,11 +111,20 @@ class FiledComplaint:
     """The answer to a filing: the secret is shown once and never retrievable again."""
 
     tracking_code: str
-    secret: str | None
-    """None when the filing was merged into an earlier one by the same contact."""
+    secret: str
     status: ComplaintStatus
-    merged: bool
     first_response_due_at: datetime | None
+
+
+@dataclass(frozen=True)
+class MediatorComplaint:
+    """A complaint as a mediator sees it: with its duplicate links, which nobody else sees."""
+
+    complaint: Complaint
+    duplicate_of: str | None
+    """The tracking code of the earlier complaint this one repeats, until joined."""
+    duplicates: list[str]
+    """Tracking codes of later filings that repeat this one and are not joined yet."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,8 @@ class FormToken:
 
     value: str
     max_age_seconds: int
+    secure: bool
+    """Whether the cookie is `Secure` (the registry is served over https)."""
 
 
 @dataclass(frozen=True)
@@ -193,7 +204,9 @@ class ComplaintService:
         issued = str(int(self.ctx.clock.now().timestamp()))
         body = f"{issued}.{secrets.token_urlsafe(16)}"
         ttl = int(self.ctx.settings.complaint_form_token_ttl.total_seconds())
-        return FormToken(f"{body}.{self.vault.form_mac(body)}", ttl)
+        return FormToken(
+            f"{body}.{self.vault.form_mac(body)}", ttl, secure=self.ctx.settings.serves_https
+        )
 
     def check_form_token(self, cookie: str | None, field: str | None) -> None:
         """Refuse the post unless cookie and field carry the same fresh token we signed."""
@@ -218,11 +231,18 @@ class ComplaintService:
     # --- filing ----------------------------------------------------------------------------
 
     async def file(self, submission: ComplaintSubmission, *, client_ip: str) -> FiledComplaint:
-        """File a complaint: check it, merge a recent duplicate, apply rate limits, forward it.
+        """File a complaint: check it, apply rate limits, link a recent duplicate, forward it.
 
         A member vendor's complaint is forwarded at once (webhook + inbox) and its clocks
         start; an unregistered subject's complaint stays `submitted` in every association's
         mediation queue for triage until it is attached to a vendor (see `link_vendor`).
+
+        A repeat of an open complaint (same contact, subject and category within the
+        duplicate window) is filed exactly like a fresh one: its own tracking code, secret,
+        thread and clocks, and it counts against the rate limits. Anyone who knows a
+        consumer's phone number could otherwise learn, and write into, that consumer's
+        complaint. The link to the earlier complaint is kept for mediators only, who may
+        join the two (`join_duplicate`).
         """
         now = self.ctx.clock.now()
         settings = self.ctx.settings
@@ -231,10 +251,8 @@ class ComplaintService:
         ip_fp = self.vault.fingerprint("ip", client_ip)
         async with self.ctx.db.transaction() as session:
             vendor, policy = await self._subject_vendor(session, filing)
-            duplicate = await self._recent_duplicate(session, filing, contact_fp, now)
-            if duplicate is not None:
-                return await self._merge(session, duplicate, filing, now)
             await self._enforce_rate_limits(session, contact_fp, ip_fp, now)
+            duplicate_of = await self._recent_duplicate(session, filing, contact_fp, now)
             secret = secrets.token_urlsafe(SECRET_BYTES)
             complaint = Complaint(
                 created_at=now,
@@ -259,6 +277,7 @@ class ComplaintService:
                 vendor_conceded=False,
                 substantiated=False,
                 duplicates_merged=0,
+                duplicate_of_id=duplicate_of,
             )
             session.add(complaint)
             record_event(
@@ -285,7 +304,6 @@ class ComplaintService:
                 complaint.tracking_code,
                 secret,
                 complaint.status,
-                merged=False,
                 first_response_due_at=complaint.first_response_due_at,
             )
 
@@ -314,12 +332,13 @@ class ComplaintService:
         filing: CleanFiling,
         contact_fp: str,
         now: datetime,
-    ) -> Complaint | None:
-        """The same contact, subject and category within the duplicate window, still open."""
+    ) -> int | None:
+        """The id of the first open complaint with the same contact, subject and category
+        within the duplicate window (a closed one is history: filing again starts anew)."""
         since = now - self.ctx.settings.complaint_duplicate_window
         return (
             await session.execute(
-                select(Complaint)
+                select(Complaint.id)
                 .where(
                     Complaint.contact_fingerprint == contact_fp,
                     Complaint.created_at >= since,
@@ -327,33 +346,12 @@ class ComplaintService:
                     Complaint.subject_value == filing.subject_value,
                     Complaint.category == filing.category,
                     Complaint.closed_at.is_(None),
+                    Complaint.duplicate_of_id.is_(None),
                 )
                 .order_by(Complaint.id)
                 .limit(1)
             )
         ).scalar_one_or_none()
-
-    async def _merge(
-        self, session: AsyncSession, complaint: Complaint, filing: CleanFiling, now: datetime
-    ) -> FiledComplaint:
-        complaint.duplicates_merged += 1
-        body = None if filing.description == complaint.description else filing.description
-        record_event(
-            session,
-            complaint,
-            now,
-            EventKind.DUPLICATE_MERGED,
-            ActorKind.CONSUMER,
-            principal_id=None,
-            body=body,
-        )
-        return FiledComplaint(
-            complaint.tracking_code,
-            None,
-            complaint.status,
-            merged=True,
-            first_response_due_at=complaint.first_response_due_at,
-        )
 
     async def _enforce_rate_limits(
         self, session: AsyncSession, contact_fp: str, ip_fp: str, now: datetime
@@ -483,7 +481,10 @@ class ComplaintService:
             return complaint
 
     async def erase_contact(self, tracking_code: str, secret: str) -> Complaint:
-        """After closure the consumer may have the contact destroyed; the complaint stays."""
+        """After closure the consumer may have the contact destroyed; the complaint stays.
+
+        The sealed contact and its fingerprint are overwritten with NULL; on SQLite the
+        freed bytes are zeroed and the WAL truncated (`Database.scrub`)."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             complaint = await _consumer_complaint(session, tracking_code, secret)
@@ -501,7 +502,9 @@ class ComplaintService:
                     ActorKind.CONSUMER,
                     principal_id=None,
                 )
-            return complaint
+        # Erased means unrecoverable: no earlier copy in the WAL or free pages either.
+        await self.ctx.db.scrub()
+        return complaint
 
     # --- the vendor concerned ---------------------------------------------------------------
 
@@ -653,7 +656,7 @@ class ComplaintService:
         elif status is not None:
             conditions = [escalated]
         else:
-            conditions = [or_(escalated, awaiting_triage())]
+            conditions = [or_(escalated, awaiting_triage(), _awaiting_join(caller))]
         return await self._page(conditions, offset, limit)
 
     async def link_vendor(self, caller: Caller, tracking_code: str, vendor_slug: str) -> Complaint:
@@ -712,10 +715,75 @@ class ComplaintService:
             )
             return complaint
 
-    async def mediator_view(self, caller: Caller, tracking_code: str) -> Complaint:
-        """One escalated complaint of the mediator's association."""
+    async def mediator_view(self, caller: Caller, tracking_code: str) -> MediatorComplaint:
+        """One escalated complaint of the mediator's association (or one awaiting triage, or
+        a duplicate awaiting a join), with its duplicate links."""
         async with self.ctx.db.read() as session:
-            return await _mediator_complaint(session, caller, tracking_code)
+            complaint = await _mediator_complaint(session, caller, tracking_code)
+            earlier = None
+            if complaint.duplicate_of_id is not None and complaint.duplicate_joined_at is None:
+                earlier = await session.scalar(
+                    select(Complaint.tracking_code).where(Complaint.id == complaint.duplicate_of_id)
+                )
+            later = (
+                await session.execute(
+                    select(Complaint.tracking_code)
+                    .where(
+                        Complaint.duplicate_of_id == complaint.id,
+                        Complaint.duplicate_joined_at.is_(None),
+                    )
+                    .order_by(Complaint.id)
+                )
+            ).scalars()
+            return MediatorComplaint(complaint, earlier, list(later))
+
+    async def join_duplicate(self, caller: Caller, tracking_code: str, note: str) -> Complaint:
+        """Join a duplicate filing into the earlier complaint it repeats: its text goes onto
+        the earlier thread (the earlier filer sees it from now on) and the duplicate is
+        closed. Only a mediator decides this; filing alone never joins two complaints."""
+        text = self._message_text(note, field="note", required=False)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            duplicate = await _mediator_complaint(session, caller, tracking_code)
+            if duplicate.duplicate_of_id is None or duplicate.duplicate_joined_at is not None:
+                raise Conflict(f"complaint {duplicate.tracking_code} is no duplicate to join")
+            _require_state(duplicate, _open_states(duplicate))
+            earlier = (
+                await session.execute(
+                    select(Complaint)
+                    .where(Complaint.id == duplicate.duplicate_of_id)
+                    .options(selectinload(Complaint.events))
+                )
+            ).scalar_one_or_none()
+            if earlier is None:
+                raise Conflict(f"the complaint {duplicate.tracking_code} repeats is gone")
+            earlier.duplicates_merged += 1
+            record_event(
+                session,
+                earlier,
+                now,
+                EventKind.DUPLICATE_MERGED,
+                ActorKind.MEDIATOR,
+                principal_id=caller.principal_id,
+                body=duplicate.description,
+            )
+            duplicate.duplicate_joined_at = now
+            duplicate.closed_at = now
+            duplicate.sla_due_at = None
+            duplicate.sla_clock = None
+            transition(
+                session,
+                duplicate,
+                ComplaintStatus.CLOSED,
+                now,
+                ActorKind.MEDIATOR,
+                principal_id=caller.principal_id,
+                body=text or None,
+            )
+            await notify_vendor(session, duplicate, "complaint.closed", now)
+            if earlier.vendor_id is not None:
+                await notify_vendor(session, earlier, "complaint.message", now)
+            return duplicate
 
     async def mediator_message(self, caller: Caller, tracking_code: str, body: str) -> Complaint:
         """A mediator's message on the thread."""
@@ -1104,13 +1172,27 @@ async def _mediator_complaint(
         raise NotFound(
             f"your association has no escalated complaint {normalise_tracking_code(tracking_code)}"
         )
-    if not triage and (
-        complaint.association_id != caller.association_id or complaint.escalated_at is None
-    ):
+    own = complaint.association_id == caller.association_id
+    linked = (
+        complaint.duplicate_of_id is not None
+        and complaint.duplicate_joined_at is None
+        and complaint.status is not ComplaintStatus.CLOSED
+    )
+    if not triage and not (own and (complaint.escalated_at is not None or linked)):
         raise NotFound(
             f"your association has no escalated complaint {normalise_tracking_code(tracking_code)}"
         )
     return complaint
+
+
+def _awaiting_join(caller: Caller) -> ColumnElement[bool]:
+    """A duplicate filing against the caller's association that no mediator joined yet."""
+    return and_(
+        Complaint.association_id == caller.association_id,
+        Complaint.duplicate_of_id.is_not(None),
+        Complaint.duplicate_joined_at.is_(None),
+        Complaint.status != ComplaintStatus.CLOSED,
+    )
 
 
 def _open_states(complaint: Complaint) -> set[ComplaintStatus]:

@@ -10,12 +10,17 @@ inside SQLite.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import URL, event, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -24,24 +29,63 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from registry.datadir import private_dir, private_file, tighten
 from registry.db.sqlite_inline import InlineConnection, WriterLock, inline_creator, sqlite_path
 from registry.settings import Settings
 
+logger = logging.getLogger(__name__)
 _WRITE_OPTION = "registry_write"
+DATABASE_URL_ENV = "REGISTRY_DATABASE_URL"
+SUPPORTED_DRIVERS = frozenset({"sqlite+aiosqlite", "postgresql+asyncpg"})
+SUPPORTED_URLS = (
+    "use postgresql+asyncpg://user:password@host:5432/name, or leave it empty for the "
+    "embedded SQLite file (sqlite+aiosqlite:///path)"
+)
+SCRUB_BUSY_TIMEOUT_S = 5.0
+"""How long the post-erasure checkpoint waits for readers of older snapshots."""
 SQLITE_POOL_SIZE = 32
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal", "-writer")
+"""Files SQLite (and `WriterLock`) keep beside the database file."""
 SQLITE_PAGE_SIZE = 8192
 """Bytes a page of a new SQLite database (SQLite's default is 4096): fewer, larger pages
 to write a commit, about 3 % of a 500-attestation batch's CPU (docs/performance.md,
 "Attestation ingestion"). A database keeps the page size it was created with."""
 
 
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be used. The message is one line that names
+    `REGISTRY_DATABASE_URL` and says what is wrong, for the command to print as it is."""
+
+
+def _checked_url(raw: str) -> URL:
+    """The parsed URL, if it names a database and driver the registry runs on."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"{DATABASE_URL_ENV} is not a database URL; {SUPPORTED_URLS}"
+        ) from None
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise DatabaseUnavailable(
+            f"{DATABASE_URL_ENV} uses {url.drivername}://, which the registry does not "
+            f"run on; {SUPPORTED_URLS}"
+        )
+    return url
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     """Create the async engine for the configured database, with SQLite tuned for workers."""
     url = settings.effective_database_url
+    _checked_url(url)
     if url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         database = make_url(url).database or ":memory:"
         path = sqlite_path(database)
+        if path is not None:
+            # SQLite creates the -wal and -shm files with the database file's mode.
+            private_file(path)
+            for companion in SQLITE_COMPANIONS:
+                tighten(path.with_name(path.name + companion))
         engine = create_async_engine(
             url,
             async_creator=inline_creator(
@@ -56,7 +100,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    try:
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    except (ArgumentError, ImportError, NoSuchModuleError) as exc:
+        raise DatabaseUnavailable(f"{DATABASE_URL_ENV}: {_one_line(exc)}") from None
+
+
+async def check_connection(db: Database, settings: Settings) -> None:
+    """Connect once, so an unreachable or refusing database is reported as such (one
+    line naming the setting) before anything else runs."""
+    try:
+        async with db.engine.connect():
+            pass
+    except (OSError, TimeoutError, DBAPIError) as exc:
+        shown = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+        raise DatabaseUnavailable(
+            f"{DATABASE_URL_ENV}: cannot connect to {shown}: {_one_line(exc)}"
+        ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error's own message on one line, without SQLAlchemy's trailing links."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = " ".join(str(cause).split()) or type(cause).__name__
+    return text.split(" (Background on this error")[0]
 
 
 def describe_database(settings: Settings) -> str:
@@ -86,6 +153,9 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted or overwritten content (an erased contact) is zeroed in its page and in
+        # pages put on the free list, instead of lingering until the space is reused.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
@@ -160,6 +230,37 @@ class Database:
         async with self.engine.connect() as connection:
             yield connection
 
+    async def scrub(self) -> None:
+        """After an erasure, leave no earlier copy of the erased data in the files.
+
+        SQLite: secure_delete (set on every connection) already zeroed the old bytes in
+        the page; the WAL still holds earlier images of that page, so fold it into the
+        database file and truncate it to zero bytes. Run on a connection of its own in a
+        thread, holding the writer lock: the checkpoint waits for readers of older
+        snapshots, and those run on this event loop. PostgreSQL keeps dead row versions
+        until VACUUM and WAL segments until they are recycled, which no statement here can
+        force (README, "Security").
+        """
+        if self._sqlite_writers is None:
+            return
+        path = sqlite_path(self.engine.url.database)
+        if path is None:
+            return
+        async with self._sqlite_writers.held():
+            busy = await asyncio.to_thread(_truncate_wal, path)
+        if busy:
+            logger.warning("the WAL could not be truncated now; the next checkpoint will")
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def _truncate_wal(path: Path) -> bool:
+    """`PRAGMA wal_checkpoint(TRUNCATE)`; True when readers kept it from finishing."""
+    connection = sqlite3.connect(path, timeout=SCRUB_BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        busy, _frames, _done = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        connection.close()
+    return bool(busy)

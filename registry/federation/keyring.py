@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from attestations.keys import SigningKey, b64decode_strict, load_signing_key
+from registry.datadir import private_dir
 from registry.settings import Settings
 
 FEDERATION_KEY_FILE = "federation.key"
@@ -28,8 +29,8 @@ def load_or_create_federation_key(settings: Settings) -> SigningKey:
     path = federation_key_path(settings)
     if path.exists():
         return load_signing_key(path)
-    settings.keys_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.keys_dir, 0o700)
+    private_dir(settings.data_dir)
+    private_dir(settings.keys_dir)
     key = SigningKey.generate()
     try:
         key.save(path)

@@ -23,7 +23,7 @@ from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.services import Services
-from tests.factories import MemberVendor, accredited_auditor, member_vendor
+from tests.factories import AUDITED_VENDOR_AGE, MemberVendor, accredited_auditor, member_vendor
 
 DAY = timedelta(days=1)
 PROBLEM = "https://trust-registry.dev/problems/"
@@ -64,7 +64,9 @@ def _attest(member: MemberVendor, clock: ManualClock, **overrides: Any) -> dict[
 async def test_attest_then_audit_to_l2_with_logged_transitions(
     api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
 ) -> None:
-    vendor = await member_vendor(services, association, "acme-cloud")
+    vendor = await member_vendor(
+        services, association, "acme-cloud", applied_before=AUDITED_VENDOR_AGE
+    )
     none_yet = (await api.get("/api/v1/vendors/acme-cloud/certification")).json()
     assert none_yet["state"] is None
     assert none_yet["certified"] is False
@@ -356,7 +358,9 @@ async def test_audit_rejections_write_nothing_and_gaps_are_flagged(
     api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
 ) -> None:
     await services.federation.ensure_association("sipa", "上海市软件行业协会", "SIPA")
-    vendor = await member_vendor(services, association, "acme-cloud")
+    vendor = await member_vendor(
+        services, association, "acme-cloud", applied_before=AUDITED_VENDOR_AGE
+    )
     await api.post(
         "/api/v1/vendors/acme-cloud/attestations",
         json=_attest(vendor, clock),
@@ -441,6 +445,41 @@ async def test_audit_rejections_write_nothing_and_gaps_are_flagged(
     )
     assert lapsed.status_code in {401, 403}
     assert await _counts(services) == before
+
+
+async def test_an_audit_period_lies_within_accreditation_and_after_the_application(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    """An auditor cannot vouch for time before its accreditation, nor for time before the
+    vendor applied; a period inside both is accepted. Refusals write nothing."""
+    await member_vendor(services, association, "acme-cloud", applied_before=400 * DAY)
+    auditor = await accredited_auditor(services, "zhengxin-audit")
+    now = clock.now()
+
+    def audit(start_days_ago: int, end_days_ago: int) -> dict[str, Any]:
+        return audit_envelope(
+            auditor.key,
+            auditor=auditor.slug,
+            vendor="acme-cloud",
+            period=(now - start_days_ago * DAY, now - end_days_ago * DAY),
+            issued_at=now,
+            report=b"report",
+        ).to_dict()
+
+    before = await _counts(services)
+    unaccredited = await api.post(
+        "/api/v1/audits", json=audit(800, 700), headers=_auth(auditor.token)
+    )
+    assert unaccredited.status_code == 422
+    assert unaccredited.json()["errors"] == {"period": "outside the auditor's accreditation"}
+    before_applying = await api.post(
+        "/api/v1/audits", json=audit(500, 300), headers=_auth(auditor.token)
+    )
+    assert before_applying.status_code == 422
+    assert before_applying.json()["errors"] == {"period_start": "before the vendor's application"}
+    assert await _counts(services) == before
+    inside = await api.post("/api/v1/audits", json=audit(390, 200), headers=_auth(auditor.token))
+    assert inside.status_code == 201, inside.text
 
 
 async def test_admin_suspend_reinstate_revoke_need_reasons(

@@ -203,3 +203,35 @@ async def test_attached_complaint_reads_in_both_languages(
         assert f"<strong>{actor}</strong>" in page.text
         assert step in page.text
         assert f'data-status="forwarded">{status}<' in page.text
+
+
+async def test_a_score_in_other_digits_is_refused_not_an_error(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """`score=²` (a digit to `str.isdigit`, not to `int`), Arabic-Indic digits and a
+    5,000-digit number are all refused as "choose 1 to 5", never a 500; nothing is rated."""
+    vendor = await member_vendor(services, association, "pingfen")
+    token = await open_form(api)
+    page = await api.post("/complaints/new", data=form_fields(vendor.slug, token), headers=HTML)
+    code = re.search(r'id="tracking-code">([A-Z0-9-]+)<', page.text)
+    secret = re.search(r'id="tracking-secret">([^<]+)<', page.text)
+    assert code is not None
+    assert secret is not None
+    token = await open_form(api, f"/complaints/track?code={code.group(1)}")
+    for score in ("²", "٣", "1" * 5000):
+        rated = await api.post(
+            "/complaints/track/rate",
+            data={
+                "csrf_token": token,
+                "tracking_code": code.group(1),
+                "secret": secret.group(1),
+                "score": score,
+            },
+            headers=HTML,
+        )
+        assert rated.status_code == 409, rated.text
+        assert "请选择 1 至 5 分" in rated.text
+        token = next_token(rated)
+    async with services.ctx.db.read() as session:
+        ratings = await session.scalar(select(Complaint.rating))
+    assert ratings is None

@@ -294,29 +294,146 @@ async def test_unregistered_subject_is_recorded_without_clocks(
     assert view.json()["vendor"] is None
 
 
-async def test_duplicates_merge_and_rate_limits(
+async def test_a_repeat_filing_reveals_nothing_of_the_earlier_complaint(
     api: httpx.AsyncClient, services: Services, association: str
 ) -> None:
-    """The same filing twice is merged; a contact filing too often is refused (429)."""
-    vendor = await member_vendor(services, association, "busy-vendor")
-    first = await file_complaint(api, vendor.slug)
-    again = await api.post("/api/v1/complaints/", json=complaint_body(vendor.slug))
-    assert again.status_code == 200
-    assert again.json()["merged"] is True
-    assert again.json()["tracking_code"] == first["tracking_code"]
-    assert again.json()["secret"] is None
-    assert await _count(services, Complaint) == 1
-    categories = ["quality_below_standard", "false_advertising", "missing_after_sales", "other"]
-    for category in categories:
-        await file_complaint(api, vendor.slug, category=category)
-    events_before = await _count(services, ComplaintEvent)
-    limited = await api.post(
-        "/api/v1/complaints/?lang=en", json=complaint_body(vendor.slug, category="unfair_terms")
+    """Someone who knows a consumer's phone files the same vendor and category: the answer
+    is a fresh filing (own code and secret, same fields and status), and the earlier
+    consumer's thread stays untouched; each side sees only its own complaint."""
+    vendor = await member_vendor(services, association, "victim-vendor")
+    victim = await file_complaint(api, vendor.slug)
+    response = await api.post(
+        "/api/v1/complaints/",
+        json=complaint_body(vendor.slug, description="攻击者写入的文字", contact_name="冒名"),
     )
+    assert response.status_code == 201
+    intruder = response.json()
+    assert intruder.keys() == victim.keys()
+    assert intruder["tracking_code"] != victim["tracking_code"]
+    assert intruder["secret"] != victim["secret"]
+    assert intruder["status"] == victim["status"] == "forwarded"
+    assert intruder["message"] == victim["message"]
+    assert victim["tracking_code"] not in response.text
+    own = await api.get(
+        f"/api/v1/complaints/{intruder['tracking_code']}",
+        headers={SECRET_HEADER: intruder["secret"]},
+    )
+    assert own.json()["description"] == "攻击者写入的文字"
+    assert victim["tracking_code"] not in own.text
+    assert [e["kind"] for e in own.json()["thread"]] == ["transition", "transition"]
+    earlier = await api.get(
+        f"/api/v1/complaints/{victim['tracking_code']}", headers={SECRET_HEADER: victim["secret"]}
+    )
+    assert "攻击者" not in earlier.text
+    assert earlier.json()["duplicates_merged"] == 0
+    assert [e["kind"] for e in earlier.json()["thread"]] == ["transition", "transition"]
+    cannot = await api.get(
+        f"/api/v1/complaints/{victim['tracking_code']}",
+        headers={SECRET_HEADER: intruder["secret"]},
+    )
+    assert cannot.status_code == 404
+
+
+async def test_repeat_filings_count_against_the_rate_limits(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """A contact filing too often is refused (429), repeats of one complaint included, and
+    a refused filing writes nothing, not even onto the earlier thread."""
+    vendor = await member_vendor(services, association, "busy-vendor")
+    limit = services.ctx.settings.complaint_contact_limit
+    first = await file_complaint(api, vendor.slug)
+    for _ in range(limit - 1):
+        await file_complaint(api, vendor.slug)
+    assert await _count(services, Complaint) == limit
+    events_before = await _count(services, ComplaintEvent)
+    limited = await api.post("/api/v1/complaints/?lang=en", json=complaint_body(vendor.slug))
     assert limited.status_code == 429
     assert "too many" in limited.json()["detail"]
-    assert await _count(services, Complaint) == 5
+    assert first["tracking_code"] not in limited.text
+    assert await _count(services, Complaint) == limit
     assert await _count(services, ComplaintEvent) == events_before
+
+
+async def test_a_mediator_joins_a_repeat_filing_into_the_earlier_one(
+    api: httpx.AsyncClient, services: Services, association: str, role_tokens: dict[Role, str]
+) -> None:
+    """The repeat waits in the mediation queue linked to the earlier complaint; only the
+    mediator's join puts its text on the earlier thread (and closes the repeat)."""
+    vendor = await member_vendor(services, association, "repeat-vendor")
+    first = await file_complaint(api, vendor.slug)
+    repeat = await file_complaint(api, vendor.slug, description="补充：又扣了一次费")
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    queue = (await api.get("/api/v1/mediation/complaints/", headers=mediator)).json()
+    assert [item["tracking_code"] for item in queue["items"]] == [repeat["tracking_code"]]
+    view = await api.get(
+        f"/api/v1/mediation/complaints/{repeat['tracking_code']}", headers=mediator
+    )
+    assert view.json()["duplicate_of"] == first["tracking_code"]
+    assert view.json()["duplicates"] == []
+    vendor_view = await api.get(
+        f"/api/v1/inbox/complaints/{repeat['tracking_code']}", headers=_auth(vendor.token)
+    )
+    assert "duplicate_of" not in vendor_view.json()
+    joined = await api.post(
+        f"/api/v1/mediation/complaints/{repeat['tracking_code']}/join",
+        headers=mediator,
+        json={"note": "同一消费者的重复投诉"},
+    )
+    assert joined.status_code == 200, joined.text
+    assert joined.json()["status"] == "closed"
+    again = await api.post(
+        f"/api/v1/mediation/complaints/{repeat['tracking_code']}/join", headers=mediator, json={}
+    )
+    assert again.status_code == 404
+    earlier = (
+        await api.get(
+            f"/api/v1/complaints/{first['tracking_code']}",
+            headers={SECRET_HEADER: first["secret"]},
+        )
+    ).json()
+    assert earlier["duplicates_merged"] == 1
+    assert earlier["thread"][-1]["kind"] == "duplicate_merged"
+    assert earlier["thread"][-1]["body"] == "补充：又扣了一次费"
+    repeat_view = await api.get(
+        f"/api/v1/complaints/{repeat['tracking_code']}", headers={SECRET_HEADER: repeat["secret"]}
+    )
+    assert first["tracking_code"] not in repeat_view.text
+    vendor_token = _auth(vendor.token)
+    assert (
+        await api.post(
+            f"/api/v1/mediation/complaints/{first['tracking_code']}/join",
+            headers=vendor_token,
+            json={},
+        )
+    ).status_code in {401, 403}
+
+
+async def test_filing_after_closure_starts_a_new_complaint(
+    api: httpx.AsyncClient, services: Services, association: str, role_tokens: dict[Role, str]
+) -> None:
+    """Once a complaint is closed, the same contact filing the same subject and category
+    again starts a new complaint, not a repeat linked to the closed one."""
+    vendor = await member_vendor(services, association, "closed-vendor")
+    first = await file_complaint(api, vendor.slug)
+    code, secret = first["tracking_code"], {SECRET_HEADER: first["secret"]}
+    await api.post(
+        f"/api/v1/inbox/complaints/{code}/proposal",
+        headers=_auth(vendor.token),
+        json={"proposal": "全额退款"},
+    )
+    accepted = await api.post(f"/api/v1/complaints/{code}/accept", headers=secret)
+    assert accepted.json()["closed_at"] is not None
+    anew = await file_complaint(api, vendor.slug)
+    mediator = _auth(role_tokens[Role.MEDIATOR])
+    queue = (await api.get("/api/v1/mediation/complaints/", headers=mediator)).json()
+    assert queue["page"]["total"] == 0
+    async with services.ctx.db.read() as session:
+        linked = await session.scalar(
+            select(Complaint.duplicate_of_id).where(
+                Complaint.tracking_code == anew["tracking_code"]
+            )
+        )
+    assert linked is None
 
 
 async def test_per_ip_limit(services: Services, association: str) -> None:
@@ -514,3 +631,65 @@ async def _dump_every_table(services: Services) -> str:
                     else:
                         chunks.append(str(value))
     return "\n".join(chunks)
+
+
+async def test_an_erased_contact_survives_nowhere_in_the_database_files(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """After erase-contact neither the sealed contact, its fingerprint nor the plain phone
+    and name are in registry.db, its WAL or shared-memory file: the old page images are
+    zeroed (secure_delete) and the WAL is truncated, without closing the database."""
+    vendor = await member_vendor(services, association, "erasing-vendor")
+    filed = await file_complaint(
+        api, vendor.slug, contact_name=CONTACT_NAME, contact_phone=CONTACT_PHONE
+    )
+    code, secret = filed["tracking_code"], {SECRET_HEADER: filed["secret"]}
+    revealed = await api.get(
+        f"/api/v1/inbox/complaints/{code}/contact", headers=_auth(vendor.token)
+    )
+    assert revealed.json()["phone"] == CONTACT_PHONE
+    await api.post(
+        f"/api/v1/inbox/complaints/{code}/proposal",
+        headers=_auth(vendor.token),
+        json={"proposal": "全额退款"},
+    )
+    assert (await api.post(f"/api/v1/complaints/{code}/accept", headers=secret)).status_code == 200
+    async with services.ctx.db.read() as session:
+        row = (
+            await session.execute(select(Complaint).where(Complaint.tracking_code == code))
+        ).scalar_one()
+    sealed, fingerprint = row.contact_sealed, row.contact_fingerprint
+    assert sealed is not None
+    assert fingerprint is not None
+    assert services.complaints.vault.open(sealed).phone == CONTACT_PHONE
+    erased = await api.post(f"/api/v1/complaints/{code}/erase-contact", headers=secret)
+    assert erased.json()["contact_on_file"] is False
+    dumped = await _dump_every_table(services)
+    assert fingerprint not in dumped
+    assert sealed.hex() not in dumped
+    if services.ctx.db.dialect != "sqlite":
+        return  # PostgreSQL keeps dead row versions until VACUUM (README, "Security")
+    needles = [sealed, sealed[24:56], fingerprint.encode(), CONTACT_NAME.encode(), b"87654"]
+    files = sorted(services.ctx.settings.data_dir.glob("registry.db*"))
+    assert [path.name for path in files][:1] == ["registry.db"]
+    for path in files:
+        raw = path.read_bytes()
+        for needle in needles:
+            assert needle not in raw, f"{needle!r} survives in {path.name}"
+
+
+async def test_a_missing_secret_header_is_named(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """Without X-Complaint-Secret the problem names that header (in both languages), not
+    the message body, on reads and on writes with a body."""
+    vendor = await member_vendor(services, association, "header-vendor")
+    code = (await file_complaint(api, vendor.slug))["tracking_code"]
+    read = await api.get(f"/api/v1/complaints/{code}?lang=en")
+    assert read.status_code == 400
+    assert list(read.json()["errors"]) == [SECRET_HEADER]
+    assert "X-Complaint-Secret header is missing" in read.json()["detail"]
+    write = await api.post(f"/api/v1/complaints/{code}/messages", json={"body": "你好"})
+    assert write.status_code == 400
+    assert "缺少请求头 X-Complaint-Secret" in write.json()["detail"]
+    assert "留言内容" not in write.json()["detail"]

@@ -16,7 +16,7 @@ from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.certification.transitions import load_decision_inputs
 from registry.clock import ManualClock
 from registry.services import Services
-from tests.factories import accredited_auditor, member_vendor
+from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor
 
 DAY = timedelta(days=1)
 
@@ -24,7 +24,9 @@ DAY = timedelta(days=1)
 async def test_certificate_last_attestations_and_latest_audit(
     services: Services, association: str, clock: ManualClock
 ) -> None:
-    member = await member_vendor(services, association, "acme-cloud")
+    member = await member_vendor(
+        services, association, "acme-cloud", applied_before=AUDITED_VENDOR_AGE
+    )
     vendor = await services.accounts.authenticate(member.token)
     other = await services.accounts.authenticate(
         (await member_vendor(services, association, "other-cloud")).token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -429,3 +430,37 @@ async def test_federation_key_and_openapi(api: httpx.AsyncClient, services: Serv
         content = responses[status]["content"]
         assert list(content) == ["application/problem+json"], status
         assert content["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+
+
+async def test_envelopes_are_read_as_strictly_as_the_library_reads_them(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    """Unknown members (in the envelope or a signature) and duplicate keys are refused
+    over HTTP as `Envelope.from_json` refuses them, on single and batch routes alike;
+    nothing is stored. The same envelope, clean, is accepted."""
+    vendor = await member_vendor(services, association, "strict-batch")
+    key = SigningKey.generate()
+    body = _application(key, clock)
+    before = await _counts(services)
+    unknown = await api.post("/api/v1/applications/", json={**body, "comment": "ignored?"})
+    assert unknown.status_code == 400
+    assert "comment" in unknown.text
+    signature = {**body["signatures"][0], "note": "x"}
+    in_signature = await api.post("/api/v1/applications/", json={**body, "signatures": [signature]})
+    assert in_signature.status_code == 400
+    assert "note" in in_signature.text
+    twice = json.dumps(body).replace('"payload": ', '"payload": "eA==", "payload": ', 1)
+    duplicate = await api.post(
+        "/api/v1/applications/", content=twice, headers={"Content-Type": "application/json"}
+    )
+    assert duplicate.status_code == 400
+    assert duplicate.json()["errors"] == {"body": "duplicate key 'payload' in JSON object"}
+    batch = await api.post(
+        f"/api/v1/vendors/{vendor.slug}/attestations/batch",
+        content='{"envelopes": [' + twice + "]}",
+        headers={"Content-Type": "application/json", **_auth(vendor.token)},
+    )
+    assert batch.status_code == 400
+    assert "duplicate key 'payload'" in batch.text
+    assert await _counts(services) == before
+    assert (await api.post("/api/v1/applications/", json=body)).status_code == 201

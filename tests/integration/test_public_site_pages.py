@@ -3,11 +3,18 @@ language negotiation, search, error pages, security headers, escaping of vendor 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
+import uvicorn
 
+from registry.app import create_app
 from registry.client import application_envelope
+from registry.context import RegistryContext
 from registry.services import Services
 from tests.factories import admin_caller, member_vendor, vendor_in_state
 
@@ -214,3 +221,45 @@ async def test_ping_is_plain_text(api: httpx.AsyncClient) -> None:
     answer = await api.get("/ping")
     assert answer.text == "pong"
     assert answer.headers["content-type"].startswith("text/plain")
+
+
+@contextlib.asynccontextmanager
+async def _served(ctx: RegistryContext) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over `ctx` on a real loopback server, as the `api` fixture serves it."""
+    app = create_app(context=ctx, run_scheduler=False)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_https_base_url_makes_cookies_secure_and_sends_hsts(
+    api: httpx.AsyncClient, ctx: RegistryContext
+) -> None:
+    """With REGISTRY_PUBLIC_BASE_URL on https, the language and form cookies are Secure
+    and pages and the API send Strict-Transport-Security; on http neither (a browser
+    would drop a Secure cookie there and pin http to https)."""
+    plain = await api.get("/complaints/new", params={"lang": "en"}, headers=HTML)
+    assert "strict-transport-security" not in plain.headers
+    assert all("secure" not in c.lower() for c in plain.headers.get_list("set-cookie"))
+    https = replace(ctx, settings=replace(ctx.settings, public_base_url="https://tr.example"))
+    async with _served(https) as client:
+        page = await client.get("/complaints/new", params={"lang": "en"}, headers=HTML)
+        cookies = page.headers.get_list("set-cookie")
+        assert {c.split("=", 1)[0] for c in cookies} == {"lang", "complaint_csrf"}
+        for cookie in cookies:
+            assert "; secure" in cookie.lower(), cookie
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        problem = await client.get("/api/v1/complaints/NO-SUCH-CODE")
+        assert problem.headers["strict-transport-security"] == "max-age=31536000"

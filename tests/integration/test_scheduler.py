@@ -12,7 +12,7 @@ from registry.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, SchedulerLock, run_jobs_once, start_scheduler
 from registry.services import Services
-from tests.factories import accredited_auditor, member_vendor
+from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor
 
 DAY = timedelta(days=1)
 
@@ -28,7 +28,7 @@ async def _events(services: Services, event: str) -> list[dict[str, object]]:
 
 
 async def _certify(services: Services, association: str, slug: str, *, audited: bool) -> None:
-    vendor = await member_vendor(services, association, slug)
+    vendor = await member_vendor(services, association, slug, applied_before=AUDITED_VENDOR_AGE)
     now = services.ctx.clock.now()
     caller = await services.accounts.authenticate(vendor.token)
     await services.attestations.submit(
