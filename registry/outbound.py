@@ -84,6 +84,12 @@ def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList(accept_unknown=False)
 
 
+def is_public_suffix(domain: str) -> bool:
+    """True for a suffix under which the public registers names (`com.cn`, `github.io`),
+    or a name under a TLD the list does not know: nobody can prove control of these."""
+    return _public_suffixes().privatesuffix(domain) is None
+
+
 def ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
     """The IPv4 address a host spells in any notation the C resolver accepts, or None
     when the host is a name. A host whose last label is numeric but is no valid address
@@ -168,9 +174,21 @@ def parse_target(url: str, settings: Settings, *, allow_http_loopback: bool = Fa
     return Target(parsed, host, address)
 
 
-async def _lookup(host: str, port: int, overrides: Mapping[str, str]) -> list[IPAddress]:
-    if host in overrides:
-        return [ipaddress.ip_address(overrides[host])]
+@dataclass(frozen=True)
+class Destination:
+    """Where a vetted request connects: the checked address, and the port."""
+
+    address: IPAddress
+    port: int
+
+
+def _override(value: str) -> tuple[IPAddress, int | None]:
+    """An `outbound_host_overrides` answer: `address` or `address:port` (`[v6]:port`)."""
+    parts = urlsplit(f"//{value}")
+    return ipaddress.ip_address(parts.hostname or ""), parts.port
+
+
+async def _lookup(host: str, port: int) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     # getaddrinfo runs in the loop's thread pool, so a slow resolver blocks no other request.
     answers = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -182,21 +200,25 @@ async def _lookup(host: str, port: int, overrides: Mapping[str, str]) -> list[IP
     return found
 
 
-async def resolve_public(target: Target, settings: Settings) -> IPAddress:
-    """The address to connect to, resolved now; refused unless every answer is public."""
+async def resolve_public(target: Target, settings: Settings) -> Destination:
+    """Where to connect, resolved now; refused unless every address found is public."""
+    port = target.url.port or (443 if target.url.scheme == "https" else 80)
+    overrides = dict(settings.outbound_host_overrides)
     if target.address is not None:
         addresses = [target.address]
+    elif target.host in overrides:
+        # Tests only, like curl's --connect-to: the answer may name a port too.
+        address, override_port = _override(overrides[target.host])
+        addresses, port = [address], override_port or port
     else:
         try:
-            addresses = await _lookup(
-                target.host, target.url.port or 443, dict(settings.outbound_host_overrides)
-            )
+            addresses = await _lookup(target.host, port)
         except OSError as exc:
             raise Unresolvable(f"{target.host} does not resolve") from exc
     allow = settings.outbound_allow_loopback
     if not addresses or not all(address_allowed(a, allow_loopback=allow) for a in addresses):
         raise OutboundRefused(f"{target.host} resolves to an address that is not public")
-    return addresses[0]
+    return Destination(addresses[0], port)
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
@@ -233,13 +255,13 @@ async def send(
 ) -> tuple[httpx.Response, bytes]:
     """Resolve, vet and send one request to the vetted address; returns the response and
     at most `max_body_bytes` of its body. Raises OutboundRefused or httpx.HTTPError."""
-    address = await resolve_public(target, settings)
+    destination = await resolve_public(target, settings)
     request_headers = dict(headers or {})
     request_headers["Host"] = target.url.netloc.decode("ascii")
     extensions = {} if target.address is not None else {"sni_hostname": target.host}
     request = client.build_request(
         method,
-        target.url.copy_with(host=str(address)),
+        target.url.copy_with(host=str(destination.address), port=destination.port),
         content=content,
         headers=request_headers,
         extensions=extensions,

@@ -11,6 +11,7 @@ from registry.complaints.services import ComplaintService
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
 from registry.keys.services import KeyService
+from registry.membership.domains import DomainProofService
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
 from registry.transparency.services import TransparencyLogService
@@ -24,6 +25,7 @@ class Services:
         self.accounts = AccountService(ctx)
         self.federation = FederationService(ctx)
         self.membership = MembershipService(ctx)
+        self.domains = DomainProofService(ctx)
         self.keys = KeyService(ctx)
         self.log = TransparencyLogService(ctx)
         self.complaints = ComplaintService(ctx)

@@ -82,7 +82,8 @@ class Settings:
     """Tests only: let webhooks and domain proofs reach 127.0.0.1, ::1 and `localhost`
     (webhooks over http:// too). Every other non-public address stays refused."""
     outbound_host_overrides: tuple[tuple[str, str], ...] = ()
-    """Tests only: (name, address) answers used instead of DNS, like curl's --resolve."""
+    """Tests only: (name, address) answers used instead of DNS; the address may carry a port
+    (`127.0.0.1:8443`), like curl's --connect-to, so a test server can stand in for :443."""
     outbound_ca_file: str = ""
     """A PEM bundle trusted for outbound TLS besides the public CAs (a private CA)."""
     domain_proof_timeout_seconds: int = 10

@@ -8,7 +8,7 @@ import asyncio
 import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from registry.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -177,3 +179,16 @@ async def silent_server() -> AsyncIterator[tuple[SilentServer, int]]:
     finally:
         server.close()
         await server.wait_closed()
+
+
+def proof_settings(
+    settings: Settings, certificates: TestCertificates, port: int, domains: list[str]
+) -> Settings:
+    """Settings under which `https://<domain>/...` for each of `domains` reaches the local
+    server on `port`, trusted through the test CA (loopback admitted, as in tests only)."""
+    return replace(
+        settings,
+        outbound_allow_loopback=True,
+        outbound_ca_file=str(certificates.ca_file),
+        outbound_host_overrides=tuple((d, f"127.0.0.1:{port}") for d in domains),
+    )
