@@ -7,6 +7,7 @@ trust-registry.txt (served here by a local HTTPS server with a test CA)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -22,6 +23,7 @@ from registry.clock import ManualClock
 from registry.services import Services
 from registry.settings import Settings
 from registry.transparency.models import LogEntry
+from tests.cli import run_cli
 from tests.factories import admin_caller, apply_vendor
 from tests.integration.test_complaints_api import file_complaint
 from tests.integration.test_membership_api import _application
@@ -120,12 +122,18 @@ async def test_an_unproven_domain_attaches_nothing_until_its_proof_is_served(
                 assert "did not find" in refused.json()["detail"]
             assert (await api.get(INBOX, headers=vendor)).json()["page"]["total"] == 0
 
-            # The vendor serves its own token: verified, logged, forwarded, contact open.
+            # The vendor serves its own token and asks (here with the CLI): verified,
+            # logged, forwarded, contact open.
             well_known.status, well_known.body = 200, f"{token}\n".encode()
-            verified = await api.post(verify, headers=vendor)
-            assert verified.status_code == 200, verified.text
-            assert verified.json()["status"] == "verified"
-            assert verified.json()["verification_method"] == "https"
+            cli = ["--url", str(api.base_url).rstrip("/"), "--token", issued.token]
+            listed = await run_cli(["domains", "list", "claimant", *cli])
+            assert listed.exit_code == 0, listed.output
+            assert json.loads(listed.stdout)[0]["proof_token"] == token
+            verified = await run_cli(["domains", "verify", "claimant", domain, *cli])
+            assert verified.exit_code == 0, verified.output
+            claim = json.loads(verified.stdout)
+            assert claim["status"] == "verified"
+            assert claim["verification_method"] == "https"
             path, headers, _ = well_known.received[-1]
             assert path == "/.well-known/trust-registry.txt"
             assert headers["host"] == domain
