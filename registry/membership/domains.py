@@ -138,7 +138,11 @@ class DomainProofService:
                     vendor_slug=vendor.slug,
                 )
             )
-            await attach_domain_complaints(session, self.ctx.settings, vendor, claim.domain, now)
+            if vendor.status is VendorStatus.ACTIVE:
+                # As at admission: complaints reach only an active member.
+                await attach_domain_complaints(
+                    session, self.ctx.settings, vendor, claim.domain, now
+                )
             return claim
 
 
