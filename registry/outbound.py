@@ -171,6 +171,9 @@ def parse_target(url: str, settings: Settings, *, allow_http_loopback: bool = Fa
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
         raise OutboundRefused("the URL is malformed") from None
+    if address is None and parsed.host.lower().rstrip(".") != host:
+        # Both parsers must see the same host, or the check and the request could differ.
+        raise OutboundRefused("the URL is malformed")
     return Target(parsed, host, address)
 
 
