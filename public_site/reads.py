@@ -98,7 +98,7 @@ class PublicReads:
             name_en=vendor.name_en,
             credit_code=vendor.credit_code,
             website=vendor.website,
-            domains=tuple(d.domain for d in vendor.domains),
+            domains=tuple(vendor.verified_domains),
             member_status=vendor.status.value,
             member_since=vendor.created_at,
             certification=await services.certification.public_status(slug),

@@ -40,6 +40,7 @@ from member_api.federation.controllers import FederationController, HealthContro
 from member_api.keys.controllers import KeyRevocationController, VendorKeyController
 from member_api.media import json_body_guard
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
+from member_api.membership.domains import VendorDomainController
 from member_api.notifications.controllers import MediatorNotificationController, WebhookController
 from member_api.transparency.controllers import TransparencyLogController
 from registry.accounts.access import ACCESS_OPT, PUBLIC, Access
@@ -59,6 +60,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     FederationController,
     ApplicationController,
     VendorDirectoryController,
+    VendorDomainController,
     VendorKeyController,
     KeyRevocationController,
     AuthController,

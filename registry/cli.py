@@ -515,6 +515,32 @@ def applications_reject(application_id: int, reason: str, token: str, url: str) 
     print_json(guarded(lambda: _call(url, token, "POST", path, json={"reason": reason})))
 
 
+@main.group()
+def domains() -> None:
+    """Prove control of your listed domains (vendor admin token)."""
+
+
+@domains.command("list")
+@click.argument("vendor")
+@token_option
+@url_option
+def domains_list(vendor: str, token: str, url: str) -> None:
+    """Your domains, each pending or verified, with the token to serve and where."""
+    path = f"/api/v1/vendors/{vendor}/domains/"
+    print_json(guarded(lambda: _call(url, token, "GET", path)))
+
+
+@domains.command("verify")
+@click.argument("vendor")
+@click.argument("domain")
+@token_option
+@url_option
+def domains_verify(vendor: str, domain: str, token: str, url: str) -> None:
+    """Ask the registry to fetch https://DOMAIN/.well-known/trust-registry.txt now."""
+    path = f"/api/v1/vendors/{vendor}/domains/{domain}/verify"
+    print_json(guarded(lambda: _call(url, token, "POST", path)))
+
+
 def _call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
     client = RegistryClient(url, token)
     try:

@@ -292,6 +292,10 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
                 await services.membership.approve(
                     admin, submitted.application.id, "demo: documents checked"
                 )
+                # Nothing serves these made-up domains' proof files: the demo records
+                # them as verified by the demo (method "demo" in the log leaf).
+                for claimed in (domain, f"app.{domain}"):
+                    await services.domains.record_demo_proof(slug, claimed)
             vendors.append(DemoVendor(slug, key))
             progress.advance(task)
     return vendors

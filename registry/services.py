@@ -12,6 +12,7 @@ from registry.context import RegistryContext
 from registry.federation.services import FederationService
 from registry.keys.compromise import KeyCompromiseService
 from registry.keys.services import KeyService
+from registry.membership.domains import DomainProofService
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
 from registry.transparency.services import TransparencyLogService
@@ -25,6 +26,7 @@ class Services:
         self.accounts = AccountService(ctx)
         self.federation = FederationService(ctx)
         self.membership = MembershipService(ctx)
+        self.domains = DomainProofService(ctx)
         self.keys = KeyService(ctx)
         self.key_compromise = KeyCompromiseService(ctx)
         self.log = TransparencyLogService(ctx)

@@ -87,9 +87,8 @@ class Settings:
     webhook_backoff_base: timedelta = timedelta(seconds=30)
     """Retry n waits base * 2**(n-1): 30 s, 1 min, 2 min ... (exponential back-off)."""
     webhook_timeout_seconds: int = 10
+    """One delivery attempt, name lookup included, gives up after this long."""
     webhook_batch: int = 100
-    webhook_allow_loopback_http: bool = False
-    """Tests only: accept http:// endpoints on 127.0.0.1/localhost; HTTPS is required otherwise."""
     application_max_bytes: int = 16_384
     """An application envelope larger than this is refused: all of it goes into the
     public log for good."""
@@ -105,6 +104,22 @@ class Settings:
     anyone may ask for a challenge for any key, and so could lock its holder out."""
     cleanup_interval_seconds: int = 3600
     """How often the cleanup job deletes expired challenges and old rate-limit rows."""
+    webhook_endpoint_batch: int = 10
+    """Deliveries one endpoint gets per job run, so a backlog at one endpoint starves none."""
+    webhook_concurrency: int = 20
+    """Endpoints posted to at once; each endpoint's deliveries go one after another."""
+    webhook_endpoints_per_vendor: int = 5
+    outbound_allow_loopback: bool = False
+    """Tests only: let webhooks and domain proofs reach 127.0.0.1, ::1 and `localhost`
+    (webhooks over http:// too). Every other non-public address stays refused."""
+    outbound_host_overrides: tuple[tuple[str, str], ...] = ()
+    """Tests only: (name, address) answers used instead of DNS; the address may carry a port
+    (`127.0.0.1:8443`), like curl's --connect-to, so a test server can stand in for :443."""
+    outbound_ca_file: str = ""
+    """A PEM bundle trusted for outbound TLS besides the public CAs (a private CA)."""
+    domain_proof_timeout_seconds: int = 10
+    domain_proof_max_bytes: int = 4096
+    """The proof file is read up to this size; the token is one short line."""
     complaint_first_response: timedelta = timedelta(hours=24)
     """Default first-response clock; an association's SLA policy overrides it."""
     complaint_resolution: timedelta = timedelta(days=7)
@@ -155,6 +170,13 @@ class Settings:
             ),
             scheduler_enabled=_env_bool("REGISTRY_SCHEDULER", default=base.scheduler_enabled),
             log_level=os.environ.get("REGISTRY_LOG_LEVEL", base.log_level).upper(),
+            webhook_endpoints_per_vendor=_env_int(
+                "REGISTRY_WEBHOOK_ENDPOINTS_PER_VENDOR", base.webhook_endpoints_per_vendor
+            ),
+            outbound_allow_loopback=_env_bool(
+                "REGISTRY_OUTBOUND_ALLOW_LOOPBACK", default=base.outbound_allow_loopback
+            ),
+            outbound_ca_file=os.environ.get("REGISTRY_OUTBOUND_CA_FILE", base.outbound_ca_file),
             complaint_ip_limit=_env_int("REGISTRY_COMPLAINT_IP_LIMIT", base.complaint_ip_limit),
             application_client_limit=_env_int(
                 "REGISTRY_APPLICATION_CLIENT_LIMIT", base.application_client_limit

@@ -44,6 +44,7 @@ async def apply_vendor(
     *,
     key: SigningKey | None = None,
     credit_code: str | None = None,
+    domains: list[str] | None = None,
 ) -> tuple[int, SigningKey, str]:
     """Submit a signed application; returns (application id, key, credit code)."""
     key = key or SigningKey.generate()
@@ -55,7 +56,7 @@ async def apply_vendor(
         slug=slug,
         name_zh=f"{slug}科技有限公司",
         name_en=f"{slug.title()} Technology Co., Ltd.",
-        domains=[f"{slug}.example.cn"],
+        domains=[f"{slug}.example.cn"] if domains is None else domains,
         issued_at=services.ctx.clock.now() - timedelta(seconds=5),
     )
     result = await services.membership.submit_application(envelope)

@@ -72,7 +72,7 @@ def vendor_out(vendor: Vendor) -> VendorOut:
         name_zh=vendor.name_zh,
         name_en=vendor.name_en,
         status=vendor.status.value,
-        domains=[d.domain for d in vendor.domains],
+        domains=vendor.verified_domains,
         website=vendor.website,
         member_since=vendor.created_at,
     )

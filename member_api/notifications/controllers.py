@@ -132,9 +132,14 @@ class WebhookController(Controller):
         slug: FromPath[str],
         data: JSONBody[EndpointIn],
     ) -> EndpointOut:
-        """Register an https:// endpoint. Each event is posted as JSON with Standard Webhooks
-        headers (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1a,<Ed25519>`)
-        signed by the federation key, and retried with exponential back-off.
+        """Register an https:// endpoint on a public address (at most 5 per vendor by
+        default). Each event is posted as JSON with Standard Webhooks headers
+        (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1a,<Ed25519>`) signed by
+        the federation key, and retried with exponential back-off. The body names its
+        recipient (`endpoint.id`, `endpoint.url`): on receipt, verify the signature with
+        the key from /api/v1/federation/key, refuse a stale timestamp, and refuse a body
+        whose `endpoint.url` is not your own URL, so no other vendor's delivery can be
+        replayed to you (`registry.notifications.signing.verify_webhook` does all three).
         """
         return endpoint_out(
             await services.notifications.add_endpoint(caller, slug, data.url, data.description)

@@ -223,30 +223,54 @@ async def attach(
     )
 
 
+def _about_domain(domain: str) -> ColumnElement[bool]:
+    return (Complaint.subject_kind == SubjectKind.DOMAIN) & or_(
+        Complaint.subject_value == domain,
+        Complaint.subject_value.endswith(f".{domain}", autoescape=True),
+    )
+
+
 async def attach_waiting_complaints(
     session: AsyncSession, settings: Settings, vendor: Vendor, now: datetime
 ) -> int:
     """Attach every complaint awaiting triage whose subject is the newly active vendor's
-    credit code or one of its domains (or a subdomain of one); returns how many."""
+    credit code or one of its verified domains (or a subdomain of one); returns how many.
+
+    A domain the vendor only claims attaches nothing: the complaints carry consumers'
+    contacts, which go to the vendor only once it has proven it controls the domain.
+    """
     domains = list(
         (
             await session.execute(
-                select(VendorDomain.domain).where(VendorDomain.vendor_id == vendor.id)
+                select(VendorDomain.domain).where(
+                    VendorDomain.vendor_id == vendor.id, VendorDomain.verified_at.is_not(None)
+                )
             )
         ).scalars()
     )
-    matches = [
+    matches: list[ColumnElement[bool]] = [
         (Complaint.subject_kind == SubjectKind.CREDIT_CODE)
         & (Complaint.subject_value == vendor.credit_code)
     ]
-    for domain in domains:
-        matches.append(
-            (Complaint.subject_kind == SubjectKind.DOMAIN)
-            & or_(
-                Complaint.subject_value == domain,
-                Complaint.subject_value.endswith(f".{domain}", autoescape=True),
-            )
-        )
+    matches.extend(_about_domain(domain) for domain in domains)
+    return await _attach_matching(session, settings, vendor, now, matches)
+
+
+async def attach_domain_complaints(
+    session: AsyncSession, settings: Settings, vendor: Vendor, domain: str, now: datetime
+) -> int:
+    """Attach the complaints awaiting triage about `domain` (or a subdomain of it), once
+    the member vendor has proven control of it; returns how many."""
+    return await _attach_matching(session, settings, vendor, now, [_about_domain(domain)])
+
+
+async def _attach_matching(
+    session: AsyncSession,
+    settings: Settings,
+    vendor: Vendor,
+    now: datetime,
+    matches: list[ColumnElement[bool]],
+) -> int:
     waiting = list(
         (
             await session.execute(

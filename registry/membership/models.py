@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db.base import Base, CreatedAtMixin, IdMixin
@@ -60,16 +60,51 @@ class Vendor(IdMixin, CreatedAtMixin, Base):
         Index("ix_vendor_status", "status"),
     )
 
+    @property
+    def verified_domains(self) -> list[str]:
+        """The domains the vendor proved control of: the only ones shown as its own."""
+        return [d.domain for d in self.domains if d.verified_at is not None]
+
 
 class VendorDomain(IdMixin, Base):
-    """A domain a vendor serves consumers from; one vendor per domain."""
+    """A domain a vendor claims to serve consumers from: pending until the vendor proves
+    control of it, verified after.
+
+    Only a verified domain is the vendor's: it attaches complaints filed against the
+    domain (and so lets the vendor read the complainants' contacts) and is shown in the
+    directory. Several vendors may claim a domain while it is pending, so an applicant
+    cannot block the real owner by listing its domain first; only one may verify it.
+    """
 
     __tablename__ = "vendor_domain"
 
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id", ondelete="CASCADE"), index=True)
-    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    domain: Mapped[str] = mapped_column(String(253))
+    proof_token: Mapped[str] = mapped_column(String(64))
+    """Registry-issued; the vendor serves it at https://<domain>/.well-known/trust-registry.txt.
+    Random per (vendor, domain), so one vendor's proof never proves another's claim."""
+    verified_at: Mapped[datetime | None]
+    """When the registry found the proof; NULL while the claim is pending."""
+    verification_method: Mapped[str | None] = mapped_column(String(16))
+    """How control was shown: `https` (the well-known file), or `demo` for demo data."""
 
     vendor: Mapped[Vendor] = relationship(back_populates="domains")
+
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "domain"),
+        Index(
+            "uq_vendor_domain_verified_domain",
+            "domain",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
+    )
+
+    @property
+    def verified(self) -> bool:
+        """True once the vendor proved control of the domain."""
+        return self.verified_at is not None
 
 
 class VendorApplication(IdMixin, Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from registry.membership.models import (
     VendorDomain,
     VendorStatus,
 )
+from registry.outbound import is_public_suffix
 from registry.pagination import Page
 from registry.rate_limits import Limit, fingerprint_key, spend
 from registry.signed_statements import (
@@ -176,8 +178,18 @@ def validated_email(value: str | None) -> str | None:
     return email
 
 
+def new_proof_token() -> str:
+    """A registry-issued token a vendor serves to prove control of one claimed domain."""
+    return secrets.token_urlsafe(32)
+
+
 def validate_domains(domains: list[str]) -> list[str]:
-    """Lower-case, de-duplicate and check each host name."""
+    """Lower-case, de-duplicate and check each host name; public suffixes are refused.
+
+    A public suffix (`com.cn`, `github.io`) is where the public registers names: nobody
+    controls it, and complaints about every shop under it must never reach one vendor.
+    The Public Suffix List ships inside the `publicsuffixlist` package.
+    """
     if len(domains) > MAX_DOMAINS:
         raise InvalidInput(f"at most {MAX_DOMAINS} domains", fields={"domains": "too many"})
     cleaned: list[str] = []
@@ -186,6 +198,12 @@ def validate_domains(domains: list[str]) -> list[str]:
         if not DOMAIN_PATTERN.match(domain):
             raise InvalidInput(
                 f"{raw!r} is not a host name like shop.example.cn", fields={"domains": raw}
+            )
+        if is_public_suffix(domain):
+            raise InvalidInput(
+                f"{domain} is a public suffix that anyone can register names under; "
+                f"list the domain you own, such as your-shop.{domain}",
+                fields={"domains": raw},
             )
         if domain not in cleaned:
             cleaned.append(domain)
@@ -375,11 +393,14 @@ class MembershipService:
     async def _replace_domains(
         self, session: AsyncSession, vendor: Vendor, domains: list[str]
     ) -> None:
+        # Only a proven domain is another vendor's; a pending claim blocks nobody.
         taken = (
             (
                 await session.execute(
                     select(VendorDomain.domain).where(
-                        VendorDomain.domain.in_(domains), VendorDomain.vendor_id != vendor.id
+                        VendorDomain.domain.in_(domains),
+                        VendorDomain.vendor_id != vendor.id,
+                        VendorDomain.verified_at.is_not(None),
                     )
                 )
             )
@@ -388,7 +409,8 @@ class MembershipService:
         )
         if taken:
             raise Conflict(
-                f"domain {taken[0]} belongs to another vendor", fields={"domains": taken[0]}
+                f"domain {taken[0]} belongs to another vendor, which proved control of it",
+                fields={"domains": taken[0]},
             )
         await session.refresh(vendor, ["domains"])
         kept = [d for d in vendor.domains if d.domain in domains]
@@ -396,7 +418,11 @@ class MembershipService:
         # Delete dropped domains before inserting new ones, or the unique index trips.
         await session.flush()
         present = {d.domain for d in kept}
-        vendor.domains.extend(VendorDomain(domain=d) for d in domains if d not in present)
+        vendor.domains.extend(
+            VendorDomain(domain=d, proof_token=new_proof_token())
+            for d in domains
+            if d not in present
+        )
 
     async def list_applications(
         self, caller: Caller, status: ApplicationStatus | None, offset: int, limit: int
@@ -482,7 +508,8 @@ class MembershipService:
                         reason=f"application {application.id} for the same credit code was approved",
                         now=now,
                     )
-                # Complaints filed before it joined (by credit code or domain) reach it now.
+                # Complaints filed before it joined reach it now: by credit code, and by any
+                # domain it has proven (a claim still pending attaches nothing).
                 await attach_waiting_complaints(session, self.ctx.settings, vendor, now)
             elif not competing and vendor.status is VendorStatus.APPLICANT:
                 # Refused and nothing else pending: its domains and slug are free for
@@ -600,7 +627,8 @@ class MembershipService:
                     Vendor.slug == needle.lower(),
                     Vendor.id.in_(
                         select(VendorDomain.vendor_id).where(
-                            VendorDomain.domain.like(pattern, escape="\\")
+                            VendorDomain.domain.like(pattern, escape="\\"),
+                            VendorDomain.verified_at.is_not(None),
                         )
                     ),
                 )

@@ -6,15 +6,23 @@ new messages out to the vendor's endpoints, then posts each due delivery signed 
 federation key (Standard Webhooks, see `signing`), retrying with exponential back-off.
 HTTP calls happen outside any transaction, so a slow endpoint never holds a database
 lock; only one scheduler runs jobs, so a delivery is never posted twice at once.
+
+Every URL is a vendor's choice, so registration and every attempt go through
+`registry.outbound` (public addresses only, checked against what the name resolves to at
+that moment). Endpoints are posted to concurrently, each endpoint's deliveries one after
+another with a per-attempt timeout, so an endpoint that never answers delays only itself.
+The delivery log says "delivery failed" whatever went wrong before an answer, so the log
+cannot be used to tell open, closed and TLS ports apart; the server log keeps the detail.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
+import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -25,7 +33,7 @@ from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.clock import isoformat
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.membership.models import Vendor, VendorStatus
 from registry.notifications.models import (
     DeliveryStatus,
@@ -34,6 +42,14 @@ from registry.notifications.models import (
     WebhookEndpoint,
 )
 from registry.notifications.signing import webhook_headers
+from registry.outbound import (
+    OutboundRefused,
+    Unresolvable,
+    outbound_client,
+    parse_target,
+    resolve_public,
+    send,
+)
 from registry.pagination import Page
 
 MAX_URL_LENGTH = 500
@@ -56,7 +72,9 @@ def message_number(reference: str) -> int:
     return int(digits)
 
 
-_LOOPBACK_NAMES = {"localhost"}
+DELIVERY_FAILED = "delivery failed"
+"""The one error the delivery log shows for an attempt that got no answer."""
+logger = logging.getLogger("registry.webhooks")
 
 
 async def enqueue_event(
@@ -104,26 +122,33 @@ class DeliveryView:
     created_at: datetime
 
 
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def message_body(message: OutboxMessage, vendor_slug: str, endpoint: WebhookEndpoint) -> bytes:
+    """The JSON a webhook carries (RFC 8785, so the signed bytes are reproducible).
 
-
-def message_body(message: OutboxMessage, vendor_slug: str) -> bytes:
-    """The JSON a webhook carries (RFC 8785, so the signed bytes are reproducible)."""
+    It names its recipient endpoint, so the signature covers who it was for: a receiver
+    that checks `endpoint.url` against its own URL cannot be fed a delivery that was
+    signed for another vendor's endpoint.
+    """
     return canonicalize(
         {
             "id": f"msg_{message.id}",
             "type": message.event,
             "vendor": vendor_slug,
+            "endpoint": {"id": endpoint.id, "url": endpoint.url},
             "timestamp": isoformat(message.created_at),
             "data": message.data,
         }
     )
+
+
+@dataclass(frozen=True)
+class _Due:
+    """One delivery to attempt, with what its signed body is made of."""
+
+    delivery_id: int
+    endpoint: WebhookEndpoint
+    message: OutboxMessage
+    vendor_slug: str
 
 
 class NotificationService:
@@ -132,34 +157,55 @@ class NotificationService:
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
 
-    def _check_url(self, url: str) -> str:
+    async def _check_url(self, url: str) -> str:
+        """A public https:// URL, refused with the reason if it points anywhere else.
+
+        A name is resolved now as well: one that already points inside a private network
+        is refused at once. One that does not resolve yet is accepted (the vendor may set
+        up DNS later); every delivery checks again.
+        """
         url = url.strip()
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if len(url) > MAX_URL_LENGTH or not host or parts.username or parts.password:
+        if len(url) > MAX_URL_LENGTH:
             raise InvalidInput(
-                "give an absolute https:// URL without credentials, at most 500 characters",
-                fields={"url": "invalid"},
+                f"the URL is {len(url)} characters, at most {MAX_URL_LENGTH} allowed",
+                fields={"url": "too long"},
             )
-        loopback_http = (
-            parts.scheme == "http"
-            and self.ctx.settings.webhook_allow_loopback_http
-            and _is_loopback(host)
-        )
-        if parts.scheme != "https" and not loopback_http:
+        settings = self.ctx.settings
+        try:
+            target = parse_target(url, settings, allow_http_loopback=True)
+            async with asyncio.timeout(settings.webhook_timeout_seconds):
+                await resolve_public(target, settings)
+        except (Unresolvable, TimeoutError):
+            pass
+        except OutboundRefused as exc:
             raise InvalidInput(
-                "webhook endpoints must use https://", fields={"url": "https required"}
-            )
+                f"{exc.reason}: webhooks go only to public https:// addresses",
+                fields={"url": "not a public https URL"},
+            ) from exc
         return url
 
     async def add_endpoint(
         self, caller: Caller, slug: str, url: str, description: str | None
     ) -> WebhookEndpoint:
-        """Register an endpoint for the caller's own vendor."""
-        url = self._check_url(url)
+        """Register an endpoint for the caller's own vendor, up to the per-vendor limit."""
+        url = await self._check_url(url)
         now = self.ctx.clock.now()
+        limit = self.ctx.settings.webhook_endpoints_per_vendor
         async with self.ctx.db.transaction() as session:
             vendor = await _own_vendor(session, caller, slug)
+            # Lock the vendor row so two concurrent additions cannot both pass the count.
+            await session.execute(select(Vendor.id).where(Vendor.id == vendor.id).with_for_update())
+            live = await session.scalar(
+                select(func.count())
+                .select_from(WebhookEndpoint)
+                .where(WebhookEndpoint.vendor_id == vendor.id, WebhookEndpoint.deleted_at.is_(None))
+            )
+            if (live or 0) >= limit:
+                raise Conflict(
+                    f"the vendor already has {limit} webhook endpoints, the most allowed; "
+                    "delete one before adding another",
+                    fields={"url": "endpoint limit reached"},
+                )
             endpoint = WebhookEndpoint(
                 vendor_id=vendor.id,
                 url=url,
@@ -307,42 +353,93 @@ class NotificationService:
                 handled += len(messages)
 
     async def deliver_due(self) -> int:
-        """Post every due delivery once; returns how many were attempted."""
+        """Post every due delivery once; returns how many were attempted.
+
+        At most `webhook_endpoint_batch` deliveries per endpoint are picked, endpoints are
+        served concurrently (up to `webhook_concurrency` at once), and an endpoint that
+        fails to answer gets no further attempt in this run: its other deliveries stay
+        due, and the endpoints of other vendors are not kept waiting behind it.
+        """
         now = self.ctx.clock.now()
-        async with self.ctx.db.read() as session:
-            due = list(
-                (
-                    await session.execute(
-                        select(WebhookDelivery, WebhookEndpoint.url, OutboxMessage, Vendor.slug)
-                        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-                        .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.message_id)
-                        .join(Vendor, Vendor.id == OutboxMessage.vendor_id)
-                        .where(
-                            WebhookDelivery.status == DeliveryStatus.PENDING,
-                            WebhookDelivery.next_attempt_at <= now,
-                        )
-                        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                        .limit(self.ctx.settings.webhook_batch)
-                    )
-                ).all()
+        settings = self.ctx.settings
+        ranked = (
+            select(
+                WebhookDelivery.id,
+                func.row_number()
+                .over(
+                    partition_by=WebhookDelivery.endpoint_id,
+                    order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+                )
+                .label("rank"),
             )
-        if not due:
+            .where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            .subquery()
+        )
+        async with self.ctx.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(WebhookDelivery.id, WebhookEndpoint, OutboxMessage, Vendor.slug)
+                    .join(ranked, ranked.c.id == WebhookDelivery.id)
+                    .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                    .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.message_id)
+                    .join(Vendor, Vendor.id == OutboxMessage.vendor_id)
+                    .where(ranked.c.rank <= settings.webhook_endpoint_batch)
+                    .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                    .limit(settings.webhook_batch)
+                )
+            ).all()
+        if not rows:
             return 0
-        outcomes: list[tuple[int, int | None, str | None]] = []
-        timeout = httpx.Timeout(self.ctx.settings.webhook_timeout_seconds)
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            for delivery, url, message, slug in due:
-                body = message_body(message, slug)
-                headers = webhook_headers(self.ctx.federation_key, f"msg_{message.id}", now, body)
-                try:
-                    response = await client.post(url, content=body, headers=headers)
-                except httpx.HTTPError as exc:
-                    outcomes.append((delivery.id, None, f"{type(exc).__name__}: {exc}"[:500]))
-                    continue
-                error = None if response.is_success else f"HTTP {response.status_code}"
-                outcomes.append((delivery.id, response.status_code, error))
+        by_endpoint: dict[int, list[_Due]] = defaultdict(list)
+        for delivery_id, endpoint, message, slug in rows:
+            by_endpoint[endpoint.id].append(_Due(delivery_id, endpoint, message, slug))
+        gate = asyncio.Semaphore(settings.webhook_concurrency)
+
+        async def serve(due: list[_Due]) -> list[tuple[int, int | None, str | None]]:
+            async with gate:
+                return await self._deliver_to_endpoint(due, now)
+
+        results = await asyncio.gather(*(serve(due) for due in by_endpoint.values()))
+        outcomes = [outcome for result in results for outcome in result]
         await self._record(outcomes, now)
         return len(outcomes)
+
+    async def _deliver_to_endpoint(
+        self, due: list[_Due], now: datetime
+    ) -> list[tuple[int, int | None, str | None]]:
+        """Post one endpoint's deliveries in order, stopping at the first that gets no
+        answer; each attempt (lookup, connect, send, read) is bounded by the timeout."""
+        settings = self.ctx.settings
+        outcomes: list[tuple[int, int | None, str | None]] = []
+        async with outbound_client(settings, settings.webhook_timeout_seconds) as client:
+            for item in due:
+                body = message_body(item.message, item.vendor_slug, item.endpoint)
+                headers = webhook_headers(
+                    self.ctx.federation_key, f"msg_{item.message.id}", now, body
+                )
+                try:
+                    async with asyncio.timeout(settings.webhook_timeout_seconds):
+                        target = parse_target(item.endpoint.url, settings, allow_http_loopback=True)
+                        response, _ = await send(
+                            client, "POST", target, settings, content=body, headers=headers
+                        )
+                except (OutboundRefused, httpx.HTTPError, TimeoutError) as exc:
+                    # The URL may carry the vendor's own secret: log the endpoint id only.
+                    detail = exc.reason if isinstance(exc, OutboundRefused) else repr(exc)
+                    logger.info(
+                        "webhook delivery %s to endpoint %s failed: %s",
+                        item.delivery_id,
+                        item.endpoint.id,
+                        detail,
+                    )
+                    outcomes.append((item.delivery_id, None, DELIVERY_FAILED))
+                    break
+                error = None if response.is_success else DELIVERY_FAILED
+                outcomes.append((item.delivery_id, response.status_code, error))
+        return outcomes
 
     async def _record(
         self, outcomes: list[tuple[int, int | None, str | None]], now: datetime

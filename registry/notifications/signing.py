@@ -5,7 +5,9 @@ the signed content is `{webhook-id}.{webhook-timestamp}.{body}`; the `webhook-si
 header carries `v1a,<base64 Ed25519 signature>` (v1a = asymmetric). The registry signs
 with the federation key, so a vendor verifies with the public key served at
 /api/v1/federation/key and needs no shared secret. Receivers should refuse timestamps
-outside a tolerance window to stop replays.
+outside a tolerance window to stop replays, and check that the body's `endpoint.url` is
+their own URL: the body names the endpoint it was signed for, so a delivery captured at
+one vendor's endpoint cannot be replayed to another's.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import base64
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from attestations.errors import AttestationError
+from attestations.canonical import parse_json
+from attestations.errors import AttestationError, CanonicalJSONError
 from attestations.keys import PublicKey, SigningKey
 
 SIGNATURE_VERSION = "v1a"
@@ -47,9 +50,12 @@ def verify_webhook(
     body: bytes,
     public_key: PublicKey,
     now: datetime,
+    *,
+    endpoint_url: str,
     tolerance: timedelta = timedelta(minutes=5),
 ) -> None:
-    """What a vendor runs on receipt: a valid v1a signature with a fresh timestamp."""
+    """What a vendor runs on receipt: a valid v1a signature with a fresh timestamp, on a
+    body addressed to `endpoint_url` (the URL the vendor registered for this receiver)."""
     try:
         message_id = headers["webhook-id"]
         timestamp = int(headers["webhook-timestamp"])
@@ -67,5 +73,18 @@ def verify_webhook(
             public_key.verify(content, base64.b64decode(value, validate=True))
         except (AttestationError, ValueError):
             continue
+        _check_recipient(body, endpoint_url)
         return
     raise WebhookSignatureError("no valid v1a signature by the federation key")
+
+
+def _check_recipient(body: bytes, endpoint_url: str) -> None:
+    try:
+        event = parse_json(body)
+        recipient = event["endpoint"]["url"]
+    except (CanonicalJSONError, TypeError, KeyError) as exc:
+        raise WebhookSignatureError("the webhook does not name its recipient endpoint") from exc
+    if recipient != endpoint_url:
+        raise WebhookSignatureError(
+            f"the webhook was signed for another endpoint ({recipient}), not this one"
+        )

@@ -29,6 +29,7 @@ class EntryType(enum.StrEnum):
     COMPLAINT_MEDIATED = "complaint.mediated"
     COMPLAINT_SLA_BREACH = "complaint.sla_breach"
     COMPLAINT_ATTACHED = "complaint.attached"
+    DOMAIN_VERIFIED = "vendor.domain.verified"
 
 
 def leaf_bytes(

@@ -4,7 +4,9 @@ mediators' notification feed for triage and escalations, references only."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -12,11 +14,13 @@ from sqlalchemy import select
 from registry.accounts.models import Role
 from registry.clock import ManualClock, isoformat
 from registry.complaints.jobs import escalate_complaint_breaches_job
+from registry.membership.models import VendorDomain
 from registry.notifications.models import OutboxMessage
 from registry.services import Services
 from registry.transparency.models import LogEntry
 from tests.factories import admin_caller, apply_vendor, member_vendor, new_credit_code
 from tests.integration.test_complaints_api import SECRET_HEADER, file_complaint
+from tests.local_https import Recorder, make_certificates, proof_settings, serving
 
 MEDIATOR_FEED = "/api/v1/mediation/notifications/"
 QUEUE = "/api/v1/mediation/complaints/"
@@ -40,15 +44,17 @@ async def _log_types(services: Services) -> list[str]:
         )
 
 
-async def test_unregistered_complaint_waits_in_triage_then_reaches_the_vendor_that_joins(
+async def test_unregistered_complaint_waits_in_triage_then_reaches_the_vendor_that_joins(  # noqa: PLR0917 - fixtures
     api: httpx.AsyncClient,
     services: Services,
     association: str,
     role_tokens: dict[Role, str],
     clock: ManualClock,
+    tmp_path: Path,
 ) -> None:
     """Filed against a domain and a credit code before the vendor joins: both sit in the
-    mediators' queue; admission attaches and forwards them, and the 24 h clock starts then."""
+    mediators' queue; admission attaches and forwards the credit code's, proof of the
+    domain (its token at the well-known URL) the domain's, and the 24 h clock starts then."""
     credit_code = new_credit_code()
     by_domain = await file_complaint(
         api, "", subject_kind="domain", subject_value="Shop.Late-Joiner.example.cn"
@@ -95,8 +101,40 @@ async def test_unregistered_complaint_waits_in_triage_then_reaches_the_vendor_th
     assert not [m for m in await _outbox(services) if m.vendor_id is not None]
     joined_at = clock.now()
     await services.membership.approve(await admin_caller(services), application_id, "ok")
+    assert (await _log_types(services))[-2:] == [
+        "vendor.application.approved",
+        "complaint.attached",
+    ]
+    domain = "late-joiner.example.cn"
+    certificates = make_certificates(tmp_path / "tls", [domain])
+    async with services.ctx.db.read() as session:
+        token = await session.scalar(
+            select(VendorDomain.proof_token).where(VendorDomain.domain == domain)
+        )
+    async with serving(Recorder(status=200, body=f"{token}\n".encode()), certificates) as port:
+        proving = Services(
+            replace(
+                services.ctx,
+                settings=proof_settings(services.ctx.settings, certificates, port, [domain]),
+            )
+        )
+        await proving.domains.verify(
+            await services.accounts.authenticate(
+                (
+                    await services.accounts.create_principal_with_token(
+                        role=Role.VENDOR_ADMIN, display_name="late", vendor_slug="late-joiner"
+                    )
+                ).token
+            ),
+            "late-joiner",
+            domain,
+        )
 
-    assert (await _log_types(services))[-2:] == ["complaint.attached", "complaint.attached"]
+    assert (await _log_types(services))[-3:] == [
+        "complaint.attached",
+        "vendor.domain.verified",
+        "complaint.attached",
+    ]
     for filed, matched in ((by_domain, "domain"), (by_code, "credit_code")):
         view = (
             await api.get(

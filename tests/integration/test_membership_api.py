@@ -103,7 +103,7 @@ async def test_apply_approve_login_rotate_revoke(
 
     vendor = (await api.get("/api/v1/vendors/acme-cloud")).json()
     assert vendor["status"] == "active"
-    assert vendor["domains"] == ["acme-cloud.cn"]
+    assert vendor["domains"] == []  # listed, not yet proven: not shown as the vendor's
 
     login = await _login(api, key)
     assert login.status_code == 200, login.text
@@ -257,6 +257,8 @@ async def test_conflicting_applications(
 ) -> None:
     """A member's credit code, a taken slug, a taken domain or a reused key are conflicts."""
     member = await member_vendor(services, association, "taken")
+    # A domain is another vendor's once proven (a pending claim blocks nobody).
+    await services.domains.record_demo_proof("taken", "taken.example.cn")
     before = await _counts(services)
     async with services.ctx.db.read() as session:
         code = await session.scalar(select(Vendor.credit_code).where(Vendor.slug == "taken"))
@@ -377,9 +379,12 @@ async def test_challenges_are_single_use_and_expire(
 async def test_directory_search_and_paging(
     api: httpx.AsyncClient, services: Services, association: str
 ) -> None:
-    """q matches either name, the credit code or a domain; pages are bounded."""
+    """q matches either name, the credit code or a proven domain; pages are bounded."""
     alpha = await member_vendor(services, association, "alpha-soft")
     await member_vendor(services, association, "beta-soft")
+    await services.domains.record_demo_proof("beta-soft", "beta-soft.example.cn")
+    unproven = (await api.get("/api/v1/vendors/", params={"q": "alpha-soft.example"})).json()
+    assert unproven["items"] == []
     by_zh = (await api.get("/api/v1/vendors/", params={"q": "alpha-soft科技"})).json()
     assert [v["slug"] for v in by_zh["items"]] == ["alpha-soft"]
     by_en = (await api.get("/api/v1/vendors/", params={"q": "BETA-SOFT tech"})).json()

@@ -74,7 +74,11 @@ async def test_vendors_manage_their_own_endpoints(
     vendor = await member_vendor(services, association, "acme-cloud")
     other = await member_vendor(services, association, "other-soft")
     base = "/api/v1/vendors/acme-cloud/webhooks"
-    for bad in ("http://hooks.example/x", "ftp://hooks.example", "https://u:p@hooks.example/x"):
+    for bad in (
+        "http://hooks.acme.com.cn/x",
+        "ftp://hooks.acme.com.cn",
+        "https://u:p@hooks.acme.com.cn/x",
+    ):
         refused = await api.post(base, json={"url": bad}, headers=_auth(vendor.token))
         assert refused.status_code == 422, bad
         assert refused.headers["content-type"].startswith("application/problem+json")
@@ -87,13 +91,13 @@ async def test_vendors_manage_their_own_endpoints(
 
     created = await api.post(
         base,
-        json={"url": "https://hooks.acme.example/trust", "description": "ops"},
+        json={"url": "https://hooks.acme.com.cn/trust", "description": "ops"},
         headers=_auth(vendor.token),
     )
     assert created.status_code == 201
     endpoint_id = created.json()["id"]
     listed = await api.get(base, headers=_auth(vendor.token))
-    assert [e["url"] for e in listed.json()] == ["https://hooks.acme.example/trust"]
+    assert [e["url"] for e in listed.json()] == ["https://hooks.acme.com.cn/trust"]
     foreign = await api.get(base, headers=_auth(other.token))
     assert foreign.status_code == 404
     foreign_delete = await api.delete(f"{base}/{endpoint_id}", headers=_auth(other.token))
@@ -115,7 +119,7 @@ async def test_events_are_signed_delivered_and_retried_with_back_off(
     loopback = Services(
         replace(
             services.ctx,
-            settings=replace(services.ctx.settings, webhook_allow_loopback_http=True),
+            settings=replace(services.ctx.settings, outbound_allow_loopback=True),
         )
     )
     vendor: MemberVendor = await member_vendor(services, association, "acme-cloud")
@@ -133,18 +137,26 @@ async def test_events_are_signed_delivered_and_retried_with_back_off(
     assert await loopback.notifications.deliver_due() == 1
     headers, body = receiver.received[0]
     federation_key = services.ctx.federation_key.public_key
-    verify_webhook(headers, body, federation_key, clock.now())
+    verify_webhook(headers, body, federation_key, clock.now(), endpoint_url=receiver.url)
     with pytest.raises(WebhookSignatureError):
-        verify_webhook(headers, body + b" ", federation_key, clock.now())
+        verify_webhook(headers, body + b" ", federation_key, clock.now(), endpoint_url=receiver.url)
     with pytest.raises(WebhookSignatureError):
-        verify_webhook(headers, body, federation_key, clock.now() + timedelta(hours=1))
+        verify_webhook(
+            headers,
+            body,
+            federation_key,
+            clock.now() + timedelta(hours=1),
+            endpoint_url=receiver.url,
+        )
     event = parse_json(body)
     assert event["type"] == "certification.changed"
+    assert event["endpoint"]["url"] == receiver.url
     assert event["data"]["to"] == "active"
     log = (
         await api.get("/api/v1/vendors/acme-cloud/webhooks/deliveries", headers=_auth(vendor.token))
     ).json()
     assert log["items"][0]["status"] == "delivered"
+    assert log["items"][0]["last_error"] is None
     assert log["items"][0]["message_id"] == headers["webhook-id"]
 
     # The endpoint starts failing: retries wait 30 s, 60 s, 120 s ... until attempts run out.
@@ -173,3 +185,4 @@ async def test_events_are_signed_delivered_and_retried_with_back_off(
     assert delivery.status.value == "failed"
     assert delivery.attempts == settings.webhook_max_attempts
     assert delivery.last_status_code == 500
+    assert delivery.last_error == "delivery failed"

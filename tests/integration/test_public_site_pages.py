@@ -72,9 +72,13 @@ async def test_language_choice_is_remembered_and_negotiated(api: httpx.AsyncClie
 async def test_search_by_names_code_and_domain(
     api: httpx.AsyncClient, services: Services, association: str
 ) -> None:
-    """Either name, the credit code or a domain finds the vendor; the result shows its state."""
+    """Either name, the credit code or a proven domain finds the vendor; the result shows
+    its state. A domain the vendor only claims finds nothing."""
     member = await member_vendor(services, association, "lanhai-saas")
     await member_vendor(services, association, "other-vendor")
+    await services.domains.record_demo_proof("lanhai-saas", "lanhai-saas.example.cn")
+    unproven = await api.get("/", params={"q": "other-vendor.example", "lang": "en"})
+    assert 'href="/vendors/other-vendor"' not in unproven.text
     for query in (
         "lanhai-saas科技",
         "Lanhai-Saas Technology",

@@ -6,7 +6,7 @@ now a complaint of its own, linked to the earlier one for mediators, who join th
 an explicit action.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 14:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from registry.db.base import UTCDateTime
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
