@@ -18,6 +18,11 @@ REGISTRY = Path(sys.executable).with_name("registry")
 """The console script installed beside the running interpreter."""
 
 
+STARTUP_TIMEOUT_S = 180.0
+"""How long a server beside a test may take to start. Generous: on a busy two-core
+machine a start takes 30-60 s; this only bounds how long a broken start hangs."""
+
+
 def registry_env(data_dir: Path) -> dict[str, str]:
     """This environment with the registry's data under `data_dir` and no scheduler: what
     a `registry` process started beside a test needs."""
@@ -36,7 +41,7 @@ def wait_until_ready(
     server: subprocess.Popen[bytes],
     *,
     path: str = "/readyz",
-    timeout_s: float = 30.0,
+    timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> None:
     """Poll `path` until it answers 200; raise if the server exits or time runs out."""
     deadline = time.monotonic() + timeout_s
@@ -68,7 +73,7 @@ def sockets_on(port: int, state: str) -> set[int]:
     return found
 
 
-def wait_for_listeners(port: int, count: int, *, timeout_s: float = 30.0) -> None:
+def wait_for_listeners(port: int, count: int, *, timeout_s: float = STARTUP_TIMEOUT_S) -> None:
     """Until `count` sockets listen on `port`: with `registry serve --workers N` each
     worker listens on its own, and /readyz answers as soon as the first one does."""
     deadline = time.monotonic() + timeout_s
