@@ -689,18 +689,25 @@ async def _reviews(
 
 
 async def _refuse_member_domains(session: AsyncSession, domains: list[str]) -> None:
-    """Conflict if a member vendor serves one of `domains`. Other applicants' claims do
-    not count: domains are a vendor's once its application is approved."""
+    """Conflict if a member vendor proved control of one of `domains`. Claims do not
+    count, an applicant's or a member's: a domain is a vendor's once it proves control."""
     if not domains:
         return
     taken = await session.scalar(
         select(VendorDomain.domain)
         .join(Vendor, Vendor.id == VendorDomain.vendor_id)
-        .where(VendorDomain.domain.in_(domains), Vendor.status != VendorStatus.APPLICANT)
+        .where(
+            VendorDomain.domain.in_(domains),
+            VendorDomain.verified_at.is_not(None),
+            Vendor.status != VendorStatus.APPLICANT,
+        )
         .limit(1)
     )
     if taken is not None:
-        raise Conflict(f"domain {taken} belongs to a member vendor", fields={"domains": taken})
+        raise Conflict(
+            f"domain {taken} belongs to a member vendor, which proved control of it",
+            fields={"domains": taken},
+        )
 
 
 async def _pending_for_vendor(

@@ -10,11 +10,14 @@ from dataclasses import replace
 from datetime import timedelta
 
 import httpx
+import pytest
 import uvicorn
 
+from attestations.envelope import Envelope
 from registry.app import create_app
 from registry.client import application_envelope
 from registry.context import RegistryContext
+from registry.errors import InvalidInput
 from registry.services import Services
 from tests.factories import admin_caller, member_vendor, vendor_in_state
 
@@ -137,19 +140,23 @@ async def test_vendor_text_cannot_inject_markup(
     from attestations.keys import SigningKey
     from tests.factories import new_credit_code
 
-    key = SigningKey.generate()
-    envelope = application_envelope(
-        key,
-        association=association,
-        credit_code=new_credit_code(),
-        slug="evil-corp",
-        name_zh='<script>alert("zh")</script>',
-        name_en='Evil" onmouseover="alert(1)<img src=x>',
-        domains=["evil.example.cn"],
-        issued_at=services.ctx.clock.now() - timedelta(seconds=5),
-        website="javascript:alert(1)",
-    )
-    submitted = await services.membership.submit_application(envelope)
+    def signed(website: str) -> Envelope:
+        return application_envelope(
+            SigningKey.generate(),
+            association=association,
+            credit_code=new_credit_code(),
+            slug="evil-corp",
+            name_zh='<script>alert("zh")</script>',
+            name_en='Evil" onmouseover="alert(1)<img src=x>',
+            domains=["evil.example.cn"],
+            issued_at=services.ctx.clock.now() - timedelta(seconds=5),
+            website=website,
+        )
+
+    # A script URL never gets in; the names do, and are escaped.
+    with pytest.raises(InvalidInput, match="website"):
+        await services.membership.submit_application(signed("javascript:alert(1)"))
+    submitted = await services.membership.submit_application(signed("https://evil.example.cn"))
     await services.membership.approve(await admin_caller(services), submitted.application.id, "ok")
     for url in (
         "/vendors/evil-corp",

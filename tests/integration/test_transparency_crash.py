@@ -225,6 +225,8 @@ async def test_sigkill_mid_stream_leaves_a_log_that_matches_its_records(tmp_path
         "REGISTRY_DATA_DIR": str(settings.data_dir),
         "REGISTRY_SCHEDULER": "0",
         "REGISTRY_LOG_ORIGIN": settings.log_origin,
+        # Every application of the stream comes from this one client.
+        "REGISTRY_APPLICATION_CLIENT_LIMIT": "1000000",
     }
     env.pop("REGISTRY_DATABASE_URL", None)
     env.pop("REGISTRY_FEDERATION_KEY", None)
