@@ -81,8 +81,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         private_dir(settings.data_dir)
         database = make_url(url).database or ":memory:"
         path = sqlite_path(database)
-        if path is not None:
-            # SQLite creates the -wal and -shm files with the database file's mode.
+        # SQLite creates the -wal and -shm files with the database file's mode. A missing
+        # directory is left for SQLite to report when it connects.
+        if path is not None and path.parent.is_dir():
             private_file(path)
             for companion in SQLITE_COMPANIONS:
                 tighten(path.with_name(path.name + companion))

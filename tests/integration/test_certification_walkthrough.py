@@ -17,7 +17,7 @@ import httpx
 from registry.clock import ManualClock, SystemClock, isoformat, parse_iso
 from registry.services import Services
 from tests.cli import operator_env, run_cli
-from tests.factories import accredited_auditor, member_vendor
+from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor
 
 DAY = timedelta(days=1)
 
@@ -38,7 +38,9 @@ async def test_walkthrough_applied_to_l2_then_suspended_after_missed_audit(
 ) -> None:
     # The CLI signs with the wall clock, so the server's clock starts there too.
     clock.set(SystemClock().now())
-    vendor = await member_vendor(services, association, "shanhe-health")
+    vendor = await member_vendor(
+        services, association, "shanhe-health", applied_before=AUDITED_VENDOR_AGE
+    )
     auditor = await accredited_auditor(services, "zhengxin-audit")
     vendor.key.save(tmp_path / "shanhe-health.key")
     auditor.key.save(tmp_path / "auditor.key")
