@@ -16,6 +16,7 @@ from registry.certification.machine import (
     Facts,
     RefusedTransition,
     Trigger,
+    association_admin,
     decide,
     level_for,
 )
@@ -27,6 +28,7 @@ RULES = parse_rules(DEFAULT_SCHEME_DOCUMENT)
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = timedelta(days=1)
 BAD_METRICS = {**GOOD_METRICS, "satisfaction_rate": 0.5}
+ADMIN = association_admin(1, 10, "confirmed personal-data leak")
 
 
 def attestation(end_day: int, *, met: bool = True, good: bool = True) -> AttestationFact:
@@ -142,25 +144,28 @@ def test_failed_audit_or_unmet_criterion_suspends_and_new_evidence_reinstates() 
 def test_admin_actions_and_their_refusals() -> None:
     active = Certificate(S.ACTIVE, 1, T0, T0 + RULES.validity, None)
     facts = Facts([attestation(0)])
-    suspended = decide(active, Trigger.SUSPEND, RULES, facts, T0)
+    suspended = decide(active, Trigger.SUSPEND, RULES, facts, T0, by=ADMIN)
     assert suspended is not None
     assert suspended.certificate.state is S.SUSPENDED
     with pytest.raises(RefusedTransition):
-        decide(suspended.certificate, Trigger.SUSPEND, RULES, facts, T0)
-    back = decide(suspended.certificate, Trigger.REINSTATE, RULES, facts, T0 + DAY)
+        decide(suspended.certificate, Trigger.SUSPEND, RULES, facts, T0, by=ADMIN)
+    back = decide(suspended.certificate, Trigger.REINSTATE, RULES, facts, T0 + DAY, by=ADMIN)
     assert back is not None
     assert back.certificate.state is S.ACTIVE
-    revoked = decide(back.certificate, Trigger.REVOKE, RULES, facts, T0 + DAY)
+    revoked = decide(back.certificate, Trigger.REVOKE, RULES, facts, T0 + DAY, by=ADMIN)
     assert revoked is not None
     assert revoked.certificate.state is S.REVOKED
     with pytest.raises(RefusedTransition):
-        decide(revoked.certificate, Trigger.REINSTATE, RULES, facts, T0 + DAY)
+        decide(revoked.certificate, Trigger.REINSTATE, RULES, facts, T0 + DAY, by=ADMIN)
     assert decide(revoked.certificate, Trigger.EVIDENCE, RULES, facts, T0 + DAY) is None
     with pytest.raises(RefusedTransition):
-        decide(None, Trigger.SUSPEND, RULES, facts, T0)
+        decide(None, Trigger.SUSPEND, RULES, facts, T0, by=ADMIN)
     expired_window = Certificate(S.SUSPENDED, 1, T0, T0 + DAY, None)
     with pytest.raises(RefusedTransition):
-        decide(expired_window, Trigger.REINSTATE, RULES, facts, T0 + 2 * DAY)
+        decide(expired_window, Trigger.REINSTATE, RULES, facts, T0 + 2 * DAY, by=ADMIN)
+    # Owners' triggers need an owner: nobody suspends anonymously.
+    with pytest.raises(RefusedTransition):
+        decide(active, Trigger.SUSPEND, RULES, facts, T0)
 
 
 # -- properties ------------------------------------------------------------------------
