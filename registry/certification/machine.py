@@ -261,9 +261,12 @@ def decide(
     owner's triggers (SUSPEND, REINSTATE, REVOKE) need an owner.
     """
     actor = by if by is not None else _AUTOMATIC.get(trigger)
-    if actor is None or actor.kind not in _ACTORS_OF[trigger]:
-        who = "anyone but an owner" if actor is None else actor.kind.value
-        raise RefusedTransition(f"{trigger.value} is not an action for {who}")
+    if actor is None:
+        raise RefusedTransition(
+            f"{trigger.value} is an owner's action: an association or a listing"
+        )
+    if actor.kind not in _ACTORS_OF[trigger]:
+        raise RefusedTransition(f"{trigger.value} is not an action for {actor.kind.value}")
     if actor.kind in _HOLDS and not actor.owner:
         raise RefusedTransition(f"{actor.kind.value} acts only for a named owner")
     if current is not None and current.state is S.REVOKED:

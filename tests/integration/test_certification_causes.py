@@ -12,7 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 
 from attestations.envelope import sign_envelope
 from registry.accounts.models import Role
@@ -21,10 +24,17 @@ from registry.certification.models import TransitionCause
 from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.certification.transitions import Cause, reevaluate
 from registry.clock import ManualClock
+from registry.db.migrate import alembic_config, upgrade
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests.cli import run_cli
-from tests.factories import AccreditedAuditor, MemberVendor, accredited_auditor, member_vendor
+from tests.factories import (
+    AccreditedAuditor,
+    MemberVendor,
+    accredited_auditor,
+    admin_caller,
+    member_vendor,
+)
 
 DAY = timedelta(days=1)
 LEAK = "confirmed personal-data leak"
@@ -275,3 +285,56 @@ async def test_a_listing_cause_is_lifted_by_its_listing_alone(
     await by_listing(Trigger.REINSTATE)
     status = await _status(api, vendor.slug)
     assert (status["state"], status["certified"], status["causes"]) == ("active", True, [])
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def test_upgrading_keeps_an_existing_admin_suspension_in_force(
+    services: Services, association: str, clock: ManualClock
+) -> None:
+    """Migration 0008 gives a certificate suspended before it the cause its suspending
+    transition names, the same cause the machine writes now; so the vendor's next
+    attestation after the upgrade does not lift it either."""
+    vendor = await member_vendor(services, association, "held-vendor")
+    caller = await services.accounts.authenticate(vendor.token)
+    now = clock.now()
+    await services.attestations.submit(
+        caller,
+        vendor.slug,
+        attestation_envelope(
+            vendor.key, vendor=vendor.slug, period=(now - 30 * DAY, now - DAY), issued_at=now
+        ),
+    )
+    await services.certification.decide_by_admin(
+        await admin_caller(services), vendor.slug, Trigger.SUSPEND, LEAK
+    )
+    live = await services.certification.public_status(vendor.slug)
+    assert live is not None
+    assert [(c.kind.value, c.reason) for c in live.causes] == [("admin", LEAK)]
+
+    before_causes = ScriptDirectory.from_config(alembic_config()).get_revision("0008")
+    assert isinstance(before_causes.down_revision, str)
+    async with services.ctx.db.engine.begin() as connection:
+        await connection.run_sync(_downgrade, before_causes.down_revision)
+    await upgrade(services.ctx.db)
+    backfilled = await services.certification.public_status(vendor.slug)
+    assert backfilled is not None
+    assert backfilled.causes == live.causes
+
+    clock.advance(DAY)
+    now = clock.now()
+    await services.attestations.submit(
+        caller,
+        vendor.slug,
+        attestation_envelope(
+            vendor.key, vendor=vendor.slug, period=(now - DAY, now), issued_at=now
+        ),
+    )
+    after = await services.certification.public_status(vendor.slug)
+    assert after is not None
+    assert after.state is not None
+    assert (after.state.value, after.certified) == ("suspended", False)

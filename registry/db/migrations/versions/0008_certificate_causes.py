@@ -110,8 +110,6 @@ def _backfill_suspended() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("certification_transition") as batch:
-        batch.drop_column("causes_cleared")
-        batch.drop_column("causes_raised")
-    with op.batch_alter_table("certification") as batch:
-        batch.drop_column("causes")
+    op.drop_column("certification_transition", "causes_cleared")
+    op.drop_column("certification_transition", "causes_raised")
+    op.drop_column("certification", "causes")
