@@ -37,7 +37,6 @@ from registry.certification.models import (
 from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeRules, parse_rules
 from registry.certification.status import (
     CertificationState,
-    SuspensionCause,
     causes_of,
     ordered_causes,
 )
@@ -276,8 +275,8 @@ async def reevaluate(
     """Run the machine for `vendor` and record the transition it decides, if any.
 
     `by` is who acts (see `machine.decide`): an owner for SUSPEND, REINSTATE and REVOKE;
-    by default the evidence or the scheduler. `inputs` are what the caller read in this transaction (`DECISION_BRANCHES`), or
-    None to read them here.
+    by default the evidence or the scheduler. `inputs` are what the caller read in this
+    transaction (`DECISION_BRANCHES`), or None to read them here.
 
     Without `row`, the certificate is read as plain columns and loaded as an ORM object
     only when there is a transition to write: most evidence changes nothing, and the
@@ -296,8 +295,7 @@ async def reevaluate(
     facts = inputs.facts
     if rules.l3_periods > inputs.periods and len(facts.attestations) >= inputs.periods:
         facts = (await load_decision_inputs(session, vendor.id, rules.l3_periods)).facts
-    before = _snapshot(current)
-    decision = decide(before, trigger, rules, facts, now, by=by)
+    decision = decide(_snapshot(current), trigger, rules, facts, now, by=by)
     if decision is None:
         return None
     if row is None and current is not None:
@@ -311,7 +309,6 @@ async def reevaluate(
         cause=cause,
         now=now,
         appender=appender,
-        previous=before.causes if before else frozenset(),
     )
 
 
@@ -350,15 +347,15 @@ async def record_decision(
     cause: Cause,
     now: datetime,
     appender: LogAppender | None = None,
-    previous: frozenset[SuspensionCause] = frozenset(),
 ) -> CertificationTransition:
     """Write the certificate, its transition row, the log leaf and the outbox event.
 
-    The causes raised and cleared (against `previous`, the causes in force before) are
-    part of the signed leaf; each raised cause is stamped with the leaf's index, which
-    is what a cleared cause names later.
+    The causes raised and cleared (against those in force on `row`) are part of the
+    signed leaf; each raised cause is stamped with the leaf's index, which is what a
+    cleared cause names later.
     """
     new = decision.certificate
+    previous = frozenset(causes_of(row.causes)) if row is not None else frozenset()
     raised = ordered_causes(new.causes - previous)
     cleared = ordered_causes(previous - new.causes)
     from_state = None if row is None else row.state.value
