@@ -47,7 +47,9 @@ class CertificationController(Controller):
     async def status(self, services: ServicesDep, slug: FromPath[str]) -> CertificationOut:
         """State, level, validity, scheme version and the log index of the latest change.
 
-        `certified` is true only in states active and renewal_due (fail closed).
+        `certified` is true only in states active and renewal_due (fail closed). `causes`
+        lists every cause in force (an association's suspension, a blacklist listing, a
+        failed audit, an unmet criterion, an overdue audit) with who may lift it.
         """
         status = await services.certification.public_status(slug)
         if status is None:
@@ -74,7 +76,11 @@ class CertificationController(Controller):
         slug: FromPath[str],
         data: JSONBody[ReasonIn],
     ) -> TransitionOut:
-        """Suspend a certified vendor, with a reason that is logged."""
+        """Suspend for the vendor's association, with a reason that is logged.
+
+        The association's cause stays in force until its admins reinstate: fresh
+        evidence does not lift it. On an applied or expired certificate it blocks the grant.
+        """
         return transition_out(
             await services.certification.decide_by_admin(caller, slug, Trigger.SUSPEND, data.reason)
         )
@@ -92,7 +98,11 @@ class CertificationController(Controller):
         slug: FromPath[str],
         data: JSONBody[ReasonIn],
     ) -> TransitionOut:
-        """Reinstate a suspended certificate that is still valid, at the level evidence supports."""
+        """Lift the association's suspension; the evidence then decides again.
+
+        The certificate stays suspended while another cause is in force (a failed audit,
+        a listing), and is otherwise active at the level the evidence supports if still valid.
+        """
         return transition_out(
             await services.certification.decide_by_admin(
                 caller, slug, Trigger.REINSTATE, data.reason

@@ -11,7 +11,30 @@ from member_api.errors import PROBLEM_TYPE_BASE
 from member_api.schemas import PageOut
 from registry.certification.attestations import BatchItem, StoredAttestation
 from registry.certification.models import AttestationRecord, CertificationTransition, Scheme
-from registry.certification.status import AuditSummary, PublicCertification, TransitionView
+from registry.certification.status import (
+    AuditSummary,
+    PublicCertification,
+    SuspensionCause,
+    TransitionView,
+    causes_of,
+)
+
+
+class CauseOut(msgspec.Struct):
+    """A cause that holds (or held) a certificate, and who alone may lift it.
+
+    `owner` is `association:<id>` (lifted by that association's reinstatement),
+    `listing:<id>` (lifted by that listing's decision) or null (an evidence cause:
+    `audit_failed`, `criterion_unmet`, `audit_overdue`, cleared by evidence that cures it).
+    """
+
+    kind: str
+    owner: str | None
+    raised_at: datetime
+    raised_by: int | None
+    reason: str
+    log_index: int | None
+    """The transition that raised it."""
 
 
 class CertificationOut(msgspec.Struct):
@@ -27,6 +50,8 @@ class CertificationOut(msgspec.Struct):
     scheme: str | None
     log_index: int | None
     changed_at: datetime | None
+    causes: list[CauseOut]
+    """Every cause in force, oldest first; the certificate is held while any is."""
 
 
 class TransitionOut(msgspec.Struct):
@@ -39,6 +64,8 @@ class TransitionOut(msgspec.Struct):
     cause: str
     reason: str | None
     log_index: int
+    causes_raised: list[CauseOut]
+    causes_cleared: list[CauseOut]
 
 
 class AuditSummaryOut(msgspec.Struct):
@@ -143,12 +170,29 @@ def certification_out(status: PublicCertification) -> CertificationOut:
         scheme=status.scheme,
         log_index=status.log_index,
         changed_at=status.changed_at,
+        causes=[cause_out(c) for c in status.causes],
+    )
+
+
+def cause_out(cause: SuspensionCause) -> CauseOut:
+    """Shape a cause."""
+    return CauseOut(
+        kind=cause.kind.value,
+        owner=cause.owner,
+        raised_at=cause.raised_at,
+        raised_by=cause.raised_by,
+        reason=cause.reason,
+        log_index=cause.log_index,
     )
 
 
 def transition_out(view: TransitionView | CertificationTransition) -> TransitionOut:
     """Shape a transition (a public view or a fresh row)."""
-    cause = view.cause if isinstance(view.cause, str) else view.cause.value
+    if isinstance(view, TransitionView):
+        cause, raised, cleared = view.cause, view.causes_raised, view.causes_cleared
+    else:
+        cause = view.cause.value
+        raised, cleared = causes_of(view.causes_raised), causes_of(view.causes_cleared)
     return TransitionOut(
         at=view.at,
         from_state=view.from_state,
@@ -157,6 +201,8 @@ def transition_out(view: TransitionView | CertificationTransition) -> Transition
         cause=cause,
         reason=view.reason,
         log_index=view.log_index,
+        causes_raised=[cause_out(c) for c in raised],
+        causes_cleared=[cause_out(c) for c in cleared],
     )
 
 

@@ -6,6 +6,13 @@ passing audit that is not overdue; L3 = L2 and the last `l3_periods` attestation
 consecutive periods, all meeting every criterion with figures within the scheme's
 thresholds. Nothing here reads a database or a clock, so every rule is unit- and
 property-tested directly.
+
+A certificate remembers every cause that holds it (`SuspensionCause`), and it is
+suspended exactly while one is in force. Each cause has an owner, and no transition
+removes a cause its actor does not own: an association's suspension is lifted only by
+that association's admins, a blacklist listing only by its own decision, and evidence
+causes (a failed audit, an unmet criterion, an overdue audit) only by evidence that
+cures them. So a vendor cannot submit its way out of a decision taken about it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from registry.certification.schemes import SchemeRules
+from registry.certification.status import CauseKind, SuspensionCause
 from registry.certification.status import CertificationState as S
 
 # Every move the machine may make; the property tests check decisions stay inside it.
@@ -34,8 +42,11 @@ ALLOWED: frozenset[tuple[S | None, S]] = frozenset(
         (S.RENEWAL_DUE, S.SUSPENDED),
         (S.RENEWAL_DUE, S.EXPIRED),
         (S.SUSPENDED, S.ACTIVE),
+        (S.SUSPENDED, S.SUSPENDED),  # a cause raised or lifted while another holds
         (S.SUSPENDED, S.EXPIRED),
         (S.EXPIRED, S.ACTIVE),  # a fresh grant from now, never back-dated
+        (S.APPLIED, S.APPLIED),  # a hold that blocks the first grant, or its lifting
+        (S.EXPIRED, S.EXPIRED),  # a hold that blocks a fresh grant, or its lifting
         (S.APPLIED, S.REVOKED),
         (S.ACTIVE, S.REVOKED),
         (S.RENEWAL_DUE, S.REVOKED),
@@ -53,8 +64,71 @@ class Trigger(enum.StrEnum):
     DEADLINE = "deadline"
     """A scheduled scan at the current time."""
     SUSPEND = "suspend"
+    """An owner (an association's admins, a blacklist listing) raises its cause."""
     REINSTATE = "reinstate"
+    """An owner lifts its cause; the evidence then decides again."""
     REVOKE = "revoke"
+
+
+class ActorKind(enum.StrEnum):
+    """Who asks the machine to decide; the kind decides which causes it owns."""
+
+    EVIDENCE = "evidence"
+    """An accepted attestation or audit: owns the evidence causes, and only those."""
+    SCHEDULER = "scheduler"
+    """A deadline scan: raises an overdue-audit cause and expires, lifts nothing."""
+    ASSOCIATION_ADMIN = "association_admin"
+    """An admin of the association named by `Actor.owner`: owns that association's cause."""
+    BLACKLIST = "blacklist"
+    """The decision on the listing named by `Actor.owner`: owns that listing's cause."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts, on whose authority (`owner`: `association:<id>`, `listing:<id>`), and why."""
+
+    kind: ActorKind
+    owner: str | None = None
+    principal_id: int | None = None
+    reason: str | None = None
+
+
+EVIDENCE = Actor(ActorKind.EVIDENCE)
+SCHEDULER = Actor(ActorKind.SCHEDULER)
+# The cause each kind of owner raises with SUSPEND and lifts with REINSTATE.
+_HOLDS: dict[ActorKind, CauseKind] = {
+    ActorKind.ASSOCIATION_ADMIN: CauseKind.ADMIN,
+    ActorKind.BLACKLIST: CauseKind.BLACKLIST,
+}
+_ACTORS_OF: dict[Trigger, frozenset[ActorKind]] = {
+    Trigger.EVIDENCE: frozenset({ActorKind.EVIDENCE}),
+    Trigger.DEADLINE: frozenset({ActorKind.SCHEDULER}),
+    Trigger.SUSPEND: frozenset(_HOLDS),
+    Trigger.REINSTATE: frozenset(_HOLDS),
+    Trigger.REVOKE: frozenset(_HOLDS),
+}
+_AUTOMATIC = {Trigger.EVIDENCE: EVIDENCE, Trigger.DEADLINE: SCHEDULER}
+
+
+def association_admin(
+    association_id: int, principal_id: int | None, reason: str | None = None
+) -> Actor:
+    """An admin acting for the association that owns the vendor's certificate."""
+    return Actor(ActorKind.ASSOCIATION_ADMIN, f"association:{association_id}", principal_id, reason)
+
+
+def blacklist_listing(
+    listing_id: int, principal_id: int | None, reason: str | None = None
+) -> Actor:
+    """The decision on one blacklist listing: raises its cause, and alone lifts it."""
+    return Actor(ActorKind.BLACKLIST, f"listing:{listing_id}", principal_id, reason)
+
+
+def owns(actor: Actor, cause: SuspensionCause) -> bool:
+    """True when `actor` may remove `cause`: evidence its own kinds, an owner its own hold."""
+    if cause.kind.evidence:
+        return actor.kind is ActorKind.EVIDENCE
+    return _HOLDS.get(actor.kind) is cause.kind and actor.owner == cause.owner
 
 
 @dataclass(frozen=True)
@@ -93,6 +167,9 @@ class Certificate:
     certified_since: datetime | None
     valid_until: datetime | None
     audit_due: datetime | None
+    causes: frozenset[SuspensionCause] = frozenset()
+    """Every cause in force: a granted certificate is suspended exactly while one is.
+    An applied or expired one may carry holds too, which block a (fresh) grant."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +181,7 @@ class Decision:
 
 
 class RefusedTransition(Exception):
-    """An admin action that the current state does not allow (e.g. reinstating an expired one)."""
+    """An action that the current state or the actor's authority does not allow."""
 
 
 def latest_audit(facts: Facts) -> AuditFact | None:
@@ -175,8 +252,23 @@ def decide(
     rules: SchemeRules,
     facts: Facts,
     now: datetime,
+    *,
+    by: Actor | None = None,
 ) -> Decision | None:
-    """The certificate after `trigger` at `now`, or None when nothing changes."""
+    """The certificate after `trigger` by `by` at `now`, or None when nothing changes.
+
+    `by` defaults to the evidence for EVIDENCE and to the scheduler for DEADLINE; the
+    owner's triggers (SUSPEND, REINSTATE, REVOKE) need an owner.
+    """
+    actor = by if by is not None else _AUTOMATIC.get(trigger)
+    if actor is None:
+        raise RefusedTransition(
+            f"{trigger.value} is an owner's action: an association or a listing"
+        )
+    if actor.kind not in _ACTORS_OF[trigger]:
+        raise RefusedTransition(f"{trigger.value} is not an action for {actor.kind.value}")
+    if actor.kind in _HOLDS and not actor.owner:
+        raise RefusedTransition(f"{actor.kind.value} acts only for a named owner")
     if current is not None and current.state is S.REVOKED:
         if trigger in {Trigger.SUSPEND, Trigger.REINSTATE, Trigger.REVOKE}:
             raise RefusedTransition("the certificate is revoked; that is final")
@@ -185,7 +277,7 @@ def decide(
         return _deadline(current, rules, facts, now)
     if trigger is Trigger.EVIDENCE:
         return _evidence(current, rules, facts, now)
-    return _admin(current, trigger, rules, facts, now)
+    return _owner(current, trigger, actor, rules, facts, now=now)
 
 
 def _changed(current: Certificate | None, new: Certificate, reason: str) -> Decision | None:
@@ -202,19 +294,78 @@ def _grant(rules: SchemeRules, facts: Facts, level: int, now: datetime) -> Certi
     )
 
 
+_FAULT_REASONS = {
+    CauseKind.CRITERION_UNMET: "a criterion is no longer met",
+    CauseKind.AUDIT_FAILED: "the latest audit failed",
+    CauseKind.AUDIT_OVERDUE: "the periodic audit is overdue beyond the grace period",
+}
+
+
+def _faults(rules: SchemeRules, facts: Facts, now: datetime) -> tuple[int | None, set[CauseKind]]:
+    """The level the evidence supports and what in it holds a certificate back."""
+    level = level_for(rules, facts, now)
+    audit = latest_audit(facts)
+    faults = set()
+    if level is None:
+        faults.add(CauseKind.CRITERION_UNMET)
+    if audit is not None and not audit.passed:
+        faults.add(CauseKind.AUDIT_FAILED)
+    return level, faults
+
+
+def _evidence_cause(kind: CauseKind, now: datetime) -> SuspensionCause:
+    return SuspensionCause(kind, None, now, None, _FAULT_REASONS[kind])
+
+
+def _after_evidence(
+    causes: frozenset[SuspensionCause], faults: set[CauseKind], now: datetime
+) -> frozenset[SuspensionCause]:
+    """`causes` after evidence with `faults`: the evidence causes it cures are cleared,
+    the faults not yet in force are raised, and every other cause stays.
+
+    An overdue audit is cured once the evidence supports a level without any fault (a
+    new passing audit restores L2/L3; without one the level no longer relies on it).
+    """
+    kept = {
+        c
+        for c in causes
+        if not c.kind.evidence or c.kind in faults or (c.kind is CauseKind.AUDIT_OVERDUE and faults)
+    }
+    present = {c.kind for c in kept}
+    return frozenset(kept | {_evidence_cause(k, now) for k in faults - present})
+
+
+def _describe(before: frozenset[SuspensionCause], after: frozenset[SuspensionCause]) -> str:
+    """What changed among the causes and what still holds, for the transition's reason."""
+    parts = []
+    raised = sorted(c.kind.value for c in after - before)
+    cleared = sorted(c.kind.value for c in before - after)
+    if raised:
+        parts.append("raised " + ", ".join(raised))
+    if cleared:
+        parts.append("cleared " + ", ".join(cleared))
+    if after:
+        parts.append("still held by " + ", ".join(sorted({c.kind.value for c in after})))
+    return "; ".join(parts)
+
+
 def _evidence(
     current: Certificate | None, rules: SchemeRules, facts: Facts, now: datetime
 ) -> Decision | None:
-    level = level_for(rules, facts, now)
+    level, faults = _faults(rules, facts, now)
     if current is None or current.state in {S.APPLIED, S.EXPIRED}:
         return _evidence_ungranted(current, rules, facts, level, now)
-    audit = latest_audit(facts)
-    failed_audit = audit is not None and not audit.passed
     if current.state is S.SUSPENDED:
-        return _evidence_suspended(current, rules, facts, level, failed_audit=failed_audit, now=now)
-    if level is None or failed_audit:
-        why = "the latest audit failed" if failed_audit else "a criterion is no longer met"
-        return Decision(replace(current, state=S.SUSPENDED, level=level), why)
+        return _evidence_suspended(current, rules, facts, level, faults, now=now)
+    if faults:
+        why = _FAULT_REASONS[
+            CauseKind.AUDIT_FAILED
+            if CauseKind.AUDIT_FAILED in faults
+            else CauseKind.CRITERION_UNMET
+        ]
+        causes = _after_evidence(current.causes, faults, now)
+        return Decision(replace(current, state=S.SUSPENDED, level=level, causes=causes), why)
+    assert level is not None  # noqa: S101 - no fault means a level
     if current.state is S.RENEWAL_DUE:
         assert current.valid_until is not None  # noqa: S101 - renewal_due implies validity
         renewed = replace(
@@ -236,7 +387,14 @@ def _evidence_ungranted(
     level: int | None,
     now: datetime,
 ) -> Decision | None:
-    """No grant in force: grant from now (never back-dated) or stay applied."""
+    """No grant in force: grant from now (never back-dated) or stay applied.
+
+    A hold by an owner (an association's decision, a listing) blocks any grant until
+    its owner lifts it. Evidence causes left from a lapsed grant do not: a fresh grant
+    is judged on the evidence alone, and the evidence owns them.
+    """
+    if current is not None and any(not c.kind.evidence for c in current.causes):
+        return None
     if level is not None:
         return Decision(_grant(rules, facts, level, now), f"granted at level {level}")
     if current is not None and current.state is S.EXPIRED:
@@ -250,25 +408,42 @@ def _evidence_suspended(
     rules: SchemeRules,
     facts: Facts,
     level: int | None,
+    faults: set[CauseKind],
     *,
-    failed_audit: bool,
     now: datetime,
 ) -> Decision | None:
-    """Fresh evidence that clears the cause reinstates while the grant is still valid."""
-    if level is None or failed_audit:
-        return None
+    """Evidence clears the evidence causes it cures and raises the faults it shows; the
+    certificate is reinstated only when no cause at all is left, and still valid."""
+    causes = _after_evidence(current.causes, faults, now)
+    if causes:
+        return _changed(current, replace(current, causes=causes), _describe(current.causes, causes))
+    return _resume(replace(current, causes=causes), rules, facts, level, now, how="on new evidence")
+
+
+def _resume(
+    current: Certificate,
+    rules: SchemeRules,
+    facts: Facts,
+    level: int | None,
+    now: datetime,
+    *,
+    how: str,
+) -> Decision:
+    """A suspended certificate whose last cause is gone: active again while still valid."""
     assert current.valid_until is not None  # noqa: S101 - suspended implies a grant
+    assert level is not None  # noqa: S101 - callers resume only on evidence without faults
     if current.valid_until <= now:
         return Decision(replace(current, state=S.EXPIRED), "validity ended")
     reinstated = replace(
         current, state=S.ACTIVE, level=level, audit_due=_audit_due_for(rules, facts, level)
     )
-    return Decision(reinstated, f"reinstated at level {level} on new evidence")
+    return Decision(reinstated, f"reinstated at level {level} {how}")
 
 
 def _deadline(
     current: Certificate | None, rules: SchemeRules, facts: Facts, now: datetime
 ) -> Decision | None:
+    """Expiry keeps every cause (they outlive the grant and hold back a fresh one)."""
     if current is None or current.state in {S.APPLIED, S.EXPIRED}:
         return None
     assert current.valid_until is not None  # noqa: S101 - granted states carry validity
@@ -277,39 +452,61 @@ def _deadline(
     if current.state is S.SUSPENDED:
         return None
     if (current.level or 0) >= 2 and audit_overdue(rules, current.audit_due, now):
+        overdue = _evidence_cause(CauseKind.AUDIT_OVERDUE, now)
         return Decision(
-            replace(current, state=S.SUSPENDED, level=level_for(rules, facts, now)),
-            "the periodic audit is overdue beyond the grace period",
+            replace(
+                current,
+                state=S.SUSPENDED,
+                level=level_for(rules, facts, now),
+                causes=current.causes | {overdue},
+            ),
+            overdue.reason,
         )
     if current.state is S.ACTIVE and current.valid_until - rules.renewal_window <= now:
         return Decision(replace(current, state=S.RENEWAL_DUE), "renewal window opened")
     return None
 
 
-def _admin(
-    current: Certificate | None, trigger: Trigger, rules: SchemeRules, facts: Facts, now: datetime
+def _owner(
+    current: Certificate | None,
+    trigger: Trigger,
+    actor: Actor,
+    rules: SchemeRules,
+    facts: Facts,
+    *,
+    now: datetime,
 ) -> Decision:
+    """An owner's action: revoke, raise its hold, or lift it and let the evidence decide.
+
+    A hold on a certified vendor suspends it; on an applied or expired one it blocks the
+    grant; on a suspended one it is one more cause. Lifting removes only the actor's own
+    cause, so the certificate stays suspended while any other is in force.
+    """
     if current is None:
         raise RefusedTransition("the vendor has no certificate")
     if trigger is Trigger.REVOKE:
         return Decision(replace(current, state=S.REVOKED), "revoked")
+    mine = frozenset(c for c in current.causes if owns(actor, c))
     if trigger is Trigger.SUSPEND:
-        if current.state not in {S.ACTIVE, S.RENEWAL_DUE}:
-            raise RefusedTransition(
-                f"only a certified vendor can be suspended, not {current.state}"
-            )
-        return Decision(replace(current, state=S.SUSPENDED), "suspended")
-    if current.state is not S.SUSPENDED:
-        raise RefusedTransition(
-            f"only a suspended certificate can be reinstated, not {current.state}"
+        if mine:
+            raise RefusedTransition(f"the certificate is already suspended by {actor.owner}")
+        hold = SuspensionCause(
+            _HOLDS[actor.kind], actor.owner, now, actor.principal_id, actor.reason or "suspended"
         )
-    assert current.valid_until is not None  # noqa: S101 - suspended implies a grant
-    if current.valid_until <= now:
-        raise RefusedTransition("the certificate's validity has ended; it cannot be reinstated")
-    level = level_for(rules, facts, now)
-    if level is None:
-        raise RefusedTransition("the latest attestation does not meet every criterion")
-    reinstated = replace(
-        current, state=S.ACTIVE, level=level, audit_due=_audit_due_for(rules, facts, level)
-    )
-    return Decision(reinstated, "reinstated")
+        state = S.SUSPENDED if current.state.certifies else current.state
+        return Decision(replace(current, state=state, causes=current.causes | {hold}), "suspended")
+    if not mine:
+        raise RefusedTransition(
+            f"no suspension by {actor.owner} is in force; only its owner lifts a cause"
+        )
+    rest = current.causes - mine
+    lifted = replace(current, causes=rest)
+    if current.state is not S.SUSPENDED:
+        return Decision(lifted, f"hold lifted; the certificate stays {current.state.value}")
+    if rest:
+        return Decision(lifted, _describe(current.causes, rest))
+    level, faults = _faults(rules, facts, now)
+    if faults:
+        causes = _after_evidence(rest, faults, now)
+        return Decision(replace(lifted, causes=causes), _describe(current.causes, causes))
+    return _resume(lifted, rules, facts, level, now, how="by the owner of the suspension")

@@ -106,6 +106,9 @@ class Certification(IdMixin, CreatedAtMixin, Base):
     changed_at: Mapped[datetime]
     log_index: Mapped[int | None]
     """Log index of the latest transition."""
+    causes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    """Every cause in force (`status.SuspensionCause.to_json`): the certificate is held
+    while any is, and only each cause's owner (or curing evidence) removes it."""
 
     __table_args__ = (
         Index("ix_certification_state_valid_until", "state", "valid_until"),
@@ -131,3 +134,11 @@ class CertificationTransition(IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
     log_index: Mapped[int]
+    causes_raised: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    """Causes this transition put in force, as logged in its leaf."""
+    causes_cleared: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    """Causes this transition removed (each names the log index that raised it)."""

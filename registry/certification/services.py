@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts.caller import Caller
 from registry.audits.models import Auditor, AuditRecord
-from registry.certification.machine import RefusedTransition, Trigger
+from registry.certification.machine import RefusedTransition, Trigger, association_admin
 from registry.certification.models import (
     Certification,
     CertificationTransition,
@@ -22,6 +22,7 @@ from registry.certification.status import (
     CertificationState,
     PublicCertification,
     TransitionView,
+    causes_of,
 )
 from registry.certification.transitions import Cause, reevaluate, rules_of
 from registry.clock import isoformat
@@ -87,6 +88,7 @@ class CertificationService:
             scheme=scheme.label,
             log_index=certification.log_index,
             changed_at=certification.changed_at,
+            causes=causes_of(certification.causes),
         )
 
     async def history(self, slug: str) -> list[TransitionView]:
@@ -109,6 +111,8 @@ class CertificationService:
                     cause=t.cause.value,
                     reason=t.reason,
                     log_index=t.log_index,
+                    causes_raised=causes_of(t.causes_raised),
+                    causes_cleared=causes_of(t.causes_cleared),
                 )
                 for t in rows
             ]
@@ -215,7 +219,12 @@ class CertificationService:
     async def decide_by_admin(
         self, caller: Caller, slug: str, action: Trigger, reason: str
     ) -> CertificationTransition:
-        """Suspend, reinstate or revoke with a reason (the vendor's association admins)."""
+        """Suspend, reinstate or revoke with a reason (the vendor's association admins).
+
+        The admins act for the vendor's association, which owns the cause a suspension
+        raises: only a reinstatement by it lifts that cause, and any other cause in force
+        (a failed audit, a listing) still holds the certificate.
+        """
         reason = reason.strip()
         if not reason:
             raise InvalidInput("an admin decision needs a reason", fields={"reason": "required"})
@@ -246,6 +255,7 @@ class CertificationService:
                     ),
                     now,
                     row=row,
+                    by=association_admin(vendor.association_id, caller.principal_id, reason),
                 )
             except RefusedTransition as exc:
                 raise Conflict(str(exc)) from exc

@@ -8,8 +8,12 @@ must fail closed: only `CertificationState.certifies` states read as certified.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from registry.clock import isoformat, parse_iso
 
 
 class CertificationState(enum.StrEnum):
@@ -26,6 +30,78 @@ class CertificationState(enum.StrEnum):
     def certifies(self) -> bool:
         """True only for the states in which the vendor may show itself as certified."""
         return self in {CertificationState.ACTIVE, CertificationState.RENEWAL_DUE}
+
+
+class CauseKind(enum.StrEnum):
+    """Why a certificate is held, and so who alone may lift the hold.
+
+    An association's decision and a blacklist listing are lifted only by their owner
+    (that association's admins; the listing's own decision). The evidence kinds are
+    cleared only by evidence that cures them: fresh evidence never lifts a decision.
+    """
+
+    ADMIN = "admin"
+    BLACKLIST = "blacklist"
+    AUDIT_FAILED = "audit_failed"
+    CRITERION_UNMET = "criterion_unmet"
+    AUDIT_OVERDUE = "audit_overdue"
+
+    @property
+    def evidence(self) -> bool:
+        """True for the kinds that evidence raises and cures."""
+        return self not in {CauseKind.ADMIN, CauseKind.BLACKLIST}
+
+
+@dataclass(frozen=True)
+class SuspensionCause:
+    """One cause in force on a certificate; it stays until its owner lifts it.
+
+    `owner` names who may lift it: `association:<id>` for an admin decision,
+    `listing:<id>` for a blacklist listing, None for evidence causes (only curing
+    evidence clears them). `log_index` is the transition that raised it (None until that
+    transition is logged).
+    """
+
+    kind: CauseKind
+    owner: str | None
+    raised_at: datetime
+    raised_by: int | None
+    """The principal who decided it; None for causes raised by evidence or a deadline."""
+    reason: str
+    log_index: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The cause as stored on the certificate and written into transition records."""
+        return {
+            "kind": self.kind.value,
+            "owner": self.owner,
+            "raised_at": isoformat(self.raised_at),
+            "raised_by": self.raised_by,
+            "reason": self.reason,
+            "log_index": self.log_index,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SuspensionCause:
+        """The inverse of `to_json`."""
+        return cls(
+            kind=CauseKind(data["kind"]),
+            owner=data["owner"],
+            raised_at=parse_iso(data["raised_at"]),
+            raised_by=data["raised_by"],
+            reason=data["reason"],
+            log_index=data["log_index"],
+        )
+
+
+def causes_of(stored: Iterable[dict[str, Any]] | None) -> tuple[SuspensionCause, ...]:
+    """Stored causes, oldest first (None: a row written before causes were kept)."""
+    return ordered_causes(SuspensionCause.from_json(c) for c in stored or ())
+
+
+def ordered_causes(causes: Iterable[SuspensionCause]) -> tuple[SuspensionCause, ...]:
+    """Causes oldest first (then by kind and owner), the order every view shows."""
+    return tuple(sorted(causes, key=lambda c: (c.raised_at, c.kind.value, c.owner or "")))
 
 
 @dataclass(frozen=True)
@@ -45,6 +121,8 @@ class PublicCertification:
     log_index: int | None
     """Transparency-log index of the latest transition."""
     changed_at: datetime | None
+    causes: tuple[SuspensionCause, ...] = ()
+    """Every cause in force, oldest first: the certificate is held while any is."""
 
     @property
     def certified(self) -> bool:
@@ -63,6 +141,8 @@ class TransitionView:
     cause: str
     reason: str | None
     log_index: int
+    causes_raised: tuple[SuspensionCause, ...] = ()
+    causes_cleared: tuple[SuspensionCause, ...] = ()
 
 
 @dataclass(frozen=True)

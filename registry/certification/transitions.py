@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audits.models import AuditRecord, AuditResult
 from registry.certification.machine import (
+    Actor,
     AttestationFact,
     AuditFact,
     Certificate,
@@ -39,7 +40,11 @@ from registry.certification.schemes import (
     SchemeVersion,
     parse_rules,
 )
-from registry.certification.status import CertificationState
+from registry.certification.status import (
+    CertificationState,
+    causes_of,
+    ordered_causes,
+)
 from registry.clock import isoformat
 from registry.db.base import tagged_row
 from registry.notifications.services import enqueue_event
@@ -143,6 +148,7 @@ DECISION_LAYOUT = {
     "metrics": AttestationRecord.metrics,
     "result": AuditRecord.result,
     "name": AttestationRecord.envelope_digest,
+    "causes": Certification.causes,
 }
 """The columns of the decision read after `kind`: callers that read more in the same
 statement add branches of their own kind with `tagged_row(DECISION_LAYOUT, …)`."""
@@ -189,6 +195,7 @@ class _CertificateColumns:
     certified_since: datetime | None
     valid_until: datetime | None
     audit_due: datetime | None
+    causes: list[dict[str, Any]] | None
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,7 @@ def decision_inputs_of(rows: Iterable[Row[Any]], periods: int) -> DecisionInputs
                 certified_since=row.t1,
                 valid_until=row.t2,
                 audit_due=row.t3,
+                causes=row.causes,
             )
         elif row.kind == "attestation":
             attestations.append(AttestationFact(row.t1, row.t2, row.all_met, dict(row.metrics)))
@@ -257,6 +265,8 @@ class _CertificateView(Protocol):
     def valid_until(self) -> datetime | None: ...
     @property
     def audit_due(self) -> datetime | None: ...
+    @property
+    def causes(self) -> list[dict[str, Any]] | None: ...
 
 
 def _snapshot(row: _CertificateView | None) -> Certificate | None:
@@ -268,6 +278,7 @@ def _snapshot(row: _CertificateView | None) -> Certificate | None:
         certified_since=row.certified_since,
         valid_until=row.valid_until,
         audit_due=row.audit_due,
+        causes=frozenset(causes_of(row.causes)),
     )
 
 
@@ -282,11 +293,13 @@ async def reevaluate(
     row: Certification | None = None,
     appender: LogAppender | None = None,
     inputs: DecisionInputs | None = None,
+    by: Actor | None = None,
 ) -> CertificationTransition | None:
     """Run the machine for `vendor` and record the transition it decides, if any.
 
-    `inputs` are what the caller read in this transaction (`DECISION_BRANCHES`), or
-    None to read them here.
+    `by` is who acts (see `machine.decide`): an owner for SUSPEND, REINSTATE and REVOKE;
+    by default the evidence or the scheduler. `inputs` are what the caller read in this
+    transaction (`DECISION_BRANCHES`), or None to read them here.
 
     Without `row`, the certificate is read as plain columns and loaded as an ORM object
     only when there is a transition to write: most evidence changes nothing, and the
@@ -305,7 +318,7 @@ async def reevaluate(
     facts = inputs.facts
     if rules.l3_periods > inputs.periods and len(facts.attestations) >= inputs.periods:
         facts = (await load_decision_inputs(session, vendor.id, rules.l3_periods)).facts
-    decision = decide(_snapshot(current), trigger, rules, facts, now)
+    decision = decide(_snapshot(current), trigger, rules, facts, now, by=by)
     if decision is None:
         return None
     if row is None and current is not None:
@@ -358,8 +371,16 @@ async def record_decision(
     now: datetime,
     appender: LogAppender | None = None,
 ) -> CertificationTransition:
-    """Write the certificate, its transition row, the log leaf and the outbox event."""
+    """Write the certificate, its transition row, the log leaf and the outbox event.
+
+    The causes raised and cleared (against those in force on `row`) are part of the
+    signed leaf; each raised cause is stamped with the leaf's index, which is what a
+    cleared cause names later.
+    """
     new = decision.certificate
+    previous = frozenset(causes_of(row.causes)) if row is not None else frozenset()
+    raised = ordered_causes(new.causes - previous)
+    cleared = ordered_causes(previous - new.causes)
     from_state = None if row is None else row.state.value
     if row is None:
         row = Certification(
@@ -394,12 +415,25 @@ async def record_decision(
     }
     if cause.decided_by is not None:
         body["decided_by"] = cause.decided_by
+    # Only when some cause moved, so a leaf that moves none reads as it always has.
+    if raised:
+        body["causes_raised"] = [
+            {"kind": c.kind.value, "owner": c.owner, "reason": c.reason, "raised_by": c.raised_by}
+            for c in raised
+        ]
+    if cleared:
+        body["causes_cleared"] = [
+            {"kind": c.kind.value, "owner": c.owner, "log_index": c.log_index} for c in cleared
+        ]
     index = await (appender or LogAppender(session, now)).append(
         PendingLeaf(
             EntryType.CERTIFICATION_TRANSITION, body, vendor_id=vendor.id, vendor_slug=vendor.slug
         )
     )
     row.log_index = index
+    stamped = [replace(c, log_index=index) for c in raised]
+    if raised or cleared:
+        row.causes = [c.to_json() for c in ordered_causes([*(new.causes - set(raised)), *stamped])]
     transition = CertificationTransition(
         certification_id=row.id,
         vendor_id=vendor.id,
@@ -413,6 +447,8 @@ async def record_decision(
         reason=reason,
         decided_by=cause.decided_by,
         log_index=index,
+        causes_raised=[c.to_json() for c in stamped],
+        causes_cleared=[c.to_json() for c in cleared],
     )
     session.add(transition)
     await enqueue_event(

@@ -6,7 +6,7 @@ review; the index on `api_token.via_key_id` lets a revocation revoke every token
 obtained in its own transaction without scanning all tokens.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 14:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import registry.db.base
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
