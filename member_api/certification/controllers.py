@@ -73,7 +73,9 @@ class CertificationController(Controller):
     ) -> TransitionOut:
         """Suspend a certified vendor, with a reason that is logged."""
         return transition_out(
-            await services.certification.decide_by_admin(caller, slug, Trigger.SUSPEND, data.reason)
+            await services.certification.decide_by_admin(
+                caller, slug, Trigger.SUSPEND, data.reason, data.reason_lang
+            )
         )
 
     @post("/reinstate", opt=opt(ADMINS), status_code=HTTP_200_OK)
@@ -87,7 +89,7 @@ class CertificationController(Controller):
         """Reinstate a suspended certificate that is still valid, at the level evidence supports."""
         return transition_out(
             await services.certification.decide_by_admin(
-                caller, slug, Trigger.REINSTATE, data.reason
+                caller, slug, Trigger.REINSTATE, data.reason, data.reason_lang
             )
         )
 
@@ -101,7 +103,9 @@ class CertificationController(Controller):
     ) -> TransitionOut:
         """Revoke the certificate for good, with a reason that is logged."""
         return transition_out(
-            await services.certification.decide_by_admin(caller, slug, Trigger.REVOKE, data.reason)
+            await services.certification.decide_by_admin(
+                caller, slug, Trigger.REVOKE, data.reason, data.reason_lang
+            )
         )
 
 

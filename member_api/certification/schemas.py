@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -59,6 +59,8 @@ class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
     """Why an admin decides as it does; logged with the decision."""
 
     reason: str
+    reason_lang: Literal["zh", "en"] | None = None
+    """The language the reason is written in; told from its script when left out."""
 
 
 class SchemeOut(msgspec.Struct):

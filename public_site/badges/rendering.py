@@ -48,13 +48,14 @@ class BadgeFace:
     color: str
 
 
-LABEL: Final = N_("trust registry")
+LABEL: Final = N_("Trust Registry")
+"""The brand on the left half: the registry's name, as the site header writes it."""
 FACES: Final = {
     BadgeKind.CERTIFIED: BadgeFace(N_("certified L%(level)s"), "1a7f37"),
     BadgeKind.RENEWAL_DUE: BadgeFace(N_("certified L%(level)s · renewal due"), "7d5b00"),
     BadgeKind.SUSPENDED: BadgeFace(N_("suspended"), "b42318"),
     BadgeKind.REVOKED: BadgeFace(N_("revoked"), "7a1212"),
-    BadgeKind.EXPIRED: BadgeFace(N_("expired"), "5c5c5c"),
+    BadgeKind.EXPIRED: BadgeFace(N_("expired"), "6b3fa0"),
     BadgeKind.NOT_CERTIFIED: BadgeFace(N_("not certified"), "57606a"),
 }
 LABEL_COLOR: Final = "3d3d3d"

@@ -8,8 +8,22 @@ must fail closed: only `CertificationState.certifies` states read as certified.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
+
+WRITTEN_LANGUAGES: Final = ("zh", "en")
+"""The languages a person may write a reason in: the two the public site speaks."""
+
+
+def written_language(text: str) -> str:
+    """`zh` when `text` holds any CJK ideograph, else `en`: the script decides, as an admin
+    writing Chinese always uses ideographs and English never does."""
+    for char in text:
+        if unicodedata.east_asian_width(char) == "W" and unicodedata.category(char) == "Lo":
+            return "zh"
+    return "en"
 
 
 class CertificationState(enum.StrEnum):
@@ -45,6 +59,10 @@ class PublicCertification:
     log_index: int | None
     """Transparency-log index of the latest transition."""
     changed_at: datetime | None
+    scheme_title_zh: str | None = None
+    scheme_title_en: str | None = None
+    audit_due: datetime | None = None
+    """When the next third-party audit must be in (L2 and L3 certificates only)."""
 
     @property
     def certified(self) -> bool:
@@ -63,6 +81,8 @@ class TransitionView:
     cause: str
     reason: str | None
     log_index: int
+    reason_lang: str | None = None
+    """The language an admin wrote `reason` in; None: the registry's own wording."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,7 @@ class AuditSummary:
     """An accepted audit as the public may see it (no report, only its digest)."""
 
     auditor: str
+    """The auditor's slug (the API's identifier); the names below are for people."""
     period_start: datetime
     period_end: datetime
     result: str
@@ -79,3 +100,5 @@ class AuditSummary:
     """The audited period does not follow on from the previous audit's period."""
     received_at: datetime
     log_index: int
+    auditor_name_zh: str = ""
+    auditor_name_en: str = ""

@@ -79,6 +79,8 @@ class Cause:
     kind: TransitionCause
     ref: str | None = None
     reason: str | None = None
+    reason_lang: str | None = None
+    """The language `reason` is written in (an admin's text); None with no reason."""
     decided_by: int | None = None
 
 
@@ -388,6 +390,7 @@ async def record_decision(
         cause=cause.kind,
         cause_ref=cause.ref,
         reason=reason,
+        reason_lang=cause.reason_lang if cause.reason else None,
         decided_by=cause.decided_by,
         log_index=index,
     )
