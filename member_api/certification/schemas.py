@@ -27,6 +27,8 @@ class CertificationOut(msgspec.Struct):
     scheme: str | None
     log_index: int | None
     changed_at: datetime | None
+    audit_due: datetime | None = None
+    """When the next third-party audit must be in (L2 and L3 certificates only)."""
 
 
 class TransitionOut(msgspec.Struct):
@@ -145,6 +147,7 @@ def certification_out(status: PublicCertification) -> CertificationOut:
         scheme=status.scheme,
         log_index=status.log_index,
         changed_at=status.changed_at,
+        audit_due=status.audit_due,
     )
 
 

@@ -227,3 +227,32 @@ def test_every_chinese_page_reads_as_chinese(demo_site: str, tmp_path: Path) -> 
     assert problems == [], f"{len(problems)} Latin-script words on Chinese pages:\n" + "\n".join(
         problems
     )
+
+
+def test_next_audit_and_renewal_due_are_shown(demo_site: str) -> None:
+    """An audited demo vendor's profile and verify page say when the next audit and the
+    renewal are due, as a date in Beijing time with the UTC instant and how far off it is;
+    the API carries the same audit date."""
+    with httpx.Client(base_url=demo_site, timeout=30) as client:
+        vendors = client.get("/api/v1/vendors/", params={"page_size": 100}).json()["items"]
+        audited = [
+            status
+            for status in (
+                client.get(f"/api/v1/vendors/{v['slug']}/certification").json() for v in vendors
+            )
+            if status["certified"] and (status["level"] or 0) >= 2
+        ]
+        assert audited
+        status = audited[0]
+        assert status["audit_due"]
+        for path in (f"/vendors/{status['vendor']}", f"/verify/{status['vendor']}"):
+            html = client.get(path, params={"lang": "zh"}).text
+            due = re.search(
+                r'data-field="audit-due"><time datetime="([^"]+)">[^<]+</time>'
+                r'<span class="relative">（([^）]+)）</span>',
+                html,
+            )
+            assert due is not None, path
+            assert due.group(1).replace("Z", "+00:00") == status["audit_due"].replace("Z", "+00:00")
+            assert due.group(2).endswith("后")
+            assert 'data-field="renewal-due"><time datetime=' in html
