@@ -5,6 +5,7 @@ an admin's reason shown as written and labelled, every log entry type named."""
 from __future__ import annotations
 
 import ast
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,3 +128,23 @@ def test_machine_reason_matches_only_whole_phrases() -> None:
     assert machine_reason("revoked") == ("revoked", {})
     assert machine_reason("revoked for fraud") is None
     assert machine_reason("granted at level 7") is None
+
+
+def test_the_consumers_secret_has_one_name() -> None:
+    """Wherever a page speaks of the complaint's secret, Chinese calls it 查询密码, never
+    密钥 (which names the signing keys)."""
+    from babel.messages.pofile import read_po
+
+    from public_site.i18n import catalog_paths
+
+    with catalog_paths("zh")[0].open("rb") as handle:
+        catalog = read_po(handle)
+    about_secret = [
+        message
+        for message in catalog
+        if isinstance(message.id, str) and re.search(r"\bsecret\b", message.id, re.IGNORECASE)
+    ]
+    assert len(about_secret) >= 3
+    for message in about_secret:
+        assert "密钥" not in message.string, message.id
+        assert "密码" in message.string, message.id
