@@ -76,7 +76,7 @@ def test_suspended_vendor_badge_reads_suspended(site: str, browser: Browser) -> 
     assert svg.ok
     assert "suspended" in svg.text()
     page.goto(f"{site}/badges/{slug}.svg")
-    expect(page.locator("svg title")).to_have_text("可信认证: 已暂停")
+    expect(page.locator("svg title")).to_have_text("可信企业名录：已暂停")
     context.close()
 
 
