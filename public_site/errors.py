@@ -65,7 +65,7 @@ def html_error_page(request: Request[Any, Any, Any], exc: Exception) -> Response
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
         logger.error("error on page %s", request.url.path, exc_info=exc)
     services: Services = request.app.state.services
-    site = SiteRequest.from_request(request, services.ctx.settings)
+    site = SiteRequest.from_request(request, services.ctx.settings, services.ctx.clock.now())
     title, detail = _MESSAGES.get(status, _OTHER)
     return site.page(
         "errors/error.html",

@@ -8,6 +8,7 @@ from litestar.types import ControllerRouterHandler
 from public_site.badges.controllers import BadgeController
 from public_site.complaints.controllers import ComplaintPagesController
 from public_site.pages.controllers import (
+    DeveloperPageController,
     GuidePagesController,
     HomeController,
     PingController,
@@ -24,6 +25,7 @@ def public_site_routes() -> list[ControllerRouterHandler]:
         HomeController,
         GuidePagesController,
         TransparencyController,
+        DeveloperPageController,
         PingController,
         VendorController,
         VerifyController,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,6 +23,7 @@ from public_site.i18n import (
     parse_language,
 )
 from public_site.reads import PublicReads
+from public_site.wording import Wording
 from registry.services import Services
 from registry.settings import Settings
 
@@ -46,9 +48,13 @@ class SiteRequest:
     path: str
     query: tuple[tuple[str, str], ...]
     settings: Settings
+    now: datetime
+    """The registry clock's time when the page was asked for (relative times count from it)."""
 
     @classmethod
-    def from_request(cls, request: Request[Any, Any, Any], settings: Settings) -> SiteRequest:
+    def from_request(
+        cls, request: Request[Any, Any, Any], settings: Settings, now: datetime
+    ) -> SiteRequest:
         """Negotiate the language of `request` (query, cookie, Accept-Language, default)."""
         asked = request.query_params.get("lang")
         code = negotiate(
@@ -56,8 +62,23 @@ class SiteRequest:
         )
         query = tuple((k, v) for k, v in request.query_params.multi_items() if k != "lang")
         return cls(
-            language(code), parse_language(asked) is not None, request.url.path, query, settings
+            language(code),
+            parse_language(asked) is not None,
+            request.url.path,
+            query,
+            settings,
+            now,
         )
+
+    @property
+    def wording(self) -> Wording:
+        """Times and registry values as this page writes them."""
+        return Wording(self.lang, self.now)
+
+    @property
+    def federation_name(self) -> str:
+        """The federation's name in this page's language."""
+        return self.wording.pick(self.settings.federation_name_zh, self.settings.federation_name)
 
     def url_in(self, code: str) -> str:
         """This page in language `code`, other query parameters kept."""
@@ -98,7 +119,8 @@ class SiteRequest:
                 "language_links": self.language_links(),
                 "current_path": self.path,
                 "base_url": self.settings.public_base_url.rstrip("/"),
-                "federation_name": self.settings.federation_name,
+                "federation_name": self.federation_name,
+                "w": self.wording,
                 **context,
             },
             status_code=status_code,
@@ -111,7 +133,7 @@ class SiteRequest:
 def provide_site(request: Request[Any, Any, Any]) -> SiteRequest:
     """The page request, from the request and the app's settings."""
     services: Services = request.app.state.services
-    return SiteRequest.from_request(request, services.ctx.settings)
+    return SiteRequest.from_request(request, services.ctx.settings, services.ctx.clock.now())
 
 
 def provide_reads(request: Request[Any, Any, Any]) -> PublicReads:

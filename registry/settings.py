@@ -47,6 +47,9 @@ class Settings:
     database_url: str = ""
     """Empty means the embedded SQLite file `<data_dir>/registry.db`."""
     federation_name: str = "Software Industry Trust Federation"
+    """The federation's name in English (English pages, the API)."""
+    federation_name_zh: str = "软件行业信任联合会"
+    """The federation's name in Chinese, as the Chinese pages show it."""
     log_origin: str = "trust-registry.example/log"
     """C2SP checkpoint origin line; also the signed-note key name of the federation key."""
     public_base_url: str = "http://127.0.0.1:8000"
@@ -161,6 +164,9 @@ class Settings:
             data_dir=Path(os.environ.get("REGISTRY_DATA_DIR", DEFAULT_DATA_DIR)),
             database_url=os.environ.get("REGISTRY_DATABASE_URL", ""),
             federation_name=os.environ.get("REGISTRY_FEDERATION_NAME", base.federation_name),
+            federation_name_zh=os.environ.get(
+                "REGISTRY_FEDERATION_NAME_ZH", base.federation_name_zh
+            ),
             log_origin=os.environ.get("REGISTRY_LOG_ORIGIN", base.log_origin),
             public_base_url=os.environ.get("REGISTRY_PUBLIC_BASE_URL", base.public_base_url),
             trusted_proxies=_env_proxies("REGISTRY_TRUSTED_PROXIES"),

@@ -82,7 +82,9 @@ class CertificationController(Controller):
         evidence does not lift it. On an applied or expired certificate it blocks the grant.
         """
         return transition_out(
-            await services.certification.decide_by_admin(caller, slug, Trigger.SUSPEND, data.reason)
+            await services.certification.decide_by_admin(
+                caller, slug, Trigger.SUSPEND, data.reason, data.reason_lang
+            )
         )
 
     @post(
@@ -105,7 +107,7 @@ class CertificationController(Controller):
         """
         return transition_out(
             await services.certification.decide_by_admin(
-                caller, slug, Trigger.REINSTATE, data.reason
+                caller, slug, Trigger.REINSTATE, data.reason, data.reason_lang
             )
         )
 
@@ -121,7 +123,9 @@ class CertificationController(Controller):
     ) -> TransitionOut:
         """Revoke the certificate for good, with a reason that is logged."""
         return transition_out(
-            await services.certification.decide_by_admin(caller, slug, Trigger.REVOKE, data.reason)
+            await services.certification.decide_by_admin(
+                caller, slug, Trigger.REVOKE, data.reason, data.reason_lang
+            )
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -52,6 +52,8 @@ class CertificationOut(msgspec.Struct):
     changed_at: datetime | None
     causes: list[CauseOut]
     """Every cause in force, oldest first; the certificate is held while any is."""
+    audit_due: datetime | None = None
+    """When the next third-party audit must be in (L2 and L3 certificates only)."""
 
 
 class TransitionOut(msgspec.Struct):
@@ -86,6 +88,8 @@ class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
     """Why an admin decides as it does; logged with the decision."""
 
     reason: str
+    reason_lang: Literal["zh", "en"] | None = None
+    """The language the reason is written in; told from its script when left out."""
 
 
 class SchemeOut(msgspec.Struct):
@@ -171,6 +175,7 @@ def certification_out(status: PublicCertification) -> CertificationOut:
         log_index=status.log_index,
         changed_at=status.changed_at,
         causes=[cause_out(c) for c in status.causes],
+        audit_due=status.audit_due,
     )
 
 

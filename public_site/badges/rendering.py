@@ -48,13 +48,16 @@ class BadgeFace:
     color: str
 
 
-LABEL: Final = N_("trust registry")
+LABEL: Final = N_("Trust Registry")
+"""The brand on the left half: the registry's name, as the site header writes it."""
+TITLE: Final = N_("%(label)s: %(message)s")
+"""The image's accessible name: both halves, with the language's own colon."""
 FACES: Final = {
     BadgeKind.CERTIFIED: BadgeFace(N_("certified L%(level)s"), "1a7f37"),
     BadgeKind.RENEWAL_DUE: BadgeFace(N_("certified L%(level)s · renewal due"), "7d5b00"),
     BadgeKind.SUSPENDED: BadgeFace(N_("suspended"), "b42318"),
     BadgeKind.REVOKED: BadgeFace(N_("revoked"), "7a1212"),
-    BadgeKind.EXPIRED: BadgeFace(N_("expired"), "5c5c5c"),
+    BadgeKind.EXPIRED: BadgeFace(N_("expired"), "6b3fa0"),
     BadgeKind.NOT_CERTIFIED: BadgeFace(N_("not certified"), "57606a"),
 }
 LABEL_COLOR: Final = "3d3d3d"
@@ -167,7 +170,7 @@ def render_svg(kind: BadgeKind, level: int | None, lang: str, style: str) -> Ren
     label_width = round(text_width(label)) + 2 * _PAD
     message_width = round(text_width(message)) + 2 * _PAD
     width = label_width + message_width
-    title = f"{label}: {message}"
+    title = language(lang).gettext(TITLE) % {"label": label, "message": message}
     rounding = ' rx="3"' if style == "flat" else ""
     gloss = (
         '<linearGradient id="g" x2="0" y2="100%"><stop offset="0" stop-color="#fff" '

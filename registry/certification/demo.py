@@ -169,7 +169,7 @@ async def _suspended_missed_audit(s: _Scenario) -> None:
 
 async def _suspended_by_admin(s: _Scenario) -> None:
     await s.attest(20, (50, 20))
-    await s.admin(6, Trigger.SUSPEND, "demo: advertising claims under review")
+    await s.admin(6, Trigger.SUSPEND, "演示：广告宣传内容正在核查")
 
 
 async def _revoked(s: _Scenario) -> None:

@@ -132,6 +132,9 @@ class CertificationTransition(IdMixin, Base):
     cause_ref: Mapped[str | None] = mapped_column(String(100))
     """Which attestation, audit or deadline, e.g. `attestation:12`, `deadline:expiry`."""
     reason: Mapped[str | None] = mapped_column(Text)
+    reason_lang: Mapped[str | None] = mapped_column(String(8))
+    """The language an admin wrote `reason` in (`zh` or `en`); None for the registry's own
+    wording, which the public site translates into the reader's language."""
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("principal.id"))
     log_index: Mapped[int]
     causes_raised: Mapped[list[dict[str, Any]]] = mapped_column(

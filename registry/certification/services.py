@@ -18,11 +18,13 @@ from registry.certification.models import (
     TransitionCause,
 )
 from registry.certification.status import (
+    WRITTEN_LANGUAGES,
     AuditSummary,
     CertificationState,
     PublicCertification,
     TransitionView,
     causes_of,
+    written_language,
 )
 from registry.certification.transitions import Cause, reevaluate, rules_of
 from registry.clock import isoformat
@@ -89,6 +91,9 @@ class CertificationService:
             log_index=certification.log_index,
             changed_at=certification.changed_at,
             causes=causes_of(certification.causes),
+            scheme_title_zh=scheme.title_zh,
+            scheme_title_en=scheme.title_en,
+            audit_due=certification.audit_due if certified else None,
         )
 
     async def history(self, slug: str) -> list[TransitionView]:
@@ -113,6 +118,7 @@ class CertificationService:
                     log_index=t.log_index,
                     causes_raised=causes_of(t.causes_raised),
                     causes_cleared=causes_of(t.causes_cleared),
+                    reason_lang=t.reason_lang,
                 )
                 for t in rows
             ]
@@ -217,17 +223,31 @@ class CertificationService:
         return sent
 
     async def decide_by_admin(
-        self, caller: Caller, slug: str, action: Trigger, reason: str
+        self,
+        caller: Caller,
+        slug: str,
+        action: Trigger,
+        reason: str,
+        reason_lang: str | None = None,
     ) -> CertificationTransition:
         """Suspend, reinstate or revoke with a reason (the vendor's association admins).
 
         The admins act for the vendor's association, which owns the cause a suspension
         raises: only a reinstatement by it lifts that cause, and any other cause in force
         (a failed audit, a listing) still holds the certificate.
+
+        The reason is kept in the language it was written in (`reason_lang`, else told
+        from its script), so the public site can mark it and say so to readers of the
+        other language instead of passing it off as a translation.
         """
         reason = reason.strip()
         if not reason:
             raise InvalidInput("an admin decision needs a reason", fields={"reason": "required"})
+        if reason_lang is not None and reason_lang not in WRITTEN_LANGUAGES:
+            raise InvalidInput(
+                f"reason_lang must be one of {', '.join(WRITTEN_LANGUAGES)}",
+                fields={"reason_lang": "zh or en"},
+            )
         if action not in {Trigger.SUSPEND, Trigger.REINSTATE, Trigger.REVOKE}:
             raise InvalidInput(f"{action} is not an admin action")
         now = self.ctx.clock.now()
@@ -251,6 +271,7 @@ class CertificationService:
                         TransitionCause.ADMIN,
                         ref=f"admin:{action.value}",
                         reason=reason,
+                        reason_lang=reason_lang or written_language(reason),
                         decided_by=caller.principal_id,
                     ),
                     now,
@@ -267,7 +288,7 @@ class CertificationService:
         async with self.ctx.db.read() as session:
             vendor = await member_vendor(session, slug)
             rows = await session.execute(
-                select(AuditRecord, Auditor.slug)
+                select(AuditRecord, Auditor.slug, Auditor.name_zh, Auditor.name_en)
                 .join(Auditor, Auditor.id == AuditRecord.auditor_id)
                 .where(AuditRecord.vendor_id == vendor.id)
                 .order_by(AuditRecord.period_end.desc(), AuditRecord.id.desc())
@@ -283,8 +304,10 @@ class CertificationService:
                     gap_before=audit.gap_before,
                     received_at=audit.received_at,
                     log_index=audit.log_index,
+                    auditor_name_zh=name_zh,
+                    auditor_name_en=name_en,
                 )
-                for audit, auditor_slug in rows
+                for audit, auditor_slug, name_zh, name_en in rows
             ]
 
 

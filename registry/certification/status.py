@@ -8,12 +8,25 @@ must fail closed: only `CertificationState.certifies` states read as certified.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from registry.clock import isoformat, parse_iso
+
+WRITTEN_LANGUAGES: Final = ("zh", "en")
+"""The languages a person may write a reason in: the two the public site speaks."""
+
+
+def written_language(text: str) -> str:
+    """`zh` when `text` holds any CJK ideograph, else `en`: the script decides, as an admin
+    writing Chinese always uses ideographs and English never does."""
+    for char in text:
+        if unicodedata.east_asian_width(char) == "W" and unicodedata.category(char) == "Lo":
+            return "zh"
+    return "en"
 
 
 class CertificationState(enum.StrEnum):
@@ -123,6 +136,10 @@ class PublicCertification:
     changed_at: datetime | None
     causes: tuple[SuspensionCause, ...] = ()
     """Every cause in force, oldest first: the certificate is held while any is."""
+    scheme_title_zh: str | None = None
+    scheme_title_en: str | None = None
+    audit_due: datetime | None = None
+    """When the next third-party audit must be in (L2 and L3 certificates only)."""
 
     @property
     def certified(self) -> bool:
@@ -143,6 +160,8 @@ class TransitionView:
     log_index: int
     causes_raised: tuple[SuspensionCause, ...] = ()
     causes_cleared: tuple[SuspensionCause, ...] = ()
+    reason_lang: str | None = None
+    """The language an admin wrote `reason` in; None: the registry's own wording."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +169,7 @@ class AuditSummary:
     """An accepted audit as the public may see it (no report, only its digest)."""
 
     auditor: str
+    """The auditor's slug (the API's identifier); the names below are for people."""
     period_start: datetime
     period_end: datetime
     result: str
@@ -159,3 +179,5 @@ class AuditSummary:
     """The audited period does not follow on from the previous audit's period."""
     received_at: datetime
     log_index: int
+    auditor_name_zh: str = ""
+    auditor_name_en: str = ""

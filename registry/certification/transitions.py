@@ -107,6 +107,8 @@ class Cause:
     kind: TransitionCause
     ref: str | None = None
     reason: str | None = None
+    reason_lang: str | None = None
+    """The language `reason` is written in (an admin's text); None with no reason."""
     decided_by: int | None = None
 
 
@@ -445,6 +447,7 @@ async def record_decision(
         cause=cause.kind,
         cause_ref=cause.ref,
         reason=reason,
+        reason_lang=cause.reason_lang if cause.reason else None,
         decided_by=cause.decided_by,
         log_index=index,
         causes_raised=[c.to_json() for c in stamped],

@@ -78,6 +78,18 @@ def prepare_leaf(leaf: PendingLeaf, now: datetime) -> PreparedLeaf:
 
 
 @dataclass(frozen=True)
+class LogEntrySummary:
+    """One entry as a list of the log shows it: what, about whom, when."""
+
+    index: int
+    entry_type: str
+    recorded_at: datetime
+    vendor_slug: str | None
+    vendor_name_zh: str | None
+    vendor_name_en: str | None
+
+
+@dataclass(frozen=True)
 class InclusionProof:
     """An audit path for one leaf against a tree size."""
 
@@ -387,6 +399,34 @@ class TransparencyLogService:
             )
             session.add(checkpoint)
             return checkpoint
+
+    async def recent_entries(self, *, offset: int, limit: int) -> Page[LogEntrySummary]:
+        """The whole log, newest entry first, a page at a time (for people browsing it).
+
+        Indexes run from 0 to size - 1 without gaps, so a page is one range read on the
+        primary key, however deep it lies, and the total is the head's size, not a count.
+        """
+        async with self.ctx.db.read() as session:
+            total = await self.size(session)
+            rows = (
+                await session.execute(
+                    select(
+                        LogEntry.index,
+                        LogEntry.entry_type,
+                        LogEntry.created_at,
+                        Vendor.slug,
+                        Vendor.name_zh,
+                        Vendor.name_en,
+                    )
+                    .outerjoin(Vendor, Vendor.id == LogEntry.vendor_id)
+                    .where(
+                        LogEntry.index < total - offset,
+                        LogEntry.index >= total - offset - limit,
+                    )
+                    .order_by(LogEntry.index.desc())
+                )
+            ).all()
+            return Page([LogEntrySummary(*row) for row in rows], total, offset, limit)
 
     async def vendor_history(self, vendor_slug: str, *, offset: int, limit: int) -> Page[LogEntry]:
         """Every log entry about a vendor (applicant or member), oldest first."""

@@ -67,7 +67,7 @@ def test_suspended_vendor_badge_reads_suspended(site: str, browser: Browser) -> 
     page = context.new_page()
     page.goto(f"{site}/vendors/{slug}")
     badge = page.locator(".status-line img")
-    expect(badge).to_have_attribute("alt", "标识: 已暂停")
+    expect(badge).to_have_attribute("alt", "标识：已暂停")  # a full-width colon in Chinese
     assert badge.evaluate("image => image.complete && image.naturalWidth > 0")
     expect(page.locator('[data-field="state"]')).to_have_text("已暂停")
     shot(page, "profile-suspended-zh")
@@ -76,7 +76,7 @@ def test_suspended_vendor_badge_reads_suspended(site: str, browser: Browser) -> 
     assert svg.ok
     assert "suspended" in svg.text()
     page.goto(f"{site}/badges/{slug}.svg")
-    expect(page.locator("svg title")).to_have_text("可信认证: 已暂停")
+    expect(page.locator("svg title")).to_have_text("可信企业名录：已暂停")
     context.close()
 
 

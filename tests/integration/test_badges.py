@@ -23,7 +23,7 @@ FACES = {
     "active": ("已认证 L1", "certified L1", "1a7f37"),
     "suspended": ("已暂停", "suspended", "b42318"),
     "revoked": ("已撤销", "revoked", "7a1212"),
-    "expired": ("已过期", "expired", "5c5c5c"),
+    "expired": ("已过期", "expired", "6b3fa0"),
     "none": ("未认证", "not certified", "57606a"),
 }
 

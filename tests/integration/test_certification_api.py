@@ -21,6 +21,7 @@ from registry.audits.models import AuditRecord
 from registry.certification.models import AttestationRecord, CertificationTransition
 from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.clock import ManualClock
+from registry.membership.models import Vendor
 from registry.notifications.models import OutboxMessage
 from registry.services import Services
 from tests.factories import AUDITED_VENDOR_AGE, MemberVendor, accredited_auditor, member_vendor
@@ -516,3 +517,54 @@ async def test_admin_suspend_reinstate_revoke_need_reasons(
     history = (await api.get(f"{base}/history")).json()
     assert [t["reason"] for t in history[-3:]] == ["misleading ads", "ads withdrawn", "data leak"]
     assert {t["cause"] for t in history[-3:]} == {"admin"}
+
+
+async def test_admin_reasons_keep_their_language_on_public_pages(
+    api: httpx.AsyncClient,
+    services: Services,
+    association: str,
+    clock: ManualClock,
+    role_tokens: dict[Role, str],
+) -> None:
+    """A reason is stored in the language it was written in (given, or told from its
+    script); a page in the other language shows it as written, marked and labelled,
+    while the registry's own reasons read in the page's language."""
+    vendor = await member_vendor(services, association, "acme-cloud")
+    await api.post(
+        "/api/v1/vendors/acme-cloud/attestations",
+        json=_attest(vendor, clock),
+        headers=_auth(vendor.token),
+    )
+    admin = _auth(role_tokens[Role.ASSOCIATION_ADMIN])
+    base = "/api/v1/vendors/acme-cloud/certification"
+    wrong = await api.post(
+        f"{base}/suspend", json={"reason": "x", "reason_lang": "fr"}, headers=admin
+    )
+    assert wrong.status_code == 400
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    await api.post(f"{base}/suspend", json={"reason": "misleading ads"}, headers=admin)
+    await api.post(
+        f"{base}/reinstate", json={"reason": "广告已撤回", "reason_lang": "zh"}, headers=admin
+    )
+    async with services.ctx.db.read() as session:
+        stored = (
+            await session.execute(
+                select(CertificationTransition.reason, CertificationTransition.reason_lang)
+                .join(Vendor, Vendor.id == CertificationTransition.vendor_id)
+                .where(Vendor.slug == "acme-cloud")
+                .order_by(CertificationTransition.id)
+            )
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        ("granted at level 1", None),
+        ("misleading ads", "en"),
+        ("广告已撤回", "zh"),
+    ]
+    zh = (await api.get("/vendors/acme-cloud", params={"lang": "zh"})).text
+    assert "授予 1 级认证" in zh
+    assert '<q lang="en">misleading ads</q> <span class="original-label">（英文原文）</span>' in zh
+    assert "广告已撤回</span>" in zh
+    en = (await api.get("/vendors/acme-cloud", params={"lang": "en"})).text
+    assert "granted at level 1" in en
+    assert '<q lang="zh-CN">广告已撤回</q>' in en
+    assert "(original in Chinese)" in en

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
@@ -13,12 +14,14 @@ import httpx
 import pytest
 import uvicorn
 
+from attestations import merkle
 from attestations.envelope import Envelope
 from registry.app import create_app
 from registry.client import application_envelope
 from registry.context import RegistryContext
 from registry.errors import InvalidInput
 from registry.services import Services
+from registry.transparency.models import LogEntry
 from tests.factories import admin_caller, member_vendor, vendor_in_state
 
 PAGES = ["/", "/handbook", "/guide", "/transparency", "/vendors/{slug}", "/verify/{slug}"]
@@ -100,24 +103,33 @@ async def test_search_by_names_code_and_domain(
 async def test_profile_shows_certificate_history_and_embed(
     api: httpx.AsyncClient, services: Services, association: str
 ) -> None:
-    """State, level, validity, scheme, history linked to the log, and the embed snippet."""
+    """State, level, validity, the scheme by name, history linked to the log's entry pages;
+    the embed snippet only for a certified vendor (a suspended one is offered none)."""
     slug = await vendor_in_state(services, association, "xinghe-soft", "suspended")
     page = await api.get(f"/vendors/{slug}", params={"lang": "en"})
     assert page.status_code == 200
     text = page.text
     assert "Suspended" in text
-    assert "consumer-protection@1" in text
+    assert "consumer-protection@1" not in text  # the scheme's slug is for machines
+    scheme = (await services.certification.public_status(slug)).scheme_title_en  # type: ignore[union-attr]
+    assert scheme
+    assert scheme in text
     history = await services.certification.history(slug)
     assert len(history) == 2
     for transition in history:
-        assert f'href="/api/v1/log/entries/{transition.log_index}"' in text
+        assert f'href="/transparency/entries/{transition.log_index}"' in text
     assert f"/verify/{slug}" in text
+    assert 'id="embed-title"' not in text
+    assert 'id="no-embed"' in text
+    assert 'id="complaints-title"' in text
+
+    certified = await vendor_in_state(services, association, "qingniao-pay", "active")
+    text = (await api.get(f"/vendors/{certified}", params={"lang": "en"})).text
     assert "&lt;a href=" in text  # the HTML snippet is shown as text, not markup
     assert (
-        f"[![Trust registry badge: select to verify](http://127.0.0.1:8000/badges/{slug}.svg)]"
+        f"[![Trust registry badge: select to verify](http://127.0.0.1:8000/badges/{certified}.svg)]"
         in text
     )
-    assert 'id="complaints-title"' in text
 
 
 async def test_verify_page_live_status_and_unknown_vendor(
@@ -217,14 +229,49 @@ async def test_security_headers(api: httpx.AsyncClient) -> None:
 async def test_transparency_page_shows_the_signed_checkpoint(
     api: httpx.AsyncClient, services: Services, association: str
 ) -> None:
-    """The current checkpoint (signed on demand) and the monitor command."""
+    """The current checkpoint (signed on demand) and the log's entries, newest first, each
+    linked to its page; the commands live on the developers' page, not here."""
     await member_vendor(services, association, "tianshu-data")
     page = await api.get("/transparency", params={"lang": "en"})
     async with services.ctx.db.read() as session:
         size = await services.log.size(session)
     assert f'data-field="tree-size">{size}<' in page.text
-    assert "registry log monitor --url" in page.text
-    assert services.log.verifier_key() in page.text
+    listed = [int(i) for i in re.findall(r'<a href="/transparency/entries/(\d+)">', page.text)]
+    assert listed[0] == size - 1
+    assert listed == sorted(listed, reverse=True)
+    assert "Tianshu" in page.text or "tianshu-data" in page.text
+    assert "registry log monitor" not in page.text
+    assert "RFC 6962" not in page.text
+    developers = await api.get("/developers", params={"lang": "en"})
+    assert "registry log monitor --url" in developers.text
+    assert services.log.verifier_key() in developers.text
+
+
+async def test_log_entry_page_carries_a_proof_that_verifies(
+    api: httpx.AsyncClient, services: Services, association: str
+) -> None:
+    """An entry's page shows its inclusion proof against the signed root; the hashes on
+    the page, with the stored leaf, recompute that root (RFC 9162 §2.1.3.2)."""
+    await member_vendor(services, association, "tianshu-data")
+    async with services.ctx.db.read() as session:
+        size = await services.log.size(session)
+        entry = await session.get(LogEntry, size - 2)
+    assert entry is not None
+    page = await api.get(f"/transparency/entries/{entry.index}", params={"lang": "en"})
+    assert page.status_code == 200
+    root = re.search(r'data-field="root" data-tree-size="(\d+)">([0-9a-f]{64})<', page.text)
+    assert root is not None
+    proof = re.findall(r'<li><code class="digest">([0-9a-f]{64})</code></li>', page.text)
+    merkle.verify_inclusion(
+        merkle.leaf_hash(entry.leaf),
+        entry.index,
+        int(root.group(1)),
+        [bytes.fromhex(h) for h in proof],
+        bytes.fromhex(root.group(2)),
+    )
+    assert "RFC 9162" in page.text
+    missing = await api.get(f"/transparency/entries/{size + 5}", params={"lang": "en"})
+    assert missing.status_code == 404
 
 
 async def test_ping_is_plain_text(api: httpx.AsyncClient) -> None:

@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from public_site.badges.rendering import (
+    FACES,
     NOT_CERTIFIED,
     BadgeKind,
+    badge_label,
     pick_language,
     pick_style,
     render_shields_json,
@@ -160,3 +162,12 @@ def test_unknown_options_fall_back_quietly() -> None:
     assert pick_language(None) == "zh"
     assert pick_style("for-the-badge") == "flat"
     assert pick_style("plain") == "plain"
+
+
+def test_every_face_has_its_own_colour_and_the_label_is_a_name() -> None:
+    """Expired and not certified (and every other pair) differ by hue, not only by text;
+    the left half is the registry's name, as the site header writes it."""
+    colours = [face.color for face in FACES.values()]
+    assert len(set(colours)) == len(colours)
+    assert badge_label("en") == "Trust Registry"
+    assert badge_label("zh") == "可信企业名录"
