@@ -7,7 +7,7 @@ it (`lang`, WCAG 3.1.2) and label it when it is not the page's language. Rows wr
 before have the language told from the script of their text.
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0012
 Create Date: 2026-12-03 14:00:00
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0007"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
