@@ -29,6 +29,7 @@ from registry.membership.models import Vendor
 from registry.services import Services
 from tests.cli import run_cli
 from tests.factories import (
+    AUDITED_VENDOR_AGE,
     AccreditedAuditor,
     MemberVendor,
     accredited_auditor,
@@ -107,7 +108,9 @@ async def _admin(
 async def _l3_vendor(
     api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
 ) -> tuple[MemberVendor, AccreditedAuditor]:
-    vendor = await member_vendor(services, association, "acme-cloud")
+    vendor = await member_vendor(
+        services, association, "acme-cloud", applied_before=AUDITED_VENDOR_AGE
+    )
     auditor = await accredited_auditor(services, "zhengxin-audit")
     await _attest(api, vendor, clock, 61, 31)
     await _attest(api, vendor, clock, 30, 1)
@@ -299,7 +302,9 @@ async def test_upgrading_keeps_an_existing_admin_suspension_in_force(
     """Migration 0008 gives a certificate suspended before it the cause its suspending
     transition names, the same cause the machine writes now; so the vendor's next
     attestation after the upgrade does not lift it either."""
-    vendor = await member_vendor(services, association, "held-vendor")
+    vendor = await member_vendor(
+        services, association, "held-vendor", applied_before=AUDITED_VENDOR_AGE
+    )
     caller = await services.accounts.authenticate(vendor.token)
     now = clock.now()
     await services.attestations.submit(
