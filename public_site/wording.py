@@ -35,6 +35,9 @@ MACHINE_REASONS: Final = (
     N_("level %(level)s on new evidence"),
     N_("renewed before expiry at level %(level)s"),
     N_("reinstated at level %(level)s on new evidence"),
+    N_("reinstated at level %(level)s by the owner of the suspension"),
+    N_("the causes holding the certificate changed"),
+    N_("hold lifted"),
     N_("evidence does not meet every criterion yet"),
     N_("the latest audit failed"),
     N_("a criterion is no longer met"),
@@ -44,7 +47,6 @@ MACHINE_REASONS: Final = (
     N_("renewal window opened"),
     N_("revoked"),
     N_("suspended"),
-    N_("reinstated"),
 )
 """Every reason `registry.certification.machine` writes, as message ids (a unit test
 holds the two in step)."""
@@ -67,6 +69,7 @@ ENTRY_TYPES: Final = {
     "complaint.mediated": N_("Complaint mediated"),
     "complaint.sla_breach": N_("Complaint deadline missed"),
     "complaint.attached": N_("Complaint passed to a new member"),
+    "vendor.domain.verified": N_("Domain proven"),
 }
 """Every `registry.transparency.entries.EntryType`, named for people (a unit test holds
 the two in step)."""

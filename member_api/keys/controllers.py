@@ -142,8 +142,10 @@ class KeyRevocationController(Controller):
     async def compromised_records(
         self, services: ServicesDep, caller: CallerDep, key_id: FromPath[str]
     ) -> CompromiseOut:
-        """What the key signed after `compromised_since`: for the vendor itself, its
-        association's admins and the federation admin; anyone else is refused."""
+        """Records the key signed after `compromised_since`.
+
+        For the vendor itself, its association's admins and the federation admin; anyone
+        else is refused."""
         report = await services.key_compromise.signed_after_compromise(caller, key_id)
         return CompromiseOut(
             key_id=report.key_id,

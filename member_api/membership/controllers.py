@@ -6,7 +6,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_409_CONFLICT,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
 
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
@@ -40,7 +45,7 @@ class ApplicationController(Controller):
         "/",
         opt=opt(PUBLIC),
         status_code=HTTP_201_CREATED,
-        responses=problems(HTTP_409_CONFLICT),
+        responses=problems(HTTP_409_CONFLICT, HTTP_429_TOO_MANY_REQUESTS),
         before_request=strict_json_body,
     )
     async def submit(

@@ -61,8 +61,10 @@ class VendorDomainController(Controller):
     async def verify(
         self, services: ServicesDep, caller: CallerDep, slug: FromPath[str], domain: Domain
     ) -> DomainClaimOut:
-        """Check the proof: the registry fetches `https://<domain>/.well-known/
-        trust-registry.txt` (public addresses only, a valid certificate for the domain, no
+        """Check the vendor's proof of control of one claimed domain.
+
+        The registry fetches `https://<domain>/.well-known/trust-registry.txt` (public
+        addresses only, a valid certificate for the domain, no
         redirect) and looks for a line that is exactly the claim's token. On a match the
         domain is verified, logged, and complaints waiting for it are forwarded to you.
         """

@@ -335,20 +335,6 @@ def _after_evidence(
     return frozenset(kept | {_evidence_cause(k, now) for k in faults - present})
 
 
-def _describe(before: frozenset[SuspensionCause], after: frozenset[SuspensionCause]) -> str:
-    """What changed among the causes and what still holds, for the transition's reason."""
-    parts = []
-    raised = sorted(c.kind.value for c in after - before)
-    cleared = sorted(c.kind.value for c in before - after)
-    if raised:
-        parts.append("raised " + ", ".join(raised))
-    if cleared:
-        parts.append("cleared " + ", ".join(cleared))
-    if after:
-        parts.append("still held by " + ", ".join(sorted({c.kind.value for c in after})))
-    return "; ".join(parts)
-
-
 def _evidence(
     current: Certificate | None, rules: SchemeRules, facts: Facts, now: datetime
 ) -> Decision | None:
@@ -416,8 +402,10 @@ def _evidence_suspended(
     certificate is reinstated only when no cause at all is left, and still valid."""
     causes = _after_evidence(current.causes, faults, now)
     if causes:
-        return _changed(current, replace(current, causes=causes), _describe(current.causes, causes))
-    return _resume(replace(current, causes=causes), rules, facts, level, now, how="on new evidence")
+        return _changed(
+            current, replace(current, causes=causes), "the causes holding the certificate changed"
+        )
+    return _resume(replace(current, causes=causes), rules, facts, level, now, by_owner=False)
 
 
 def _resume(
@@ -427,9 +415,12 @@ def _resume(
     level: int | None,
     now: datetime,
     *,
-    how: str,
+    by_owner: bool,
 ) -> Decision:
-    """A suspended certificate whose last cause is gone: active again while still valid."""
+    """A suspended certificate whose last cause is gone: active again while still valid.
+
+    The reasons are fixed sentences (the public site translates each); which causes were
+    lifted is in the transition's `causes_cleared`."""
     assert current.valid_until is not None  # noqa: S101 - suspended implies a grant
     assert level is not None  # noqa: S101 - callers resume only on evidence without faults
     if current.valid_until <= now:
@@ -437,7 +428,9 @@ def _resume(
     reinstated = replace(
         current, state=S.ACTIVE, level=level, audit_due=_audit_due_for(rules, facts, level)
     )
-    return Decision(reinstated, f"reinstated at level {level} {how}")
+    if by_owner:
+        return Decision(reinstated, f"reinstated at level {level} by the owner of the suspension")
+    return Decision(reinstated, f"reinstated at level {level} on new evidence")
 
 
 def _deadline(
@@ -502,11 +495,13 @@ def _owner(
     rest = current.causes - mine
     lifted = replace(current, causes=rest)
     if current.state is not S.SUSPENDED:
-        return Decision(lifted, f"hold lifted; the certificate stays {current.state.value}")
+        return Decision(lifted, "hold lifted")
     if rest:
-        return Decision(lifted, _describe(current.causes, rest))
+        return Decision(lifted, "the causes holding the certificate changed")
     level, faults = _faults(rules, facts, now)
     if faults:
         causes = _after_evidence(rest, faults, now)
-        return Decision(replace(lifted, causes=causes), _describe(current.causes, causes))
-    return _resume(lifted, rules, facts, level, now, how="by the owner of the suspension")
+        return Decision(
+            replace(lifted, causes=causes), "the causes holding the certificate changed"
+        )
+    return _resume(lifted, rules, facts, level, now, by_owner=True)

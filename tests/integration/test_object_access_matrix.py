@@ -137,6 +137,19 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
         Probe(f"/api/v1/keys/{w.victim.key.key_id}/revoke", token, {"reason": "compromised"})
         for token in (w.other_vendor.token, w.other_admin)
     ],
+    ("GET", "/api/v1/keys/{key_id}/compromised-records"): lambda w: [
+        Probe(f"/api/v1/keys/{w.victim.key.key_id}/compromised-records", token)
+        for token in (w.other_vendor.token, w.other_admin)
+    ],
+    # Domain claims and their proof: the other vendor; another association's admin.
+    ("GET", f"{VENDOR}/domains"): lambda w: [
+        Probe(f"/api/v1/vendors/{w.victim.slug}/domains", token)
+        for token in (w.other_vendor.token, w.other_admin)
+    ],
+    ("POST", f"{VENDOR}/domains/{{domain}}/verify"): lambda w: [
+        Probe(f"/api/v1/vendors/{w.victim.slug}/domains/{w.victim.slug}.example.cn/verify", token)
+        for token in (w.other_vendor.token, w.other_admin)
+    ],
     # Certification decisions: another association's admin.
     **{
         ("POST", f"{VENDOR}/certification/{verb}"): (
@@ -243,6 +256,9 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
             {"outcome": "upheld", "note": "x"},
         )
     ],
+    ("POST", f"{MEDIATION}/join"): lambda w: [
+        Probe(f"/api/v1/mediation/complaints/{w.complaint}/join", w.other_mediator, {"note": "x"})
+    ],
     ("POST", f"{MEDIATION}/close"): lambda w: [
         Probe(f"/api/v1/mediation/complaints/{w.complaint}/close", w.other_mediator, {"note": "x"})
     ],
@@ -267,6 +283,7 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/associations/{association}/schemes"),
     ("GET", "/api/v1/associations/{slug}/complaint-sla"),
     ("GET", "/api/v1/log/entries/{index}"),
+    ("GET", "/transparency/entries/{index}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
     ("GET", "/badges/{name}"),
@@ -349,7 +366,7 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
     application_id, _key, _code = await apply_vendor(services, association, "pending-vendor")
     victim_caller = await services.accounts.authenticate(victim.token)
     endpoint = await services.notifications.add_endpoint(
-        victim_caller, victim.slug, "https://hooks.victim.example/events", None
+        victim_caller, victim.slug, "https://hooks.victim-vendor.example.cn/events", None
     )
     # The victim's complaint goes to mediation: answered, proposed, rejected.
     filed = await _file(api, victim.slug, "13800138000")

@@ -52,7 +52,7 @@ async def _accepted_per_vendor(services: Services) -> dict[str, int]:
             .join(AttestationRecord, AttestationRecord.vendor_id == Vendor.id)
             .group_by(Vendor.slug)
         )
-        return {str(slug): int(count) for slug, count in rows.tuples()}
+        return {str(slug): int(count) for slug, count in rows}
 
 
 async def test_refused_attestations_right_after_a_start_never_break_later_ones(

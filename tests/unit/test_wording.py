@@ -67,10 +67,11 @@ def machine_reason_templates() -> set[str]:
                         for part in reason.values
                     )
                 )
-    # `why` picks one of two constants; read them where they are assigned.
+    # `why` picks one of two constants, and a fault's reason comes from `_FAULT_REASONS`:
+    # read them where they are assigned.
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "why" for t in node.targets
+            isinstance(t, ast.Name) and t.id in {"why", "_FAULT_REASONS"} for t in node.targets
         ):
             found |= {
                 c.value
