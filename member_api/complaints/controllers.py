@@ -332,8 +332,9 @@ class MediationController(Controller):
     async def view(
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]
     ) -> MediatorComplaintOut:
-        """One escalated complaint (or one awaiting triage or a join) and its thread, with
-        its duplicate links."""
+        """One complaint in mediation, its thread and its duplicate links.
+
+        Escalated, awaiting triage, or a repeat filing awaiting a join."""
         return mediator_complaint_out(
             await services.complaints.mediator_view(caller, tracking_code)
         )
@@ -346,8 +347,9 @@ class MediationController(Controller):
         tracking_code: FromPath[str],
         data: JSONBody[NoteIn],
     ) -> ComplaintOut:
-        """Join this duplicate filing into the earlier complaint it repeats (`duplicate_of`):
-        its text goes onto the earlier thread and this complaint is closed."""
+        """Join a repeat filing into the earlier complaint it repeats.
+
+        Its text goes onto the earlier thread (`duplicate_of`) and this one is closed."""
         return complaint_out(
             await services.complaints.join_duplicate(caller, tracking_code, data.note)
         )

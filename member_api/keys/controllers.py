@@ -129,8 +129,9 @@ class KeyRevocationController(Controller):
         key_id: FromPath[str],
         data: JSONBody[RevokeIn],
     ) -> KeyOut:
-        """Revoke a key now, with every token it logged in for; nothing it signs is
-        accepted from now on, whatever time a statement claims."""
+        """Revoke a key now, with every token it logged in for.
+
+        Nothing it signs is accepted from now on, whatever time a statement claims."""
         return key_out(
             await services.keys.revoke(caller, key_id, data.reason, data.compromised_since)
         )
