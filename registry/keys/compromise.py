@@ -25,9 +25,9 @@ from registry.accounts.caller import Caller
 from registry.certification.models import AttestationRecord
 from registry.certification.services import member_vendor
 from registry.context import RegistryContext
-from registry.errors import NotFound, PermissionDenied
 from registry.keys.models import SigningKeyRecord
-from registry.membership.models import Vendor, VendorApplication
+from registry.keys.services import vendor_key_for
+from registry.membership.models import VendorApplication
 
 
 @dataclass(frozen=True)
@@ -72,23 +72,13 @@ class KeyCompromiseService:
         vendor itself: the people who must review them.
         """
         async with self.ctx.db.read() as session:
-            key = (
-                await session.execute(
-                    select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id)
-                )
-            ).scalar_one_or_none()
-            if key is None or key.vendor_id is None:
-                raise NotFound(f"no vendor key {key_id}")
-            vendor = await session.get(Vendor, key.vendor_id)
-            assert vendor is not None  # noqa: S101 - foreign key guarantees it
-            if not (
-                caller.speaks_for_vendor(vendor.id)
-                or caller.administers_association(vendor.association_id)
-            ):
-                raise PermissionDenied(
-                    "only the vendor, its association's admins and the federation admin "
-                    "may list what its keys signed after a compromise"
-                )
+            key, vendor = await vendor_key_for(
+                session,
+                caller,
+                key_id,
+                refusal="only the vendor, its association's admins and the federation admin "
+                "may list what its keys signed after a compromise",
+            )
             since = key.compromised_since
             records = await _signed_since(session, vendor.id, [(key_id, since)]) if since else []
             return CompromiseReport(key_id, vendor.slug, key.revoked_at, since, records)

@@ -74,6 +74,25 @@ class VendorKeyColumns(Protocol):
     def status(self) -> KeyStatus: ...
 
 
+async def vendor_key_for(
+    session: AsyncSession, caller: Caller, key_id: str, *, refusal: str
+) -> tuple[SigningKeyRecord, Vendor]:
+    """A vendor's key and its vendor, for the vendor itself or an admin of its association
+    (the federation admin included); anyone else gets PermissionDenied with `refusal`."""
+    key = (
+        await session.execute(select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id))
+    ).scalar_one_or_none()
+    if key is None or key.vendor_id is None:
+        raise NotFound(f"no vendor key {key_id}")
+    vendor = await session.get(Vendor, key.vendor_id)
+    assert vendor is not None  # noqa: S101 - foreign key guarantees it
+    if not (
+        caller.speaks_for_vendor(vendor.id) or caller.administers_association(vendor.association_id)
+    ):
+        raise PermissionDenied(refusal)
+    return key, vendor
+
+
 def refuse_if_revoked(
     key_id: str, revoked_at: datetime | None, signed_at: datetime, received_at: datetime
 ) -> None:
@@ -260,22 +279,12 @@ class KeyService:
                     fields={"compromised_since": "in the future"},
                 )
         async with self.ctx.db.transaction() as session:
-            key = (
-                await session.execute(
-                    select(SigningKeyRecord).where(SigningKeyRecord.key_id == key_id)
-                )
-            ).scalar_one_or_none()
-            if key is None or key.vendor_id is None:
-                raise NotFound(f"no vendor key {key_id}")
-            vendor = await session.get(Vendor, key.vendor_id)
-            assert vendor is not None  # noqa: S101 - foreign key guarantees it
-            if not (
-                caller.speaks_for_vendor(vendor.id)
-                or caller.administers_association(vendor.association_id)
-            ):
-                raise PermissionDenied(
-                    "only the vendor or its association's admins may revoke its keys"
-                )
+            key, vendor = await vendor_key_for(
+                session,
+                caller,
+                key_id,
+                refusal="only the vendor or its association's admins may revoke its keys",
+            )
             if key.status is KeyStatus.REVOKED:
                 raise Conflict(f"key {key_id} was already revoked")
             if since is not None and since < key.created_at:
