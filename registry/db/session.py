@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 
 from registry.datadir import private_dir, private_file, tighten
 from registry.db.sqlite_inline import InlineConnection, WriterLock, inline_creator, sqlite_path
+from registry.events import EventBus, attach, dispatch_pending
 from registry.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -176,6 +177,9 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.events = EventBus()
+        """Subscribers to the domain events of every `transaction()`; the composition
+        root (`registry.services`) registers them."""
         self._writer = async_sessionmaker(
             engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
         )
@@ -197,13 +201,22 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends, rolls back on any exception."""
+        """One unit of work: commits when the block ends, rolls back on any exception.
+
+        The domain events published in the block are dispatched to their subscribers
+        before the commit (`registry.events`), so their reactions commit or roll back with
+        it.
+        """
         if self._sqlite_writers is None:
             async with self._writer() as session, session.begin():
+                attach(session, self.events)
                 yield session
+                await dispatch_pending(session)
             return
         async with self._sqlite_writers.held(), self._writer() as session, session.begin():
+            attach(session, self.events)
             yield session
+            await dispatch_pending(session)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
