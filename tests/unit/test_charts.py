@@ -1,0 +1,169 @@
+"""Statistics charts: well-formed, named and described SVG whose marks and table carry the
+same numbers; a withheld value is a gap, never a zero."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from public_site.charts import Chart, ChartKind, Series, Target, nice_ceiling
+from public_site.plugin import template_environment
+
+SVG = "{http://www.w3.org/2000/svg}"
+MONTHS = ("2025-01", "2025-02", "2025-03", "2025-04", "2025-05")
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def trend(values: tuple[float | None, ...], *, title: str = "及时答复率") -> Chart:
+    return Chart(
+        chart_id="timeliness",
+        kind=ChartKind.LINE,
+        title=title,
+        description="按月统计的首次答复及时率，虚线为目标 80%。",
+        category_heading="月份",
+        categories=MONTHS,
+        series=(Series("全国", values),),
+        format_value=percent,
+        not_shown="不显示",
+        target=Target(0.8, "目标"),
+        y_ceiling=1.0,
+    )
+
+
+def parse(chart: Chart) -> ET.Element:
+    return ET.fromstring(str(chart.svg()))  # noqa: S314 - our own output, under test
+
+
+def test_a_chart_is_an_image_named_and_described_by_its_title_and_desc() -> None:
+    root = parse(trend((0.5, 0.6, 0.7, 0.75, 0.85)))
+    assert root.tag == f"{SVG}svg"
+    assert root.get("role") == "img"
+    title = root.find(f"{SVG}title")
+    desc = root.find(f"{SVG}desc")
+    assert title is not None
+    assert title.text == "及时答复率"
+    assert desc is not None
+    assert desc.text is not None
+    assert "目标 80%" in desc.text
+    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    # No script and no inline style: the page's CSP allows neither.
+    assert not root.findall(f".//{SVG}script")
+    assert all("style" not in element.attrib for element in root.iter())
+
+
+def test_a_line_chart_marks_every_shown_value_and_draws_the_target() -> None:
+    root = parse(trend((0.5, 0.6, 0.7, 0.75, 0.85)))
+    series = root.find(f".//{SVG}g[@class='chart-series chart-series-0']")
+    assert series is not None
+    points = series.findall(f"{SVG}circle")
+    assert len(points) == 5
+    heights = [float(p.get("cy", "0")) for p in points]
+    assert heights == sorted(heights, reverse=True)  # rising values climb the canvas
+    (line,) = series.findall(f"{SVG}polyline")
+    assert len(line.get("points", "").split()) == 5
+    target = root.find(f".//{SVG}g[@class='chart-target']")
+    assert target is not None
+    target_line = target.find(f"{SVG}line")
+    assert target_line is not None
+    # 80% of a 0-100% scale sits below the 85% point and above the 75% one.
+    assert heights[4] < float(target_line.get("y1", "0")) < heights[3]
+    label = target.find(f"{SVG}text")
+    assert label is not None
+    assert label.text == "目标 80%"
+
+
+def test_a_withheld_value_breaks_the_line_and_reads_not_shown_in_the_table() -> None:
+    chart = trend((0.5, 0.6, None, 0.75, 0.85))
+    root = parse(chart)
+    series = root.find(f".//{SVG}g[@class='chart-series chart-series-0']")
+    assert series is not None
+    assert len(series.findall(f"{SVG}circle")) == 4
+    assert [len(p.get("points", "").split()) for p in series.findall(f"{SVG}polyline")] == [2, 2]
+    rows = chart.table.rows
+    assert rows[2] == ("2025-03", "不显示", "80%")
+    assert rows[0] == ("2025-01", "50%", "80%")
+    assert chart.table.headings == ("月份", "全国", "目标")
+
+
+def test_bars_are_as_tall_as_their_values_and_grouped_by_series() -> None:
+    chart = Chart(
+        chart_id="categories",
+        kind=ChartKind.BAR,
+        title="Complaints by category",
+        description="Complaints filed in 2025 by category and association.",
+        category_heading="Category",
+        categories=("Billing", "Quality", "Leak"),
+        series=(Series("CSIA", (40.0, 20.0, 10.0)), Series("SIPA", (30.0, None, 5.0))),
+        format_value=lambda v: f"{v:.0f}",
+        not_shown="not shown",
+    )
+    root = parse(chart)
+    first = root.findall(f".//{SVG}g[@class='chart-series chart-series-0']/{SVG}rect")
+    second = root.findall(f".//{SVG}g[@class='chart-series chart-series-1']/{SVG}rect")
+    assert len(first) == 3
+    assert len(second) == 2
+    tall = [float(r.get("height", "0")) for r in first]
+    assert tall[0] == pytest.approx(2 * tall[1])
+    assert tall[1] == pytest.approx(2 * tall[2])
+    legend = [t.text for t in root.findall(f".//{SVG}g[@class='chart-legend']/{SVG}text")]
+    assert legend == ["CSIA", "SIPA"]
+    assert chart.table.rows[1] == ("Quality", "20", "not shown")
+
+
+def test_labels_are_escaped_so_any_text_stays_well_formed() -> None:
+    root = parse(trend((0.1, 0.2, 0.3, 0.4, 0.5), title='<script>"x" & y</script>'))
+    title = root.find(f"{SVG}title")
+    assert title is not None
+    assert title.text == '<script>"x" & y</script>'
+    assert not root.findall(f".//{SVG}script")
+
+
+def test_a_series_must_have_one_value_per_category() -> None:
+    with pytest.raises(ValueError, match="3 values for 5 categories"):
+        trend((0.1, 0.2, 0.3))
+
+
+@pytest.mark.parametrize(
+    ("value", "top"), [(0, 1.0), (7, 10.0), (12, 20.0), (0.83, 1.0), (230, 250.0), (4999, 5000.0)]
+)
+def test_scales_end_on_a_readable_number(value: float, top: float) -> None:
+    assert nice_ceiling(value) == pytest.approx(top)
+
+
+def test_many_months_label_only_some_ticks_but_the_table_has_them_all() -> None:
+    months = tuple(f"2024-{m:02d}" for m in range(1, 13)) + tuple(
+        f"2025-{m:02d}" for m in range(1, 13)
+    )
+    chart = Chart(
+        chart_id="monthly",
+        kind=ChartKind.BAR,
+        title="Complaints by month",
+        description="Two years of complaints.",
+        category_heading="Month",
+        categories=months,
+        series=(Series("All", tuple(float(i) for i in range(24))),),
+        format_value=lambda v: f"{v:.0f}",
+        not_shown="not shown",
+    )
+    root = parse(chart)
+    ticks = root.findall(f".//{SVG}g[@class='chart-categories']/{SVG}text")
+    assert 1 < len(ticks) <= 12
+    assert len(chart.table.rows) == 24
+
+
+def test_the_figure_macro_writes_the_svg_and_its_table() -> None:
+    macro = template_environment().get_template("_charts.html").module.chart_figure  # type: ignore[attr-defined]
+    html = str(macro(trend((0.5, None, 0.7, 0.75, 0.85))))
+    figure = ET.fromstring(html)  # noqa: S314 - our own output, under test
+    assert figure.find(f".//{SVG}svg") is not None
+    table = figure.find(".//table")
+    assert table is not None
+    caption = table.find("caption")
+    assert caption is not None
+    assert caption.text == "及时答复率"
+    cells = [td.text for td in table.findall("./tbody/tr[2]/td")]
+    assert cells == ["不显示", "80%"]
