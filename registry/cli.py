@@ -218,9 +218,17 @@ def db_check() -> None:
     help="delete everything in the database first, then load the demo (asks first)",
 )
 @click.option("--yes", is_flag=True, help="with --reset: do not ask")
-def demo(if_empty: bool, reset: bool, yes: bool) -> None:
+@click.option(
+    "--complaints",
+    "history",
+    type=click.IntRange(min=0),
+    default=None,
+    help="complaints of two years' history to write in bulk (default 3000; 1000000 for the bench)",
+)
+def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
     """Load a realistic demo federation into an empty database (keys kept under
     <data dir>/demo-keys). With --reset, empty the database first: stop the server."""
+    from registry.complaints.history import DEMO_HISTORY_COMPLAINTS
     from registry.db.migrate import drop_everything, upgrade
     from registry.demo import load_demo
 
@@ -241,7 +249,11 @@ def demo(if_empty: bool, reset: bool, yes: bool) -> None:
         if reset:
             await drop_everything(services.ctx.db)
             await upgrade(services.ctx.db)
-        return await load_demo(services, if_empty=if_empty)
+        return await load_demo(
+            services,
+            if_empty=if_empty,
+            history=DEMO_HISTORY_COMPLAINTS if history is None else history,
+        )
 
     click.echo(guarded(lambda: run_with_services(work)))
 

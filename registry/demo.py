@@ -22,6 +22,7 @@ from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.clock import ManualClock
 from registry.complaints.demo import load_complaints_demo
+from registry.complaints.history import DEMO_HISTORY_COMPLAINTS, load_complaint_history
 from registry.datadir import private_dir
 from registry.errors import Conflict
 from registry.membership.credit_code import ALPHABET, check_character
@@ -301,14 +302,17 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
     return vendors
 
 
-async def load_demo(services: Services, *, if_empty: bool) -> str:
+async def load_demo(
+    services: Services, *, if_empty: bool, history: int = DEMO_HISTORY_COMPLAINTS
+) -> str:
     """Load every area's demo data; returns a one-line summary.
 
     The demo is loaded into an empty database only: on top of other vendors its signed
     applications would collide with what is there, half of it would be refused, and
     the refusal would name a key instead of the reason. `if_empty` makes a database
     that holds data a quiet no-op (`make run`); otherwise it is refused, saying how to
-    start again.
+    start again. `history` is how many complaints of two years' history are written in
+    bulk on top of the walked-through ones (`registry.complaints.history`).
     """
     async with services.ctx.db.read() as session:
         existing = await session.scalar(select(func.count()).select_from(Vendor))
@@ -321,6 +325,10 @@ async def load_demo(services: Services, *, if_empty: bool) -> str:
         )
     vendors = await load_membership_demo(services)
     complaints = await load_complaints_demo(services, [v.slug for v in vendors])
+    # The first association improves over the history, the second does not.
+    complaints += await load_complaint_history(
+        services.ctx, services.complaints.vault, history, improving_association=ASSOCIATIONS[0][0]
+    )
     certificates = await load_certification_demo(
         services,
         vendors,
