@@ -14,6 +14,14 @@ from registry.keys.models import SigningKeyRecord
 from registry.membership.models import Vendor, VendorApplication, VendorDomain
 from registry.notifications.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from registry.rate_limits import ClientAction
+from registry.reports.models import (
+    ComplaintFact,
+    ComplaintRollup,
+    PartnerScope,
+    ReportAccess,
+    ReportSnapshot,
+    VendorRollup,
+)
 from registry.scheduling_lease import SchedulerLease
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
@@ -28,6 +36,8 @@ __all__ = [
     "ClientAction",
     "Complaint",
     "ComplaintEvent",
+    "ComplaintFact",
+    "ComplaintRollup",
     "ComplaintSlaPolicy",
     "FederationKeyRecord",
     "LogCheckpoint",
@@ -36,13 +46,17 @@ __all__ = [
     "LogNode",
     "LoginChallenge",
     "OutboxMessage",
+    "PartnerScope",
     "Principal",
+    "ReportAccess",
+    "ReportSnapshot",
     "SchedulerLease",
     "Scheme",
     "SigningKeyRecord",
     "Vendor",
     "VendorApplication",
     "VendorDomain",
+    "VendorRollup",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

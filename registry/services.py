@@ -15,6 +15,7 @@ from registry.keys.services import KeyService
 from registry.membership.domains import DomainProofService
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
+from registry.reports.services import ReportService
 from registry.transparency.services import TransparencyLogService
 
 
@@ -36,3 +37,4 @@ class Services:
         self.attestations = AttestationService(ctx)
         self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)
+        self.reports = ReportService(ctx)

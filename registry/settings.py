@@ -154,6 +154,12 @@ class Settings:
     language_cookie_max_age: timedelta = timedelta(days=365)
     hsts_max_age: timedelta = timedelta(days=365)
     """Strict-Transport-Security max-age, sent only when `public_base_url` is https."""
+    report_public_threshold: int = 10
+    """k of the public reports: a count above zero and below it is suppressed."""
+    report_partner_threshold: int = 3
+    """k of the government partners' (and the federation's) reports."""
+    report_snapshot_day: int = 1
+    """Day of the month the scheduled job freezes and signs the previous month's reports."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -195,6 +201,12 @@ class Settings:
             ),
             complaint_contact_limit=_env_int(
                 "REGISTRY_COMPLAINT_CONTACT_LIMIT", base.complaint_contact_limit
+            ),
+            report_public_threshold=_env_int(
+                "REGISTRY_REPORT_PUBLIC_THRESHOLD", base.report_public_threshold
+            ),
+            report_partner_threshold=_env_int(
+                "REGISTRY_REPORT_PARTNER_THRESHOLD", base.report_partner_threshold
             ),
         )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from registry import regions
 from registry.complaints.messages import (
     BAD_CREDIT_CODE,
     BAD_DATE,
@@ -20,7 +21,6 @@ from registry.complaints.messages import (
     BAD_SUBJECT,
     NEED_PHONE_OR_EMAIL,
     NOT_IN_LIST,
-    PROVINCES,
     REQUIRED,
     TOO_LONG,
     ComplaintInvalid,
@@ -94,7 +94,7 @@ def clean_submission(form: ComplaintSubmission, settings: Settings, today: date)
     remedy = text("desired_remedy", form.desired_remedy, long_limit)
     category = _choice(ComplaintCategory, "category", form.category, problems)
     region = form.region.strip()
-    if region not in PROVINCES:
+    if not regions.is_known(region):
         problems["region"] = field_problem(BAD_REGION if region else REQUIRED, "region")
     occurred = _past_date(form.occurred_on, today, problems)
     name = text("contact_name", form.contact_name, short_limit)
