@@ -14,6 +14,7 @@ from public_site.pages.controllers import (
     PingController,
     TransparencyController,
 )
+from public_site.partners.controllers import PartnerDashboardController, PartnerSignInController
 from public_site.plugin import STATIC_DIR
 from public_site.vendors.controllers import VendorController, VerifyController
 from registry.accounts.access import PUBLIC, opt
@@ -31,6 +32,8 @@ def public_site_routes() -> list[ControllerRouterHandler]:
         VerifyController,
         BadgeController,
         ComplaintPagesController,
+        PartnerDashboardController,
+        PartnerSignInController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], opt=opt(PUBLIC), include_in_schema=False
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from registry.accounts.services import AccountService
+from registry.accounts.sessions import BrowserSessions
 from registry.audits.services import AuditService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
@@ -25,6 +26,7 @@ class Services:
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
         self.accounts = AccountService(ctx)
+        self.sessions = BrowserSessions(ctx, self.accounts)
         self.federation = FederationService(ctx)
         self.membership = MembershipService(ctx)
         self.domains = DomainProofService(ctx)

@@ -61,6 +61,8 @@ class Settings:
     max_batch_body_bytes: int = 16_777_216
     challenge_ttl: timedelta = timedelta(minutes=5)
     login_token_ttl: timedelta = timedelta(hours=1)
+    browser_session_ttl: timedelta = timedelta(hours=8)
+    """Longest life of a signed-in web session (never past the credential it came from)."""
     admin_token_ttl: timedelta = timedelta(days=90)
     signature_clock_skew: timedelta = timedelta(minutes=10)
     """How far in the future a signed statement's issued_at may lie."""

@@ -135,6 +135,26 @@ class AccountService:
                 vendor_slug=vendor_slug,
             )
 
+    async def mint(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        ttl: timedelta,
+        label: str,
+        *,
+        via_key_id: str | None = None,
+    ) -> IssuedToken:
+        """A new token for `principal` in the caller's transaction (browser sessions)."""
+        return await self._mint(
+            session,
+            principal,
+            ttl,
+            label,
+            association_slug=None,
+            vendor_slug=None,
+            via_key_id=via_key_id,
+        )
+
     async def _mint(
         self,
         session: AsyncSession,
@@ -170,6 +190,36 @@ class AccountService:
             association=association_slug,
             vendor=vendor_slug,
         )
+
+    async def register_principal_key(self, token: str, public_key: PublicKey) -> str:
+        """Register `public_key` for the principal holding `token` (operator, CLI only), so
+        that person can sign in by signing a challenge instead of keeping a token around.
+        Returns the key id; registering the same key again for the same principal is a
+        no-op, for another principal a conflict."""
+        caller = await self.authenticate(token)
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            existing = (
+                await session.execute(
+                    select(SigningKeyRecord).where(SigningKeyRecord.key_id == public_key.key_id)
+                )
+            ).scalar_one_or_none()
+            if existing is not None:
+                if existing.principal_id != caller.principal_id:
+                    raise Conflict(f"key {public_key.key_id} is registered to someone else")
+                return existing.key_id
+            session.add(
+                SigningKeyRecord(
+                    key_id=public_key.key_id,
+                    public_key=public_key.raw,
+                    owner_kind=KeyOwnerKind.PRINCIPAL,
+                    principal_id=caller.principal_id,
+                    status=KeyStatus.ACTIVE,
+                    activated_at=now,
+                    created_at=now,
+                )
+            )
+        return public_key.key_id
 
     async def authenticate(self, token: str) -> Caller:
         """Resolve a bearer token to its caller, or raise AuthenticationFailed."""

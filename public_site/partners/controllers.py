@@ -1,0 +1,283 @@
+"""/partners: government partners sign in with their token or a signed login challenge,
+see their scope's reports with finer cells, download them, and sign out.
+
+A browser carries a session cookie, not a bearer token, so these routes are PUBLIC at
+the guard (the sign-in form is for anyone) and every page and download behind the sign-in
+resolves the cookie through `services.sessions.resume` for the partner role, refusing
+anything else with 401. The session cookie is Secure, HttpOnly and SameSite=Strict, its
+path /partners. Forms are protected against cross-site request forgery twice over: the
+sign-in forms by a double-submit token (there is no session yet, so login CSRF needs
+one), the forms of a session by its synchronizer token (`BrowserSessions.form_token`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.params import CookieParameter, URLEncodedBody
+from litestar.response import Redirect, Template
+
+from attestations.envelope import Envelope
+from attestations.errors import AttestationError
+from public_site.controller import SitePageController
+from public_site.i18n import N_
+from public_site.site import ServicesDep, SiteDep, SiteRequest
+from registry.accounts.access import PUBLIC, opt
+from registry.accounts.caller import Caller
+from registry.accounts.models import Role
+from registry.complaints.messages import Bilingual
+from registry.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    InvalidSignature,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+from registry.services import Services
+
+SESSION_COOKIE: Final = "partner_session"
+SIGN_IN_CSRF_COOKIE: Final = "partner_csrf"
+COOKIE_PATH: Final = "/partners"
+PARTNER_ROLES: Final = frozenset({Role.GOVERNMENT_PARTNER})
+MAX_ENVELOPE_CHARS: Final = 16_384
+
+SessionCookie = Annotated[str | None, CookieParameter(name=SESSION_COOKIE)]
+SignInCookie = Annotated[str | None, CookieParameter(name=SIGN_IN_CSRF_COOKIE)]
+FormData = URLEncodedBody[dict[str, str]]
+
+REFUSALS: Final = {
+    "form": N_("The form expired or did not come from this site. Please try again."),
+    "token": N_("This token was not accepted: it is unknown, expired or revoked."),
+    "role": N_("Only government partners can sign in here."),
+    "scope": N_("This partner account has no region or association to report on yet."),
+    "key": N_("No active key with this id is registered."),
+    "envelope": N_("The signed challenge could not be read: paste the whole envelope."),
+    "signature": N_("The signature does not match the challenge; ask for a new one."),
+    "busy": N_("Too many attempts from this address. Please wait a few minutes."),
+    "session": N_("Your session has ended. Please sign in again."),
+}
+"""Why a sign-in was refused, as the partner reads it (translated in the template)."""
+
+
+def _session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+    )
+
+
+def _cleared_session() -> Cookie:
+    return _session_cookie("", 0)
+
+
+async def signed_in(services: Services, cookie: str | None) -> Caller | None:
+    """The partner behind the session cookie; None without a cookie, AuthenticationFailed
+    or PermissionDenied for one that is no (longer a) partner session."""
+    if not cookie:
+        return None
+    return await services.sessions.resume(cookie, roles=PARTNER_ROLES)
+
+
+def sign_in_page(
+    site: SiteRequest,
+    services: Services,
+    *,
+    refusal: str | None = None,
+    status_code: int = 200,
+    clear_session: bool = False,
+) -> Template:
+    """The sign-in forms with a fresh double-submit token (and its cookie)."""
+    token = services.complaints.issue_form_token()
+    page = site.page(
+        "partners/sign_in.html",
+        status_code=status_code,
+        csrf_token=token.value,
+        refusal=REFUSALS.get(refusal or ""),
+    )
+    page.cookies.append(
+        Cookie(
+            key=SIGN_IN_CSRF_COOKIE,
+            value=token.value,
+            max_age=token.max_age_seconds,
+            path=COOKIE_PATH,
+            httponly=True,
+            secure=token.secure,
+            samesite="strict",
+        )
+    )
+    if clear_session:
+        page.cookies.append(_cleared_session())
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+def _form_is_ours(services: Services, cookie: str | None, field: str | None) -> bool:
+    try:
+        services.complaints.check_form_token(cookie, field)
+    except Bilingual:
+        return False
+    return True
+
+
+async def _start(site: SiteRequest, services: Services, opened: Any) -> Redirect:
+    """Set the session cookie and go to the dashboard (303: the browser GETs it)."""
+    lifetime = int((opened.expires_at - site.now).total_seconds())
+    return Redirect(
+        f"{COOKIE_PATH}?lang={site.lang.code}",
+        status_code=303,
+        cookies=[_session_cookie(opened.token, lifetime)],
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+class PartnerSignInController(SitePageController):
+    """Sign in (token or signed challenge) and sign out."""
+
+    path = COOKIE_PATH
+
+    @post("/sign-in", opt=opt(PUBLIC), status_code=303)
+    async def sign_in(
+        self, site: SiteDep, services: ServicesDep, data: FormData, csrf: SignInCookie = None
+    ) -> Template | Redirect:
+        """Exchange a partner's bearer token for a session (the token itself is not kept)."""
+        if not _form_is_ours(services, csrf, data.get("csrf_token")):
+            return sign_in_page(site, services, refusal="form", status_code=403)
+        try:
+            opened = await services.sessions.sign_in_with_token(
+                data.get("token", ""), roles=PARTNER_ROLES
+            )
+        except AuthenticationFailed:
+            return sign_in_page(site, services, refusal="token", status_code=401)
+        except PermissionDenied:
+            return sign_in_page(site, services, refusal="role", status_code=403)
+        return await _start(site, services, opened)
+
+    @post("/challenge", opt=opt(PUBLIC), status_code=200)
+    async def challenge(
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        request: Request[Any, Any, Any],
+        data: FormData,
+        csrf: SignInCookie = None,
+    ) -> Template:
+        """A one-time login challenge for the partner's registered key, to sign offline."""
+        if not _form_is_ours(services, csrf, data.get("csrf_token")):
+            return sign_in_page(site, services, refusal="form", status_code=403)
+        key_id = data.get("key_id", "").strip().lower()
+        try:
+            issued = await services.accounts.issue_challenge(
+                key_id, client=request.client.host if request.client else "unknown"
+            )
+        except NotFound:
+            return sign_in_page(site, services, refusal="key", status_code=404)
+        except RateLimited:
+            return sign_in_page(site, services, refusal="busy", status_code=429)
+        page = sign_in_page(site, services)
+        page.template_name = "partners/challenge.html"
+        page.context.update(
+            challenge=issued.payload.decode("utf-8"),
+            payload_type=issued.payload_type,
+            key_id=issued.key_id,
+            expires_at=issued.expires_at,
+        )
+        return page
+
+    @post("/sign-in/key", opt=opt(PUBLIC), status_code=303)
+    async def sign_in_with_key(
+        self, site: SiteDep, services: ServicesDep, data: FormData, csrf: SignInCookie = None
+    ) -> Template | Redirect:
+        """Exchange a signed challenge (a DSSE envelope, pasted) for a session."""
+        if not _form_is_ours(services, csrf, data.get("csrf_token")):
+            return sign_in_page(site, services, refusal="form", status_code=403)
+        text = data.get("envelope", "")
+        try:
+            envelope = Envelope.from_json(text[:MAX_ENVELOPE_CHARS].encode("utf-8"))
+        except AttestationError:
+            return sign_in_page(site, services, refusal="envelope", status_code=400)
+        try:
+            opened = await services.sessions.sign_in_with_key(envelope, roles=PARTNER_ROLES)
+        except (InvalidSignature, InvalidInput, Conflict, AuthenticationFailed):
+            return sign_in_page(site, services, refusal="signature", status_code=401)
+        except PermissionDenied:
+            return sign_in_page(site, services, refusal="role", status_code=403)
+        return await _start(site, services, opened)
+
+    @post("/sign-out", opt=opt(PUBLIC), status_code=303)
+    async def sign_out(
+        self, site: SiteDep, services: ServicesDep, data: FormData, session: SessionCookie = None
+    ) -> Template | Redirect:
+        """End the session (its token is revoked) and forget the cookie."""
+        try:
+            caller = await signed_in(services, session)
+        except (AuthenticationFailed, PermissionDenied):
+            caller = None
+        if caller is None:
+            return sign_in_page(
+                site, services, refusal="session", status_code=401, clear_session=True
+            )
+        try:
+            services.sessions.check_form_token(caller, data.get("form_token"))
+        except PermissionDenied:
+            return await dashboard_page(site, services, caller, refusal="form", status_code=403)
+        await services.sessions.sign_out(caller)
+        return Redirect(
+            f"{COOKIE_PATH}?lang={site.lang.code}",
+            status_code=303,
+            cookies=[_cleared_session()],
+            headers={"Cache-Control": "no-store"},
+        )
+
+
+async def dashboard_page(
+    site: SiteRequest,
+    services: Services,
+    caller: Caller,
+    *,
+    refusal: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The partner's dashboard: its scope, its reports, the downloads, sign-out."""
+    scope = await services.reports.partner_scope(caller)
+    page = site.page(
+        "partners/dashboard.html",
+        status_code=status_code,
+        form_token=services.sessions.form_token(caller),
+        scope=scope,
+        refusal=REFUSALS.get(refusal or ""),
+    )
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+class PartnerDashboardController(SitePageController):
+    """The dashboard behind the sign-in (the sign-in page for anyone without a session)."""
+
+    path = COOKIE_PATH
+
+    @get("/", opt=opt(PUBLIC))
+    async def dashboard(
+        self, site: SiteDep, services: ServicesDep, session: SessionCookie = None
+    ) -> Template:
+        """The partner's reports when signed in; the sign-in forms otherwise."""
+        try:
+            caller = await signed_in(services, session)
+        except (AuthenticationFailed, PermissionDenied):
+            return sign_in_page(
+                site, services, refusal="session", status_code=401, clear_session=True
+            )
+        if caller is None:
+            return sign_in_page(site, services)
+        try:
+            return await dashboard_page(site, services, caller)
+        except PermissionDenied:
+            return sign_in_page(site, services, refusal="scope", status_code=403)
