@@ -27,6 +27,18 @@ from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.accounts.services import hash_token
 from registry.clock import isoformat
+from registry.complaints.events import (
+    ComplaintClosed,
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintFirstResponded,
+    ComplaintRated,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    ComplaintSubstantiated,
+    SubstantiationBasis,
+    publish_complaint_fact,
+)
 from registry.complaints.filing import (
     CleanFiling,
     ComplaintSubmission,
@@ -75,6 +87,7 @@ from registry.complaints.models import (
 from registry.complaints.pii import Contact, PiiVault, load_or_create_pii_key
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.events import publish
 from registry.federation.models import Association
 from registry.membership.models import Vendor, VendorStatus
 from registry.notifications.services import enqueue_event
@@ -319,6 +332,15 @@ class ComplaintService:
                 principal_id=None,
                 to_status=ComplaintStatus.SUBMITTED,
             )
+            await session.flush()  # the id the events name
+            publish_complaint_fact(
+                session,
+                ComplaintFiled,
+                complaint,
+                now,
+                category=complaint.category.value,
+                subject_kind=complaint.subject_kind.value,
+            )
             if vendor is not None:
                 await forward(session, self.ctx.settings, complaint, now, policy)
             else:
@@ -462,6 +484,21 @@ class ComplaintService:
                 ActorKind.CONSUMER,
                 principal_id=None,
             )
+            publish_complaint_fact(
+                session,
+                ComplaintResolved,
+                complaint,
+                now,
+                vendor_conceded=complaint.vendor_conceded,
+            )
+            if complaint.substantiated:
+                publish_complaint_fact(
+                    session,
+                    ComplaintSubstantiated,
+                    complaint,
+                    now,
+                    basis=SubstantiationBasis.VENDOR_CONCEDED,
+                )
             await notify_vendor(session, complaint, "complaint.resolved", now)
             return complaint
 
@@ -481,6 +518,13 @@ class ComplaintService:
                 ActorKind.CONSUMER,
                 principal_id=None,
                 body=text,
+            )
+            publish_complaint_fact(
+                session,
+                ComplaintEscalated,
+                complaint,
+                now,
+                reason="consumer_rejected_proposal",
             )
             await notify_vendor(session, complaint, "complaint.escalated", now)
             await notify_mediators(
@@ -508,6 +552,7 @@ class ComplaintService:
             complaint.rating = score
             complaint.rating_comment = remark or None
             complaint.rated_at = now
+            publish_complaint_fact(session, ComplaintRated, complaint, now, score=score)
             return complaint
 
     async def erase_contact(self, tracking_code: str, secret: str) -> Complaint:
@@ -596,6 +641,13 @@ class ComplaintService:
             _require_state(complaint, {ComplaintStatus.FORWARDED, ComplaintStatus.ACKNOWLEDGED})
             if complaint.first_response_at is None:
                 complaint.first_response_at = now
+                publish_complaint_fact(
+                    session,
+                    ComplaintFirstResponded,
+                    complaint,
+                    now,
+                    due_at=complaint.first_response_due_at,
+                )
             complaint.proposal = text
             complaint.vendor_conceded = concede
             # The consumer's turn: no vendor clock runs while the proposal waits.
@@ -621,6 +673,13 @@ class ComplaintService:
         body: str | None,
     ) -> None:
         complaint.first_response_at = now
+        publish_complaint_fact(
+            session,
+            ComplaintFirstResponded,
+            complaint,
+            now,
+            due_at=complaint.first_response_due_at,
+        )
         complaint.sla_due_at = complaint.resolution_due_at
         complaint.sla_clock = SlaClock.RESOLUTION
         transition(
@@ -810,6 +869,9 @@ class ComplaintService:
                 principal_id=caller.principal_id,
                 body=text or None,
             )
+            publish_complaint_fact(
+                session, ComplaintClosed, duplicate, now, reason="duplicate_joined"
+            )
             await notify_vendor(session, duplicate, "complaint.closed", now)
             if earlier.vendor_id is not None:
                 await notify_vendor(session, earlier, "complaint.message", now)
@@ -858,6 +920,18 @@ class ComplaintService:
                 principal_id=caller.principal_id,
                 body=text,
             )
+            if complaint.substantiated:
+                publish_complaint_fact(
+                    session,
+                    ComplaintSubstantiated,
+                    complaint,
+                    now,
+                    basis=(
+                        SubstantiationBasis.UPHELD_IN_MEDIATION
+                        if outcome is MediationOutcome.UPHELD
+                        else SubstantiationBasis.VENDOR_CONCEDED
+                    ),
+                )
             await LogAppender(session, now).append(
                 PendingLeaf(
                     EntryType.COMPLAINT_MEDIATED,
@@ -891,6 +965,7 @@ class ComplaintService:
                 principal_id=caller.principal_id,
                 body=text,
             )
+            publish_complaint_fact(session, ComplaintClosed, complaint, now, reason="mediated")
             await notify_vendor(session, complaint, "complaint.closed", now)
             return complaint
 
@@ -1044,6 +1119,15 @@ class ComplaintService:
         await session.execute(insert(ComplaintEvent), events)
         await LogAppender(session, now).append_many(leaves)
         for row in due:
+            facts = {
+                "complaint_id": row.id,
+                "tracking_code": row.tracking_code,
+                "vendor_id": row.vendor_id,
+                "association_id": row.association_id,
+            }
+            clock = row.sla_clock or SlaClock.FIRST_RESPONSE
+            publish(session, ComplaintSlaBreached(**facts, at=row.sla_due_at, clock=clock))
+            publish(session, ComplaintEscalated(**facts, at=now, reason="sla_breach"))
             await enqueue_event(
                 session,
                 vendor_id=row.vendor_id,
