@@ -327,7 +327,10 @@ async def load_demo(
     complaints = await load_complaints_demo(services, [v.slug for v in vendors])
     # The first association improves over the history, the second does not.
     complaints += await load_complaint_history(
-        services.ctx, services.complaints.vault, history, improving_association=ASSOCIATIONS[0][0]
+        services.ctx,
+        services.complaints.consumers.vault,
+        history,
+        improving_association=ASSOCIATIONS[0][0],
     )
     certificates = await load_certification_demo(
         services,

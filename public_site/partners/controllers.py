@@ -96,7 +96,7 @@ def sign_in_page(
     clear_session: bool = False,
 ) -> Template:
     """The sign-in forms with a fresh double-submit token (and its cookie)."""
-    token = services.complaints.issue_form_token()
+    token = services.complaints.consumers.issue_form_token()
     page = site.page(
         "partners/sign_in.html",
         status_code=status_code,
@@ -122,7 +122,7 @@ def sign_in_page(
 
 def _form_is_ours(services: Services, cookie: str | None, field: str | None) -> bool:
     try:
-        services.complaints.check_form_token(cookie, field)
+        services.complaints.consumers.check_form_token(cookie, field)
     except Bilingual:
         return False
     return True

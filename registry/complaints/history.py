@@ -42,6 +42,11 @@ from rich.progress import Progress
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.complaints.consumers import (
+    TRACKING_ALPHABET,
+    TRACKING_GROUP_LENGTH,
+    TRACKING_GROUPS,
+)
 from registry.complaints.demo import GIVEN, STORIES, SURNAMES
 from registry.complaints.forwarding import clocks
 from registry.complaints.messages import PROVINCES
@@ -58,11 +63,6 @@ from registry.complaints.models import (
     SubjectKind,
 )
 from registry.complaints.pii import Contact, PiiVault
-from registry.complaints.services import (
-    TRACKING_ALPHABET,
-    TRACKING_GROUP_LENGTH,
-    TRACKING_GROUPS,
-)
 from registry.context import RegistryContext
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database

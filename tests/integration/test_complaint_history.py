@@ -25,7 +25,7 @@ async def test_history_keeps_the_complaint_invariants(services: Services, associ
     await member_vendor(services, "sipa", "history-b", applied_before=timedelta(days=800))
 
     written = await load_complaint_history(
-        services.ctx, services.complaints.vault, 400, improving_association=association
+        services.ctx, services.complaints.consumers.vault, 400, improving_association=association
     )
 
     assert written == 400
@@ -38,7 +38,7 @@ async def test_history_keeps_the_complaint_invariants(services: Services, associ
     assert all(TRACKING_CODE.match(c.tracking_code) for c in complaints)
     for complaint in complaints[:20]:
         assert complaint.contact_sealed is not None
-        assert services.complaints.vault.open(complaint.contact_sealed).name
+        assert services.complaints.consumers.vault.open(complaint.contact_sealed).name
     assert events is not None
     assert events >= 2 * 400
     breached = sum(c.breached_at is not None for c in complaints)
@@ -49,11 +49,11 @@ async def test_history_keeps_the_complaint_invariants(services: Services, associ
     assert leaves >= breached + mediated
 
     # The clocks are consistent: nothing is overdue, so the scan escalates nothing.
-    scan = await services.complaints.escalate_breaches()
+    scan = await services.complaints.clocks.escalate_breaches()
     assert scan.escalated == 0
 
     # Live filing continues after the bulk ids (on PostgreSQL the sequence moved on).
-    filed = await services.complaints.file(
+    filed = await services.complaints.consumers.file(
         ComplaintSubmission(
             vendor="history-a",
             product="云存储会员",
