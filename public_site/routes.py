@@ -16,6 +16,7 @@ from public_site.pages.controllers import (
 )
 from public_site.partners.controllers import PartnerDashboardController, PartnerSignInController
 from public_site.plugin import STATIC_DIR
+from public_site.statistics.controllers import StatisticsController
 from public_site.vendors.controllers import VendorController, VerifyController
 from registry.accounts.access import PUBLIC, opt
 
@@ -34,6 +35,7 @@ def public_site_routes() -> list[ControllerRouterHandler]:
         ComplaintPagesController,
         PartnerDashboardController,
         PartnerSignInController,
+        StatisticsController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], opt=opt(PUBLIC), include_in_schema=False
         ),
