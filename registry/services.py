@@ -18,6 +18,7 @@ from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
 from registry.reports import rollups
 from registry.reports.services import ReportService
+from registry.reports.snapshots import SnapshotService
 from registry.transparency.services import TransparencyLogService
 
 
@@ -40,6 +41,7 @@ class Services:
         self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)
         self.reports = ReportService(ctx)
+        self.report_snapshots = SnapshotService(ctx, self.reports)
         _wire_subscribers(ctx)
 
 
