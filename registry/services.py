@@ -8,6 +8,7 @@ from registry.audits.services import AuditService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
 from registry.certification.services import CertificationService
+from registry.complaints.events import COMPLAINT_EVENTS
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
@@ -16,7 +17,9 @@ from registry.keys.services import KeyService
 from registry.membership.domains import DomainProofService
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
+from registry.reports import rollups
 from registry.reports.services import ReportService
+from registry.reports.snapshots import SnapshotService
 from registry.transparency.services import TransparencyLogService
 
 
@@ -40,3 +43,13 @@ class Services:
         self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)
         self.reports = ReportService(ctx)
+        self.report_snapshots = SnapshotService(ctx, self.reports)
+        _wire_subscribers(ctx)
+
+
+def _wire_subscribers(ctx: RegistryContext) -> None:
+    """The composition root's event wiring: which aggregate reacts to which event."""
+    bus = ctx.db.events
+    for complaint_event in COMPLAINT_EVENTS:
+        # Every complaint event: the report rollups follow the complaint (same transaction).
+        bus.subscribe(complaint_event, rollups.on_complaint_event, name="reports.complaint_rollup")

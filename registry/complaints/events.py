@@ -147,3 +147,20 @@ def publish_complaint_fact(
             **values,
         ),
     )
+
+
+ComplaintEvent = ComplaintFact
+"""Any complaint event (the report rollups react to every one of them by id)."""
+
+COMPLAINT_EVENTS: tuple[type[ComplaintFact], ...] = (
+    ComplaintFiled,
+    ComplaintForwarded,
+    ComplaintFirstResponded,
+    ComplaintResolved,
+    ComplaintRated,
+    ComplaintEscalated,
+    ComplaintSlaBreached,
+    ComplaintClosed,
+    ComplaintSubstantiated,
+)
+"""Every complaint event, for subscribers that follow any change of a complaint."""

@@ -181,5 +181,6 @@ class ReportSnapshot(IdMixin, Base):
     """The DSSE envelope's exact bytes, as served and as logged."""
     envelope_digest: Mapped[str] = mapped_column(String(64), unique=True)
     log_index: Mapped[int | None]
-    summary: Mapped[str] = mapped_column(Text)
-    """One line for listings: period, serial, table count."""
+    tables: Mapped[str] = mapped_column(Text)
+    """The frozen tables as RFC 8785 JSON (`{"tables": [...]}`), whose digests the
+    envelope signs; served with the envelope as the snapshot document."""

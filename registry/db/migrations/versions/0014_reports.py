@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("envelope", sa.LargeBinary(), nullable=False),
         sa.Column("envelope_digest", sa.String(length=64), nullable=False),
         sa.Column("log_index", sa.Integer(), nullable=True),
-        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("tables", sa.Text(), nullable=False),
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_snapshot")),
         sa.UniqueConstraint("envelope_digest", name=op.f("uq_report_snapshot_envelope_digest")),
