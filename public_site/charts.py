@@ -30,7 +30,7 @@ MARGIN_RIGHT = 16
 MARGIN_TOP = 20
 MARGIN_BOTTOM = 48
 LEGEND_ROW = 18
-MAX_X_LABELS = 12
+MAX_X_LABELS = 8
 """Beyond this many points only every n-th label is written under the axis (the table
 has them all)."""
 GRID_LINES = 4

@@ -27,6 +27,7 @@ from registry.datadir import private_dir
 from registry.errors import Conflict
 from registry.membership.credit_code import ALPHABET, check_character
 from registry.membership.models import Vendor
+from registry.reports.rollups import rebuild_complaints
 from registry.services import Services
 
 DEMO_MEMBERSHIP_AGE = timedelta(days=730)
@@ -332,6 +333,12 @@ async def load_demo(
         history,
         improving_association=ASSOCIATIONS[0][0],
     )
+    # The history was written in bulk, past the events the report rollups follow.
+    with Progress(transient=True) as progress:
+        task = progress.add_task("report rollups", total=None)
+        await rebuild_complaints(
+            services.ctx.db, lambda done, total: progress.update(task, completed=done, total=total)
+        )
     certificates = await load_certification_demo(
         services,
         vendors,

@@ -12,9 +12,11 @@ one), the forms of a session by its synchronizer token (`BrowserSessions.form_to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Annotated, Any, Final
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import CookieParameter, URLEncodedBody
 from litestar.response import Redirect, Template
@@ -24,6 +26,18 @@ from attestations.errors import AttestationError
 from public_site.controller import SitePageController
 from public_site.i18n import N_
 from public_site.site import ServicesDep, SiteDep, SiteRequest
+from public_site.statistics.controllers import (
+    PARTNER_TABLES,
+    PREFECTURE_TABLE,
+    ReportMaker,
+    TableName,
+    downloads,
+    page_context,
+    page_reports,
+    table_download,
+)
+from public_site.statistics.figures import PREFECTURE, count_chart, full_months
+from registry import regions
 from registry.accounts.access import PUBLIC, opt
 from registry.accounts.caller import Caller
 from registry.accounts.models import Role
@@ -37,6 +51,7 @@ from registry.errors import (
     PermissionDenied,
     RateLimited,
 )
+from registry.reports.tables import Dimension, Report
 from registry.services import Services
 
 SESSION_COOKIE: Final = "partner_session"
@@ -238,6 +253,27 @@ class PartnerSignInController(SitePageController):
         )
 
 
+PARTNER_FORMATS: Final = ("csv", "xlsx", "json")
+
+
+def partner_report_maker(
+    services: Services, now: datetime, caller: Caller, output: str
+) -> ReportMaker:
+    """Reports inside the partner's scope with the partners' finer cells; each one is
+    recorded in the access log (who, what, when, in which format)."""
+
+    async def make(kpis: Sequence[str], months: int, dimensions: Sequence[Dimension]) -> Report:
+        return await services.reports.partner_report(
+            caller,
+            kpis=kpis,
+            period=full_months(now, months),
+            dimensions=dimensions,
+            output=output,
+        )
+
+    return make
+
+
 async def dashboard_page(
     site: SiteRequest,
     services: Services,
@@ -248,12 +284,30 @@ async def dashboard_page(
 ) -> Template:
     """The partner's dashboard: its scope, its reports, the downloads, sign-out."""
     scope = await services.reports.partner_scope(caller)
+    make = partner_report_maker(services, site.now, caller, "html")
+    reports = await page_reports(make)
+    by_prefecture = await make(
+        PREFECTURE_TABLE.kpis, PREFECTURE_TABLE.months, PREFECTURE_TABLE.dimensions
+    )
     page = site.page(
         "partners/dashboard.html",
         status_code=status_code,
         form_token=services.sessions.form_token(caller),
-        scope=scope,
+        scope_regions=[
+            found.name(site.lang.code)
+            for code in sorted(scope.regions)
+            if (found := regions.region(code)) is not None
+        ],
+        by_prefecture=count_chart(
+            by_prefecture,
+            site.lang,
+            chart_id="complaints-by-prefecture",
+            title=site.gettext(PREFECTURE_TABLE.title),
+            heading=site.gettext(PREFECTURE),
+        ),
         refusal=REFUSALS.get(refusal or ""),
+        **page_context(reports, site.lang),
+        downloads=downloads(PARTNER_TABLES, f"{COOKIE_PATH}/data", PARTNER_FORMATS, site.lang),
     )
     page.headers["Cache-Control"] = "no-store"
     return page
@@ -279,5 +333,30 @@ class PartnerDashboardController(SitePageController):
             return sign_in_page(site, services)
         try:
             return await dashboard_page(site, services, caller)
+        except PermissionDenied:
+            return sign_in_page(site, services, refusal="scope", status_code=403)
+
+    @get("/data/{name:str}", opt=opt(PUBLIC))
+    async def data(
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        name: TableName,
+        session: SessionCookie = None,
+    ) -> Response[bytes] | Template:
+        """One of the dashboard's tables as CSV, XLSX or JSON, inside the partner's scope
+        (PUBLIC at the guard: the session cookie is checked here, 401 without one)."""
+        try:
+            caller = await signed_in(services, session)
+        except (AuthenticationFailed, PermissionDenied):
+            caller = None
+        if caller is None:
+            return sign_in_page(
+                site, services, refusal="session", status_code=401, clear_session=bool(session)
+            )
+        extension = name.rpartition(".")[2]
+        make = partner_report_maker(services, site.now, caller, extension)
+        try:
+            return await table_download(make, PARTNER_TABLES, name, PARTNER_FORMATS, site.lang.code)
         except PermissionDenied:
             return sign_in_page(site, services, refusal="scope", status_code=403)

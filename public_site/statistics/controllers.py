@@ -2,24 +2,29 @@
 
 Public, no JavaScript: every chart is server-rendered SVG with its numbers beside it as a
 table. The figures come from `ReportService` for the public audience (coarser cells,
-k = 10, complementary suppression), so nothing here can reveal a small cell.
+k = 10, complementary suppression), so nothing here can reveal a small cell. Every table
+the page draws can be downloaded as CSV (UTF-8 with BOM) or JSON, with the definitions of
+its figures, its period and the suppression rule (`registry.reports.exports`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated, Any, Final
 
-from litestar import get
+from litestar import Response, get
+from litestar.params import PathParameter
 from litestar.response import Template
 
 from public_site.controller import SitePageController
+from public_site.i18n import N_, Language
 from public_site.site import ServicesDep, SiteDep
 from public_site.statistics.figures import (
     COMPLAINTS,
     PAGE_KPIS,
-    PUBLIC_TABLES,
     SUMMARY_MONTHS,
     TREND_MONTHS,
     category_chart,
@@ -28,13 +33,89 @@ from public_site.statistics.figures import (
     month_chart,
 )
 from registry.accounts.access import PUBLIC, opt
+from registry.errors import NotFound
+from registry.reports.exports import report_csv, report_data, report_xlsx
 from registry.reports.tables import Audience, Dimension, Report, Scope
 from registry.services import Services
+
+ReportMaker = Callable[[Sequence[str], int, Sequence[Dimension]], Awaitable[Report]]
+
+
+@dataclass(frozen=True)
+class PageTable:
+    """A table the page draws, downloadable under `name`."""
+
+    name: str
+    title: str
+    kpis: tuple[str, ...]
+    months: int
+    dimensions: tuple[Dimension, ...]
+
+
+PAGE_TABLES: Final = (
+    PageTable(
+        "kpis-by-association",
+        N_("The programme's figures by association, last twelve months"),
+        PAGE_KPIS,
+        SUMMARY_MONTHS,
+        (Dimension.ASSOCIATION,),
+    ),
+    PageTable(
+        "kpis-by-month",
+        N_("The programme's figures by month and association, last two years"),
+        PAGE_KPIS,
+        TREND_MONTHS,
+        (Dimension.PERIOD, Dimension.ASSOCIATION),
+    ),
+    PageTable(
+        "complaints-by-category",
+        N_("Complaints by category, last twelve months"),
+        (COMPLAINTS,),
+        SUMMARY_MONTHS,
+        (Dimension.CATEGORY,),
+    ),
+)
+PREFECTURE_TABLE: Final = PageTable(
+    "complaints-by-prefecture",
+    N_("Complaints and their handling by prefecture, last twelve months"),
+    (COMPLAINTS, "timeliness", "satisfaction", "first_response_24h"),
+    SUMMARY_MONTHS,
+    (Dimension.PREFECTURE,),
+)
+"""Partners only: the public sees regions by province, partners their prefectures."""
+PARTNER_TABLES: Final = (*PAGE_TABLES, PREFECTURE_TABLE)
+PUBLIC_FORMATS: Final = ("csv", "json")
+MEDIA_TYPES: Final = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+TableName = Annotated[str, PathParameter(max_length=64, pattern=r"^[a-z-]+\.[a-z]+$")]
+
+
+@dataclass(frozen=True)
+class Download:
+    """One downloadable table, as the page lists it."""
+
+    title: str
+    url: str
+    formats: tuple[str, ...]
+
+
+def downloads(
+    tables: Sequence[PageTable], prefix: str, formats: tuple[str, ...], language: Language
+) -> list[Download]:
+    """`tables` as download links under `prefix`."""
+    return [
+        Download(language.gettext(table.title), f"{prefix}/{table.name}", formats)
+        for table in tables
+    ]
 
 
 @dataclass(frozen=True)
 class PageReports:
-    """The three reports the page is drawn from."""
+    """The three reports a statistics page is drawn from."""
 
     summary: Report
     """Last twelve months by association: the headline figures and their targets."""
@@ -44,32 +125,69 @@ class PageReports:
     """Last twelve months' complaints by category."""
 
 
-async def page_reports(
-    services: Services, now: datetime, scope: Scope, audience: Audience
-) -> PageReports:
-    """The page's reports for `audience`, inside `scope` (the partner dashboard draws the
-    same page from its own scope with finer cells)."""
-    summary_period = full_months(now, SUMMARY_MONTHS)
+def public_report_maker(services: Services, now: datetime) -> ReportMaker:
+    """Reports for the public: the whole federation, public thresholds."""
 
-    async def report(kpis: Sequence[str], months: int, *dimensions: Dimension) -> Report:
-        period = summary_period if months == SUMMARY_MONTHS else full_months(now, months)
+    async def make(kpis: Sequence[str], months: int, dimensions: Sequence[Dimension]) -> Report:
         return await services.reports.report(
-            scope=scope,
+            scope=Scope(),
             kpis=kpis,
-            period=period,
+            period=full_months(now, months),
             dimensions=dimensions,
-            audience=audience,
+            audience=Audience.PUBLIC,
         )
 
-    return PageReports(
-        summary=await report(PAGE_KPIS, SUMMARY_MONTHS, Dimension.ASSOCIATION),
-        trend=await report(PAGE_KPIS, TREND_MONTHS, Dimension.PERIOD, Dimension.ASSOCIATION),
-        by_category=await report([COMPLAINTS], SUMMARY_MONTHS, Dimension.CATEGORY),
+    return make
+
+
+async def page_reports(make: ReportMaker) -> PageReports:
+    """The page's three reports, each `PAGE_TABLES` entry once."""
+    made = [await make(t.kpis, t.months, t.dimensions) for t in PAGE_TABLES]
+    return PageReports(summary=made[0], trend=made[1], by_category=made[2])
+
+
+def page_context(reports: PageReports, language: Language) -> dict[str, Any]:
+    """What statistics/_body.html draws."""
+    return {
+        "kpis": kpi_figures(reports.summary, reports.trend, language),
+        "by_category": category_chart(reports.by_category, language),
+        "by_month": month_chart(reports.trend, language),
+        "summary": reports.summary,
+        "threshold": reports.summary.threshold,
+    }
+
+
+async def table_download(
+    make: ReportMaker,
+    tables: Sequence[PageTable],
+    name: str,
+    formats: tuple[str, ...],
+    language: str,
+) -> Response[bytes]:
+    """One of `tables` as a file; unknown tables and formats are 404."""
+    stem, _, extension = name.partition(".")
+    table = next((t for t in tables if t.name == stem), None)
+    if table is None or extension not in formats:
+        raise NotFound(f"no table {name}")
+    report = await make(table.kpis, table.months, table.dimensions)
+    if extension == "csv":
+        body = report_csv(report, language)
+    elif extension == "xlsx":
+        body = report_xlsx(report, language)
+    else:
+        body = json.dumps(report_data(report), ensure_ascii=False, indent=1).encode("utf-8")
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[extension],
+        headers={
+            "Content-Disposition": f'attachment; filename="{stem}-{report.period.label()}.{extension}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
 class StatisticsController(SitePageController):
-    """The public statistics page."""
+    """The public statistics page and its open data."""
 
     path = "/statistics"
 
@@ -77,13 +195,20 @@ class StatisticsController(SitePageController):
     async def statistics(self, site: SiteDep, services: ServicesDep) -> Template:
         """The six programme KPIs with their targets and trends, complaints by category
         and by month, and the open data downloads."""
-        reports = await page_reports(services, site.now, Scope(), Audience.PUBLIC)
+        reports = await page_reports(public_report_maker(services, site.now))
         return site.page(
             "statistics/statistics.html",
-            kpis=kpi_figures(reports.summary, reports.trend, site.lang),
-            by_category=category_chart(reports.by_category, site.lang),
-            by_month=month_chart(reports.trend, site.lang),
-            summary=reports.summary,
-            threshold=reports.summary.threshold,
-            tables=list(PUBLIC_TABLES),
+            **page_context(reports, site.lang),
+            downloads=downloads(PAGE_TABLES, "/statistics/data", PUBLIC_FORMATS, site.lang),
+        )
+
+    @get("/data/{name:str}", opt=opt(PUBLIC))
+    async def data(self, site: SiteDep, services: ServicesDep, name: TableName) -> Response[bytes]:
+        """One of the page's tables as CSV (UTF-8 with BOM) or JSON, with its definitions."""
+        return await table_download(
+            public_report_maker(services, site.now),
+            PAGE_TABLES,
+            name,
+            PUBLIC_FORMATS,
+            site.lang.code,
         )

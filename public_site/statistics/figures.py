@@ -8,7 +8,7 @@ not shown here too: a gap in a chart, "not shown" in a table, never a zero.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -18,7 +18,6 @@ from public_site.i18n import N_, Language
 from registry.reports.kpis import KPI_BY_ID, PROGRAMME_KPIS, KpiKind, TargetMeasure
 from registry.reports.tables import (
     Cell,
-    Dimension,
     Granularity,
     Period,
     Report,
@@ -38,6 +37,7 @@ NOT_SHOWN: Final = N_("not shown")
 TARGET: Final = N_("Target")
 MONTH: Final = N_("Month")
 CATEGORY: Final = N_("Category")
+PREFECTURE: Final = N_("Prefecture")
 ALL_COMPLAINTS: Final = N_("Complaints")
 ALL: Final = N_("All associations")
 
@@ -244,25 +244,38 @@ def kpi_figures(summary: Report, trend: Report, language: Language) -> list[KpiF
     return figures
 
 
-def category_chart(by_category: Report, language: Language) -> Chart:
-    """Complaints of the last twelve months by category, as bars."""
-    table = _table(by_category, COMPLAINTS)
-    period = by_category.period
+def count_chart(
+    report: Report, language: Language, *, chart_id: str, title: str, heading: str
+) -> Chart:
+    """A one-way table of complaint counts as bars (by category, by prefecture)."""
+    table = _table(report, COMPLAINTS)
+    period = report.period.as_data()
     return Chart(
-        chart_id="complaints-by-category",
+        chart_id=chart_id,
         kind=ChartKind.BAR,
-        title=language.gettext(N_("Complaints by category")),
+        title=title,
         description=language.gettext(
-            N_("Complaints filed from %(first)s to %(last)s, by category.")
+            N_("Complaints filed from %(first)s to %(last)s, by %(what)s.")
         )
-        % {"first": period.as_data()["first"], "last": period.as_data()["last"]},
-        category_heading=language.gettext(CATEGORY),
+        % {"first": period["first"], "last": period["last"], "what": heading},
+        category_heading=heading,
         categories=tuple(label.name(language.code) for label in table.rows),
         series=(
             Series(language.gettext(ALL_COMPLAINTS), tuple(_value(row[0]) for row in table.cells)),
         ),
         format_value=count,
         not_shown=language.gettext(NOT_SHOWN),
+    )
+
+
+def category_chart(by_category: Report, language: Language) -> Chart:
+    """Complaints of the last twelve months by category, as bars."""
+    return count_chart(
+        by_category,
+        language,
+        chart_id="complaints-by-category",
+        title=language.gettext(N_("Complaints by category")),
+        heading=language.gettext(CATEGORY),
     )
 
 
@@ -274,17 +287,3 @@ def month_chart(trend: Report, language: Language) -> Chart | None:
         title=language.gettext(N_("Complaints by month")),
         chart_id="complaints-by-month",
     )
-
-
-PUBLIC_TABLES: Final[dict[str, tuple[Dimension, int]]] = {
-    "by-month": (Dimension.PERIOD, TREND_MONTHS),
-    "by-category": (Dimension.CATEGORY, SUMMARY_MONTHS),
-    "by-province": (Dimension.PROVINCE, SUMMARY_MONTHS),
-    "by-association": (Dimension.ASSOCIATION, SUMMARY_MONTHS),
-}
-"""Every public table, by its download name: what it splits by and how many months."""
-
-
-def kpi_names(kpis: Sequence[str], language: Language) -> list[str]:
-    """The KPIs' names in the page's language."""
-    return [KPI_BY_ID[kpi].name(language.code) for kpi in kpis]

@@ -373,7 +373,19 @@ class ReportService:
         """{(row key, column key): {counter: sum}} from the rollup the counters live in;
         None when that rollup cannot be split by the dimensions asked."""
         rows_by, columns_by = split
-        vendor = any(c in VENDOR_COUNTERS for c in counters)
+        from_vendors = [c for c in counters if c in VENDOR_COUNTERS]
+        if from_vendors and len(from_vendors) < len(counters):
+            # A KPI summing counters of both rollups (leak incidents): each from its own.
+            complaint_sums = await self._sums(
+                session, [c for c in counters if c not in VENDOR_COUNTERS], scope, period, split
+            )
+            vendor_sums = await self._sums(session, from_vendors, scope, period, split)
+            if complaint_sums is None or vendor_sums is None:
+                return None
+            for key, values in vendor_sums.items():
+                complaint_sums[key].update(values)
+            return complaint_sums
+        vendor = bool(from_vendors)
         if vendor:
             wanted = {rows_by, *([columns_by] if columns_by else [])}
             if not wanted <= _VENDOR_DIMENSIONS or scope.regions:
