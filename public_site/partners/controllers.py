@@ -102,6 +102,19 @@ async def signed_in(services: Services, cookie: str | None) -> Caller | None:
     return await services.sessions.resume(cookie, roles=PARTNER_ROLES)
 
 
+async def _session_or_refusal(
+    site: SiteRequest, services: Services, cookie: str | None
+) -> Caller | Template | None:
+    """The partner of the session cookie; None without one; the sign-in page to answer
+    with for a cookie that is no live session (401) or not a partner's (403)."""
+    try:
+        return await signed_in(services, cookie)
+    except AuthenticationFailed:
+        return sign_in_page(site, services, refusal="session", status_code=401, clear_session=True)
+    except PermissionDenied:
+        return sign_in_page(site, services, refusal="role", status_code=403, clear_session=True)
+
+
 def sign_in_page(
     site: SiteRequest,
     services: Services,
@@ -323,12 +336,9 @@ class PartnerDashboardController(SitePageController):
         self, site: SiteDep, services: ServicesDep, session: SessionCookie = None
     ) -> Template:
         """The partner's reports when signed in; the sign-in forms otherwise."""
-        try:
-            caller = await signed_in(services, session)
-        except (AuthenticationFailed, PermissionDenied):
-            return sign_in_page(
-                site, services, refusal="session", status_code=401, clear_session=True
-            )
+        caller = await _session_or_refusal(site, services, session)
+        if isinstance(caller, Template):
+            return caller
         if caller is None:
             return sign_in_page(site, services)
         try:
@@ -346,14 +356,11 @@ class PartnerDashboardController(SitePageController):
     ) -> Response[bytes] | Template:
         """One of the dashboard's tables as CSV, XLSX or JSON, inside the partner's scope
         (PUBLIC at the guard: the session cookie is checked here, 401 without one)."""
-        try:
-            caller = await signed_in(services, session)
-        except (AuthenticationFailed, PermissionDenied):
-            caller = None
+        caller = await _session_or_refusal(site, services, session)
+        if isinstance(caller, Template):
+            return caller
         if caller is None:
-            return sign_in_page(
-                site, services, refusal="session", status_code=401, clear_session=bool(session)
-            )
+            return sign_in_page(site, services, refusal="session", status_code=401)
         extension = name.rpartition(".")[2]
         make = partner_report_maker(services, site.now, caller, extension)
         try:

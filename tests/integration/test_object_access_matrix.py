@@ -223,6 +223,15 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
         )
         for action in ("message", "accept", "reject", "rate", "erase")
     ],
+    # A government partner's report tables, with the session cookie of someone who is
+    # not a partner (each holds a valid token of another role).
+    ("GET", "/partners/data/{name}"): lambda w: [
+        Probe(
+            "/partners/data/complaints-by-category.csv",
+            headers={"Cookie": f"partner_session={token}"},
+        )
+        for token in (w.other_vendor.token, w.other_admin, w.other_mediator)
+    ],
     # A complaint, as its vendor: the other vendor.
     ("GET", INBOX): lambda w: _vendor(w, f"/api/v1/inbox/complaints/{w.complaint}"),
     ("GET", f"{INBOX}/contact"): lambda w: _vendor(
@@ -284,6 +293,7 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/associations/{slug}/complaint-sla"),
     ("GET", "/api/v1/log/entries/{index}"),
     ("GET", "/transparency/entries/{index}"),
+    ("GET", "/statistics/data/{name}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
     ("GET", "/badges/{name}"),
@@ -294,7 +304,7 @@ PUBLIC_RECORDS: Final = {
 }
 """Routes that name an object but only read what the registry publishes to everyone:
 the directory, keys, certificates and their history, schemes, clocks, the log, badges,
-and the site's own files."""
+the public statistics' open data, and the site's own files."""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:

@@ -122,10 +122,10 @@ async def test_a_partner_signs_in_with_a_token_and_out_again(
     form_token = FORM_TOKEN_FIELD.search(dashboard.text)
     assert form_token is not None
 
-    # A forged or foreign cookie is not a session.
-    for forged in ("trt_forged", vendor.token):
+    # A forged cookie is no session (401); another role's token is no partner's (403).
+    for forged, status in (("trt_forged", 401), (vendor.token, 403)):
         refused = await request(api, "GET", "/partners", {"partner_session": forged})
-        assert refused.status_code == 401
+        assert refused.status_code == status
         assert 'id="sign-out-form"' not in refused.text
 
     # Signing out needs the session's own form token.
