@@ -75,6 +75,8 @@ def public_paths(site: str) -> list[str]:
         "/complaints/new",
         "/complaints/new?q=科技",
         "/complaints/track",
+        "/statistics",
+        "/partners",
     ]
     faces: dict[str, str] = {}
     for slug, message in badge_messages(site).items():

@@ -46,6 +46,8 @@ def main_pages(site: str) -> dict[str, str]:
         "developers": "/developers",
         "complaint-form": "/complaints/new?q=科技",
         "track": "/complaints/track",
+        "statistics": "/statistics",
+        "partner-sign-in": "/partners",
     }
 
 
