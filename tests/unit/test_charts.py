@@ -3,6 +3,7 @@ same numbers; a withheld value is a gap, never a zero."""
 
 from __future__ import annotations
 
+import base64
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -50,8 +51,9 @@ def test_a_chart_is_an_image_named_and_described_by_its_title_and_desc() -> None
     assert desc.text is not None
     assert "目标 80%" in desc.text
     assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
-    # No script and no inline style: the page's CSP allows neither.
+    # No script and no style sheet: a picture carries its colours as attributes.
     assert not root.findall(f".//{SVG}script")
+    assert not root.findall(f".//{SVG}style")
     assert all("style" not in element.attrib for element in root.iter())
 
 
@@ -155,15 +157,26 @@ def test_many_months_label_only_some_ticks_but_the_table_has_them_all() -> None:
     assert len(chart.table.rows) == 24
 
 
-def test_the_figure_macro_writes_the_svg_and_its_table() -> None:
+def test_the_figure_macro_shows_the_picture_and_its_table() -> None:
     macro = template_environment().get_template("_charts.html").module.chart_figure  # type: ignore[attr-defined]
-    html = str(macro(trend((0.5, None, 0.7, 0.75, 0.85))))
+    chart = trend((0.5, None, 0.7, 0.75, 0.85))
+    html = str(macro(chart))
     figure = ET.fromstring(html)  # noqa: S314 - our own output, under test
-    assert figure.find(f".//{SVG}svg") is not None
+    image = figure.find(".//img")
+    assert image is not None
+    assert image.get("alt") == "及时答复率"
+    source = image.get("src", "")
+    assert source.startswith("data:image/svg+xml;base64,")
+    picture = ET.fromstring(base64.b64decode(source.split(",", 1)[1]))  # noqa: S314 - ours
+    assert picture.get("role") == "img"
+    assert picture.find(f"{SVG}title") is not None
+    caption = figure.find("figcaption")
+    assert caption is not None
+    assert caption.text == chart.description
     table = figure.find(".//table")
     assert table is not None
-    caption = table.find("caption")
-    assert caption is not None
-    assert caption.text == "及时答复率"
+    table_caption = table.find("caption")
+    assert table_caption is not None
+    assert table_caption.text == "及时答复率"
     cells = [td.text for td in table.findall("./tbody/tr[2]/td")]
     assert cells == ["不显示", "80%"]
