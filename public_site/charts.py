@@ -36,6 +36,10 @@ MAX_X_LABELS = 8
 """Beyond this many points only every n-th label is written under the axis (the table
 has them all)."""
 GRID_LINES = 4
+ROTATED_EXTRA = 56
+"""More room under the axis when category names are too long to stand side by side."""
+LABEL_MAX_CHARS = 16
+"""Longer category names are shortened in the picture (the table has them whole)."""
 INK = "#1c2024"
 MUTED = "#4a5058"
 GRID = "#cfd5dc"
@@ -146,15 +150,16 @@ class Chart:
         return WIDTH, _Plot(self).height
 
 
-def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at or above `value` (a readable top of a scale)."""
-    if value <= 0:
+READABLE_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def readable_step(value: float) -> float:
+    """The smallest step of READABLE_STEPS × 10ⁿ at or above `value`, at least 1: grid
+    lines of a count fall on whole, round numbers."""
+    if value <= 1:
         return 1.0
     magnitude: float = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if value <= step * magnitude + 1e-12:
-            return step * magnitude
-    return 10 * magnitude  # pragma: no cover - the loop ends at 10 × magnitude
+    return next(step * magnitude for step in READABLE_STEPS if value <= step * magnitude + 1e-9)
 
 
 def _scale_top(chart: Chart) -> float:
@@ -163,7 +168,7 @@ def _scale_top(chart: Chart) -> float:
     shown = [v for s in chart.series for v in s.values if v is not None]
     if chart.target is not None:
         shown.append(chart.target.value)
-    return nice_ceiling(max(shown, default=0.0))
+    return readable_step(max(shown, default=0.0) / GRID_LINES) * GRID_LINES
 
 
 def _number(value: float) -> str:
@@ -180,10 +185,19 @@ class _Plot:
         self.left = MARGIN_LEFT
         self.right = WIDTH - MARGIN_RIGHT
         self.top = MARGIN_TOP
-        self.bottom = HEIGHT - MARGIN_BOTTOM
+        self.rotated = (
+            any(text_width(label) > self.slot_width(chart) * 0.95 for label in chart.categories)
+            and len(chart.categories) <= MAX_X_LABELS
+        )
+        self.bottom = HEIGHT - MARGIN_BOTTOM - (ROTATED_EXTRA if self.rotated else 0)
         self.floor = chart.y_floor
         self.ceiling = max(_scale_top(chart), self.floor + 1e-9)
         self.slot = (self.right - self.left) / max(1, len(chart.categories))
+
+    @staticmethod
+    def slot_width(chart: Chart) -> float:
+        """Horizontal room of one category."""
+        return (WIDTH - MARGIN_RIGHT - MARGIN_LEFT) / max(1, len(chart.categories))
 
     def y(self, value: float) -> float:
         share = (value - self.floor) / (self.ceiling - self.floor)
@@ -192,6 +206,15 @@ class _Plot:
     def x(self, position: int) -> float:
         """The centre of category `position`'s slot."""
         return self.left + self.slot * (position + 0.5)
+
+
+def text_width(text: str) -> float:
+    """Roughly how wide `text` is at 12 px: CJK characters full width, others about 7 px."""
+    return sum(12.0 if ord(ch) >= 0x2E80 else 7.0 for ch in text)
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= LABEL_MAX_CHARS else text[: LABEL_MAX_CHARS - 1] + "…"
 
 
 def render_svg(chart: Chart) -> ET.Element:
@@ -253,22 +276,27 @@ def _axes(root: ET.Element, plot: _Plot) -> None:
     for position, category in enumerate(chart.categories):
         if position % every:
             continue
-        text = ET.SubElement(
-            labels,
-            "text",
-            {
-                "x": _number(plot.x(position)),
-                "y": str(plot.bottom + 18),
-                "class": "chart-tick",
-                "text-anchor": "middle",
-            },
-        )
-        text.text = category
+        x, y = _number(plot.x(position)), str(plot.bottom + 18)
+        attributes = {"x": x, "y": y, "class": "chart-tick", "text-anchor": "middle"}
+        if plot.rotated:
+            attributes |= {"text-anchor": "end", "transform": f"rotate(-30 {x} {y})"}
+        text = ET.SubElement(labels, "text", attributes)
+        text.text = _shortened(category) if plot.rotated else category
 
 
 def _lines(root: ET.Element, plot: _Plot) -> None:
     for index, series in enumerate(plot.chart.series):
-        group = ET.SubElement(root, "g", {"class": f"chart-series chart-series-{index}"})
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        group = ET.SubElement(
+            root,
+            "g",
+            {
+                "class": f"chart-series chart-series-{index}",
+                "stroke": colour,
+                "fill": colour,
+                "stroke-width": "2.5",
+            },
+        )
         run: list[str] = []
         for position, value in enumerate(series.values):
             if value is None:
@@ -291,7 +319,10 @@ def _bars(root: ET.Element, plot: _Plot) -> None:
     count = max(1, len(plot.chart.series))
     width = plot.slot * 0.7 / count
     for index, series in enumerate(plot.chart.series):
-        group = ET.SubElement(root, "g", {"class": f"chart-series chart-series-{index}"})
+        colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
+        group = ET.SubElement(
+            root, "g", {"class": f"chart-series chart-series-{index}", "fill": colour}
+        )
         for position, value in enumerate(series.values):
             if value is None:
                 continue

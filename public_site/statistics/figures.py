@@ -257,7 +257,11 @@ def count_chart(
         description=language.gettext(
             N_("Complaints filed from %(first)s to %(last)s, by %(what)s.")
         )
-        % {"first": period["first"], "last": period["last"], "what": heading},
+        % {
+            "first": period["first"],
+            "last": period["last"],
+            "what": heading.lower() if language.code == "en" else heading,
+        },
         category_heading=heading,
         categories=tuple(label.name(language.code) for label in table.rows),
         series=(

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from public_site.charts import Chart, ChartKind, Series, Target, nice_ceiling
+from public_site.charts import GRID_LINES, Chart, ChartKind, Series, Target, readable_step
 from public_site.plugin import template_environment
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -130,10 +130,10 @@ def test_a_series_must_have_one_value_per_category() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "top"), [(0, 1.0), (7, 10.0), (12, 20.0), (0.83, 1.0), (230, 250.0), (4999, 5000.0)]
+    ("largest", "top"), [(0, 4), (3, 4), (7, 8), (12, 12), (230, 240), (440, 600), (4999, 6000)]
 )
-def test_scales_end_on_a_readable_number(value: float, top: float) -> None:
-    assert nice_ceiling(value) == pytest.approx(top)
+def test_count_scales_end_on_round_grid_lines(largest: float, top: float) -> None:
+    assert readable_step(largest / GRID_LINES) * GRID_LINES == pytest.approx(top)
 
 
 def test_many_months_label_only_some_ticks_but_the_table_has_them_all() -> None:
@@ -180,3 +180,30 @@ def test_the_figure_macro_shows_the_picture_and_its_table() -> None:
     assert table_caption.text == "及时答复率"
     cells = [td.text for td in table.findall("./tbody/tr[2]/td")]
     assert cells == ["不显示", "80%"]
+
+
+def test_long_category_names_lean_and_are_shortened_only_in_the_picture() -> None:
+    names = (
+        "personal-information leak",
+        "quality below standard",
+        "false advertising",
+        "missing after-sales service",
+        "billing and refunds",
+        "unfair terms",
+        "other",
+    )
+    chart = Chart(
+        chart_id="by-category",
+        kind=ChartKind.BAR,
+        title="Complaints by category",
+        description="Complaints by category.",
+        category_heading="Category",
+        categories=names,
+        series=(Series("All", (12.0, 30.0, 4.0, 9.0, 40.0, 3.0, 5.0)),),
+        format_value=lambda v: f"{v:.0f}",
+        not_shown="not shown",
+    )
+    ticks = parse(chart).findall(f".//{SVG}g[@class='chart-categories']/{SVG}text")
+    assert all(t.get("transform", "").startswith("rotate(-30") for t in ticks)
+    assert ticks[0].text == "personal-inform…"
+    assert [row[0] for row in chart.table.rows] == list(names)
