@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.accounts.caller import Caller
 from registry.clock import isoformat
 from registry.complaints.actor_service import ComplaintActorService
+from registry.complaints.events import ComplaintEscalated, ComplaintSlaBreached
 from registry.complaints.forwarding import notify_mediators, policy_row
 from registry.complaints.models import (
     ActorKind,
@@ -25,6 +26,7 @@ from registry.complaints.models import (
     SlaClock,
 )
 from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.events import publish
 from registry.federation.models import Association
 from registry.membership.models import Vendor
 from registry.notifications.services import enqueue_event
@@ -203,6 +205,15 @@ class ComplaintClockService(ComplaintActorService):
         await session.execute(insert(ComplaintEvent), events)
         await LogAppender(session, now).append_many(leaves)
         for row in due:
+            facts = {
+                "complaint_id": row.id,
+                "tracking_code": row.tracking_code,
+                "vendor_id": row.vendor_id,
+                "association_id": row.association_id,
+            }
+            clock = row.sla_clock or SlaClock.FIRST_RESPONSE
+            publish(session, ComplaintSlaBreached(**facts, at=row.sla_due_at, clock=clock))
+            publish(session, ComplaintEscalated(**facts, at=now, reason="sla_breach"))
             await enqueue_event(
                 session,
                 vendor_id=row.vendor_id,

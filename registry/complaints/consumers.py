@@ -23,6 +23,15 @@ from registry.complaints.access import (
     require_state,
 )
 from registry.complaints.actor_service import ComplaintActorService
+from registry.complaints.events import (
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintRated,
+    ComplaintResolved,
+    ComplaintSubstantiated,
+    SubstantiationBasis,
+    publish_complaint_fact,
+)
 from registry.complaints.filing import CleanFiling, ComplaintSubmission, clean_submission
 from registry.complaints.forwarding import (
     forward,
@@ -141,6 +150,15 @@ class ConsumerComplaintService(ComplaintActorService):
                 ActorKind.CONSUMER,
                 principal_id=None,
                 to_status=ComplaintStatus.SUBMITTED,
+            )
+            await session.flush()  # the id the events name
+            publish_complaint_fact(
+                session,
+                ComplaintFiled,
+                complaint,
+                now,
+                category=complaint.category.value,
+                subject_kind=complaint.subject_kind.value,
             )
             if vendor is not None:
                 await forward(session, self.ctx.settings, complaint, now, policy)
@@ -285,6 +303,21 @@ class ConsumerComplaintService(ComplaintActorService):
                 ActorKind.CONSUMER,
                 principal_id=None,
             )
+            publish_complaint_fact(
+                session,
+                ComplaintResolved,
+                complaint,
+                now,
+                vendor_conceded=complaint.vendor_conceded,
+            )
+            if complaint.substantiated:
+                publish_complaint_fact(
+                    session,
+                    ComplaintSubstantiated,
+                    complaint,
+                    now,
+                    basis=SubstantiationBasis.VENDOR_CONCEDED,
+                )
             await notify_vendor(session, complaint, "complaint.resolved", now)
             return complaint
 
@@ -304,6 +337,13 @@ class ConsumerComplaintService(ComplaintActorService):
                 ActorKind.CONSUMER,
                 principal_id=None,
                 body=text,
+            )
+            publish_complaint_fact(
+                session,
+                ComplaintEscalated,
+                complaint,
+                now,
+                reason="consumer_rejected_proposal",
             )
             await notify_vendor(session, complaint, "complaint.escalated", now)
             await notify_mediators(
@@ -331,6 +371,7 @@ class ConsumerComplaintService(ComplaintActorService):
             complaint.rating = score
             complaint.rating_comment = remark or None
             complaint.rated_at = now
+            publish_complaint_fact(session, ComplaintRated, complaint, now, score=score)
             return complaint
 
     async def erase_contact(self, tracking_code: str, secret: str) -> Complaint:

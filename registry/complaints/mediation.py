@@ -22,6 +22,12 @@ from registry.complaints.access import (
     require_state,
 )
 from registry.complaints.actor_service import ComplaintActorService
+from registry.complaints.events import (
+    ComplaintClosed,
+    ComplaintSubstantiated,
+    SubstantiationBasis,
+    publish_complaint_fact,
+)
 from registry.complaints.forwarding import (
     attach,
     awaiting_triage,
@@ -202,6 +208,9 @@ class MediationService(ComplaintActorService):
                 principal_id=caller.principal_id,
                 body=text or None,
             )
+            publish_complaint_fact(
+                session, ComplaintClosed, duplicate, now, reason="duplicate_joined"
+            )
             await notify_vendor(session, duplicate, "complaint.closed", now)
             if earlier.vendor_id is not None:
                 await notify_vendor(session, earlier, "complaint.message", now)
@@ -250,6 +259,18 @@ class MediationService(ComplaintActorService):
                 principal_id=caller.principal_id,
                 body=text,
             )
+            if complaint.substantiated:
+                publish_complaint_fact(
+                    session,
+                    ComplaintSubstantiated,
+                    complaint,
+                    now,
+                    basis=(
+                        SubstantiationBasis.UPHELD_IN_MEDIATION
+                        if outcome is MediationOutcome.UPHELD
+                        else SubstantiationBasis.VENDOR_CONCEDED
+                    ),
+                )
             await LogAppender(session, now).append(
                 PendingLeaf(
                     EntryType.COMPLAINT_MEDIATED,
@@ -283,6 +304,7 @@ class MediationService(ComplaintActorService):
                 principal_id=caller.principal_id,
                 body=text,
             )
+            publish_complaint_fact(session, ComplaintClosed, complaint, now, reason="mediated")
             await notify_vendor(session, complaint, "complaint.closed", now)
             return complaint
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.accounts.caller import Caller
 from registry.complaints.access import open_states, require_state, vendor_complaint
 from registry.complaints.actor_service import ComplaintActorService
+from registry.complaints.events import ComplaintFirstResponded, publish_complaint_fact
 from registry.complaints.forwarding import record_event, transition
 from registry.complaints.models import (
     ActorKind,
@@ -85,6 +86,13 @@ class VendorComplaintService(ComplaintActorService):
             require_state(complaint, {ComplaintStatus.FORWARDED, ComplaintStatus.ACKNOWLEDGED})
             if complaint.first_response_at is None:
                 complaint.first_response_at = now
+                publish_complaint_fact(
+                    session,
+                    ComplaintFirstResponded,
+                    complaint,
+                    now,
+                    due_at=complaint.first_response_due_at,
+                )
             complaint.proposal = text
             complaint.vendor_conceded = concede
             # The consumer's turn: no vendor clock runs while the proposal waits.
@@ -121,6 +129,13 @@ class VendorComplaintService(ComplaintActorService):
         body: str | None,
     ) -> None:
         complaint.first_response_at = now
+        publish_complaint_fact(
+            session,
+            ComplaintFirstResponded,
+            complaint,
+            now,
+            due_at=complaint.first_response_due_at,
+        )
         complaint.sla_due_at = complaint.resolution_due_at
         complaint.sla_clock = SlaClock.RESOLUTION
         transition(
