@@ -23,10 +23,6 @@ from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
-from registry.accounts.services import hash_token
-from registry.clock import isoformat
 from registry.complaints.events import (
     ComplaintClosed,
     ComplaintEscalated,
@@ -89,7 +85,11 @@ from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
 from registry.federation.models import Association
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
+from registry.kernel.ids import hash_token
+from registry.kernel.members import VendorStatus, member_condition
+from registry.membership.models import Vendor
 from registry.notifications.services import enqueue_event
 from registry.pagination import Page
 from registry.transparency.entries import EntryType
@@ -371,7 +371,7 @@ class ComplaintService:
                 .outerjoin(
                     ComplaintSlaPolicy, ComplaintSlaPolicy.association_id == Vendor.association_id
                 )
-                .where(Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT)
+                .where(Vendor.slug == filing.subject_value, member_condition(Vendor.status))
             )
         ).one_or_none()
         if row is None:
@@ -1153,9 +1153,7 @@ class ComplaintService:
         k = settings.complaint_figures_min_count
         async with self.ctx.db.read() as session:
             vendor_id = await session.scalar(
-                select(Vendor.id).where(
-                    Vendor.slug == slug, Vendor.status != VendorStatus.APPLICANT
-                )
+                select(Vendor.id).where(Vendor.slug == slug, member_condition(Vendor.status))
             )
             if vendor_id is None:
                 raise NotFound(f"no member vendor with slug {slug!r}")

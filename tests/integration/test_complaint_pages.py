@@ -8,8 +8,8 @@ import re
 import httpx
 from sqlalchemy import func, select
 
-from registry.accounts.models import Role
 from registry.complaints.models import Complaint
+from registry.kernel.caller import Role
 from registry.services import Services
 from tests.factories import member_vendor
 
