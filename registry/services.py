@@ -23,7 +23,7 @@ from registry.certification.events import (
 )
 from registry.certification.services import CertificationService
 from registry.complaints.forwarding import attach_domain_complaints, attach_waiting_complaints
-from registry.complaints.services import ComplaintService
+from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
 from registry.events import EventBus
 from registry.federation.services import FederationService
@@ -51,7 +51,7 @@ class Services:
         self.keys = KeyService(ctx)
         self.key_compromise = KeyCompromiseService(ctx)
         self.log = TransparencyLogService(ctx)
-        self.complaints = ComplaintService(ctx)
+        self.complaints = ComplaintServices(ctx)
         self.certification = CertificationService(ctx)
         self.schemes = SchemeService(ctx)
         self.attestations = AttestationService(ctx)

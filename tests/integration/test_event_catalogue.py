@@ -226,16 +226,16 @@ async def test_complaint_events(services: Services, association: str, clock: Man
     )
     mediator = await services.accounts.authenticate(issued.token)
 
-    conceded = await services.complaints.file(
+    conceded = await services.complaints.consumers.file(
         _submission(member.slug, "13700000001"), client_ip="192.0.2.1"
     )
     assert conceded.secret is not None
-    await services.complaints.acknowledge(vendor, conceded.tracking_code, "收到")
-    await services.complaints.propose_resolution(
+    await services.complaints.vendors.acknowledge(vendor, conceded.tracking_code, "收到")
+    await services.complaints.vendors.propose_resolution(
         vendor, conceded.tracking_code, "退款", concede=True
     )
-    await services.complaints.accept(conceded.tracking_code, conceded.secret)
-    await services.complaints.rate(conceded.tracking_code, conceded.secret, 4, "")
+    await services.complaints.consumers.accept(conceded.tracking_code, conceded.secret)
+    await services.complaints.consumers.rate(conceded.tracking_code, conceded.secret, 4, "")
     assert _names(seen) == [
         "ComplaintFiled",
         "ComplaintForwarded",
@@ -250,16 +250,18 @@ async def test_complaint_events(services: Services, association: str, clock: Man
     assert {getattr(e, "tracking_code", None) for e in seen} == {conceded.tracking_code}
 
     seen.clear()
-    upheld = await services.complaints.file(
+    upheld = await services.complaints.consumers.file(
         _submission(member.slug, "13700000002"), client_ip="192.0.2.2"
     )
     assert upheld.secret is not None
-    await services.complaints.propose_resolution(vendor, upheld.tracking_code, "无", concede=False)
-    await services.complaints.reject(upheld.tracking_code, upheld.secret, "不接受")
-    await services.complaints.decide(
+    await services.complaints.vendors.propose_resolution(
+        vendor, upheld.tracking_code, "无", concede=False
+    )
+    await services.complaints.consumers.reject(upheld.tracking_code, upheld.secret, "不接受")
+    await services.complaints.mediators.decide(
         mediator, upheld.tracking_code, MediationOutcome.UPHELD, "成立"
     )
-    await services.complaints.close(mediator, upheld.tracking_code, "")
+    await services.complaints.mediators.close(mediator, upheld.tracking_code, "")
     assert _names(seen) == [
         "ComplaintFiled",
         "ComplaintForwarded",
@@ -277,17 +279,17 @@ async def test_complaint_events(services: Services, association: str, clock: Man
     assert closed.reason == "mediated"
 
     seen.clear()
-    late = await services.complaints.file(
+    late = await services.complaints.consumers.file(
         _submission(member.slug, "13700000003"), client_ip="192.0.2.3"
     )
     forwarded = seen[1]
     assert isinstance(forwarded, ComplaintForwarded)
     assert forwarded.matched_by is None
-    complaint = await services.complaints.vendor_view(vendor, late.tracking_code)
+    complaint = await services.complaints.vendors.view(vendor, late.tracking_code)
     assert complaint.first_response_due_at is not None
     clock.set(complaint.first_response_due_at + DAY)
     seen.clear()
-    await services.complaints.escalate_breaches()
+    await services.complaints.clocks.escalate_breaches()
     assert _names(seen) == ["ComplaintSlaBreached", "ComplaintEscalated"]
     breached, escalated = seen
     assert isinstance(breached, ComplaintSlaBreached)
