@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.services import AccountService
+from registry.accounts.services import AccountService, revoke_tokens_obtained_with
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -28,6 +28,7 @@ from registry.context import RegistryContext
 from registry.events import EventBus
 from registry.federation.services import FederationService
 from registry.kernel.clock import isoformat
+from registry.keys.events import KeyRevoked
 from registry.keys.services import KeyService
 from registry.membership.domains import DomainProofService
 from registry.membership.events import VendorAdmitted, VendorDomainVerified
@@ -108,8 +109,12 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
             now=event.at,
         )
 
+    async def withdraw_tokens_of_revoked_key(session: AsyncSession, event: KeyRevoked) -> None:
+        await revoke_tokens_obtained_with(session, event.key_id, event.at)
+
     bus.subscribe(VendorAdmitted, attach_complaints_on_admission, name="complaints.attach_waiting")
     bus.subscribe(VendorDomainVerified, attach_complaints_on_proof, name="complaints.attach_domain")
+    bus.subscribe(KeyRevoked, withdraw_tokens_of_revoked_key, name="accounts.revoke_tokens")
     bus.subscribe(
         CertificateTransitioned, notify_certificate_change, name="notifications.vendor_webhook"
     )

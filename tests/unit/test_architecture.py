@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 from pathlib import Path
 
 import pytest
@@ -341,3 +343,69 @@ def test_no_import_cycles_among_aggregates() -> None:
     transparency, federation < keys < accounts < membership < notifications <
     certification, complaints (docs/architecture.md, "Layers")."""
     assert _cycles(package_graph()) == []
+
+
+# --- the event catalogue in docs/architecture.md ---------------------------------------
+
+ARCHITECTURE_DOC = ROOT / "docs" / "architecture.md"
+_EVENT_ROW = re.compile(r"^\| `(\w+)` \| [^|]+ \|([^|]*)\|$", re.MULTILINE)
+
+
+def _documented_events() -> dict[str, list[str]]:
+    """Event name -> subscriber names, as the document's table lists them."""
+    text = ARCHITECTURE_DOC.read_text(encoding="utf-8")
+    return {
+        name: re.findall(r"`([\w.]+)`", subscribers)
+        for name, subscribers in _EVENT_ROW.findall(text)
+    }
+
+
+def _published_event_types() -> set[str]:
+    """Every concrete event class of an aggregate's `events` module (a base that others
+    extend, such as `ComplaintFact`, is not an event of its own)."""
+    from registry.events import DomainEvent
+
+    found: set[type[DomainEvent]] = set()
+    for name in MODULES:
+        if name.endswith(".events") and aggregate_of(name) is not None:
+            module = importlib.import_module(name)
+            found.update(
+                value
+                for value in vars(module).values()
+                if isinstance(value, type)
+                and issubclass(value, DomainEvent)
+                and value.__module__ == name
+            )
+    return {event.__name__ for event in found if not event.__subclasses__()}
+
+
+def test_the_documented_event_catalogue_matches_the_code() -> None:
+    """Every event class has a row, every row names an event class, and each row lists
+    exactly the subscribers the composition root registers, in their order."""
+    from registry.events import EventBus
+    from registry.services import subscribe_reactions
+    from registry.settings import Settings
+
+    bus = EventBus()
+    subscribe_reactions(bus, Settings())
+    registered: dict[str, list[str]] = {}
+    for event, subscriber in bus.subscriptions():
+        registered.setdefault(event, []).append(subscriber)
+    documented = _documented_events()
+    assert sorted(documented) == sorted(_published_event_types())
+    assert {event: names for event, names in documented.items() if names} == registered
+
+
+def test_the_kernel_vendor_columns_are_the_models() -> None:
+    """`registry.kernel.members.VENDOR` names the vendor table without importing
+    membership; it must keep naming real columns of the same kind."""
+    from registry.kernel.members import VENDOR
+    from registry.membership.models import Vendor
+
+    table = Vendor.__table__
+    assert VENDOR.name == table.name
+    for column in VENDOR.c:
+        assert column.key in table.c, column.key
+        assert column.type.python_type is table.c[column.key].type.python_type or (
+            column.key == "status"
+        )
