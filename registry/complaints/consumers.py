@@ -15,7 +15,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.services import hash_token
 from registry.complaints.access import (
     FINISHED,
     consumer_complaint,
@@ -58,7 +57,9 @@ from registry.complaints.models import (
     EventKind,
     SubjectKind,
 )
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.ids import hash_token
+from registry.kernel.members import member_condition
+from registry.membership.models import Vendor
 
 # Unambiguous upper-case alphabet (no 0/O, 1/I/L): tracking codes are read aloud on phones.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -207,7 +208,7 @@ class ConsumerComplaintService(ComplaintActorService):
                 .outerjoin(
                     ComplaintSlaPolicy, ComplaintSlaPolicy.association_id == Vendor.association_id
                 )
-                .where(Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT)
+                .where(Vendor.slug == filing.subject_value, member_condition(Vendor.status))
             )
         ).one_or_none()
         if row is None:

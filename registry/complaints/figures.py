@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.complaints.actor_service import ComplaintActorService
 from registry.complaints.models import Complaint
 from registry.errors import NotFound
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.members import member_condition
+from registry.membership.models import Vendor
 
 SATISFIED_FROM = 4
 """Ratings of 4 or 5 count as satisfied (the programme's "satisfaction ≥ 80%" KPI)."""
@@ -77,9 +78,7 @@ class ComplaintFiguresService(ComplaintActorService):
         now = self.ctx.clock.now()
         async with self.ctx.db.read() as session:
             vendor_id = await session.scalar(
-                select(Vendor.id).where(
-                    Vendor.slug == slug, Vendor.status != VendorStatus.APPLICANT
-                )
+                select(Vendor.id).where(Vendor.slug == slug, member_condition(Vendor.status))
             )
             if vendor_id is None:
                 raise NotFound(f"no member vendor with slug {slug!r}")

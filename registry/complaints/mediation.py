@@ -11,8 +11,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.complaints.access import (
     MEDIATION_STATES,
     awaiting_join,
@@ -45,7 +43,9 @@ from registry.complaints.models import (
 )
 from registry.complaints.pii import Contact
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.caller import Caller, Role
+from registry.kernel.members import VendorStatus
+from registry.membership.models import Vendor
 from registry.pagination import Page
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf

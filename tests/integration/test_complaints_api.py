@@ -14,14 +14,14 @@ import httpx
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from registry.accounts.models import Role
-from registry.clock import ManualClock
 from registry.complaints.consumers import ConsumerComplaintService
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.jobs import escalate_complaint_breaches_job
 from registry.complaints.messages import ComplaintRateLimited
 from registry.complaints.models import Complaint, ComplaintEvent, MediationOutcome
 from registry.db.base import Base
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, run_jobs_once
 from registry.services import Services

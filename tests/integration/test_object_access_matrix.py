@@ -26,12 +26,12 @@ from sqlalchemy import func, select
 
 from attestations.keys import SigningKey
 from public_site.form_token import FormTokens
-from registry.accounts.models import Role
 from registry.app import create_app
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
 from registry.db.base import Base
+from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import MemberVendor, apply_vendor, member_vendor
