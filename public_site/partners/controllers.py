@@ -18,12 +18,14 @@ from typing import Annotated, Any, Final
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.di import Provide
 from litestar.params import CookieParameter, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from attestations.envelope import Envelope
 from attestations.errors import AttestationError
 from public_site.controller import SitePageController
+from public_site.form_token import FormTokens, FormTokensDep, provide_form_tokens
 from public_site.i18n import N_
 from public_site.site import ServicesDep, SiteDep, SiteRequest
 from public_site.statistics.controllers import (
@@ -39,8 +41,6 @@ from public_site.statistics.controllers import (
 from public_site.statistics.figures import PREFECTURE, count_chart, full_months
 from registry import regions
 from registry.accounts.access import PUBLIC, opt
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.complaints.messages import Bilingual
 from registry.errors import (
     AuthenticationFailed,
@@ -51,6 +51,7 @@ from registry.errors import (
     PermissionDenied,
     RateLimited,
 )
+from registry.kernel.caller import Caller, Role
 from registry.reports.tables import Dimension, Report
 from registry.services import Services
 
@@ -103,28 +104,30 @@ async def signed_in(services: Services, cookie: str | None) -> Caller | None:
 
 
 async def _session_or_refusal(
-    site: SiteRequest, services: Services, cookie: str | None
+    site: SiteRequest, services: Services, form_tokens: FormTokens, cookie: str | None
 ) -> Caller | Template | None:
     """The partner of the session cookie; None without one; the sign-in page to answer
     with for a cookie that is no live session (401) or not a partner's (403)."""
     try:
         return await signed_in(services, cookie)
     except AuthenticationFailed:
-        return sign_in_page(site, services, refusal="session", status_code=401, clear_session=True)
+        return sign_in_page(
+            site, form_tokens, refusal="session", status_code=401, clear_session=True
+        )
     except PermissionDenied:
-        return sign_in_page(site, services, refusal="role", status_code=403, clear_session=True)
+        return sign_in_page(site, form_tokens, refusal="role", status_code=403, clear_session=True)
 
 
 def sign_in_page(
     site: SiteRequest,
-    services: Services,
+    form_tokens: FormTokens,
     *,
     refusal: str | None = None,
     status_code: int = 200,
     clear_session: bool = False,
 ) -> Template:
     """The sign-in forms with a fresh double-submit token (and its cookie)."""
-    token = services.complaints.consumers.issue_form_token()
+    token = form_tokens.issue()
     page = site.page(
         "partners/sign_in.html",
         status_code=status_code,
@@ -148,9 +151,9 @@ def sign_in_page(
     return page
 
 
-def _form_is_ours(services: Services, cookie: str | None, field: str | None) -> bool:
+def _form_is_ours(form_tokens: FormTokens, cookie: str | None, field: str | None) -> bool:
     try:
-        services.complaints.consumers.check_form_token(cookie, field)
+        form_tokens.check(cookie, field)
     except Bilingual:
         return False
     return True
@@ -171,46 +174,56 @@ class PartnerSignInController(SitePageController):
     """Sign in (token or signed challenge) and sign out."""
 
     path = COOKIE_PATH
+    dependencies = {
+        **SitePageController.dependencies,
+        "form_tokens": Provide(provide_form_tokens, sync_to_thread=False),
+    }
 
     @post("/sign-in", opt=opt(PUBLIC), status_code=303)
     async def sign_in(
-        self, site: SiteDep, services: ServicesDep, data: FormData, csrf: SignInCookie = None
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        form_tokens: FormTokensDep,
+        data: FormData,
+        csrf: SignInCookie = None,
     ) -> Template | Redirect:
         """Exchange a partner's bearer token for a session (the token itself is not kept)."""
-        if not _form_is_ours(services, csrf, data.get("csrf_token")):
-            return sign_in_page(site, services, refusal="form", status_code=403)
+        if not _form_is_ours(form_tokens, csrf, data.get("csrf_token")):
+            return sign_in_page(site, form_tokens, refusal="form", status_code=403)
         try:
             opened = await services.sessions.sign_in_with_token(
                 data.get("token", ""), roles=PARTNER_ROLES
             )
         except AuthenticationFailed:
-            return sign_in_page(site, services, refusal="token", status_code=401)
+            return sign_in_page(site, form_tokens, refusal="token", status_code=401)
         except PermissionDenied:
-            return sign_in_page(site, services, refusal="role", status_code=403)
+            return sign_in_page(site, form_tokens, refusal="role", status_code=403)
         return await _start(site, services, opened)
 
     @post("/challenge", opt=opt(PUBLIC), status_code=200)
-    async def challenge(
+    async def challenge(  # noqa: PLR0917 - Litestar injects each by name
         self,
         site: SiteDep,
         services: ServicesDep,
+        form_tokens: FormTokensDep,
         request: Request[Any, Any, Any],
         data: FormData,
         csrf: SignInCookie = None,
     ) -> Template:
         """A one-time login challenge for the partner's registered key, to sign offline."""
-        if not _form_is_ours(services, csrf, data.get("csrf_token")):
-            return sign_in_page(site, services, refusal="form", status_code=403)
+        if not _form_is_ours(form_tokens, csrf, data.get("csrf_token")):
+            return sign_in_page(site, form_tokens, refusal="form", status_code=403)
         key_id = data.get("key_id", "").strip().lower()
         try:
             issued = await services.accounts.issue_challenge(
                 key_id, client=request.client.host if request.client else "unknown"
             )
         except NotFound:
-            return sign_in_page(site, services, refusal="key", status_code=404)
+            return sign_in_page(site, form_tokens, refusal="key", status_code=404)
         except RateLimited:
-            return sign_in_page(site, services, refusal="busy", status_code=429)
-        page = sign_in_page(site, services)
+            return sign_in_page(site, form_tokens, refusal="busy", status_code=429)
+        page = sign_in_page(site, form_tokens)
         page.template_name = "partners/challenge.html"
         page.context.update(
             challenge=issued.payload.decode("utf-8"),
@@ -222,27 +235,37 @@ class PartnerSignInController(SitePageController):
 
     @post("/sign-in/key", opt=opt(PUBLIC), status_code=303)
     async def sign_in_with_key(
-        self, site: SiteDep, services: ServicesDep, data: FormData, csrf: SignInCookie = None
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        form_tokens: FormTokensDep,
+        data: FormData,
+        csrf: SignInCookie = None,
     ) -> Template | Redirect:
         """Exchange a signed challenge (a DSSE envelope, pasted) for a session."""
-        if not _form_is_ours(services, csrf, data.get("csrf_token")):
-            return sign_in_page(site, services, refusal="form", status_code=403)
+        if not _form_is_ours(form_tokens, csrf, data.get("csrf_token")):
+            return sign_in_page(site, form_tokens, refusal="form", status_code=403)
         text = data.get("envelope", "")
         try:
             envelope = Envelope.from_json(text[:MAX_ENVELOPE_CHARS].encode("utf-8"))
         except AttestationError:
-            return sign_in_page(site, services, refusal="envelope", status_code=400)
+            return sign_in_page(site, form_tokens, refusal="envelope", status_code=400)
         try:
             opened = await services.sessions.sign_in_with_key(envelope, roles=PARTNER_ROLES)
         except (InvalidSignature, InvalidInput, Conflict, AuthenticationFailed):
-            return sign_in_page(site, services, refusal="signature", status_code=401)
+            return sign_in_page(site, form_tokens, refusal="signature", status_code=401)
         except PermissionDenied:
-            return sign_in_page(site, services, refusal="role", status_code=403)
+            return sign_in_page(site, form_tokens, refusal="role", status_code=403)
         return await _start(site, services, opened)
 
     @post("/sign-out", opt=opt(PUBLIC), status_code=303)
     async def sign_out(
-        self, site: SiteDep, services: ServicesDep, data: FormData, session: SessionCookie = None
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        form_tokens: FormTokensDep,
+        data: FormData,
+        session: SessionCookie = None,
     ) -> Template | Redirect:
         """End the session (its token is revoked) and forget the cookie."""
         try:
@@ -251,7 +274,7 @@ class PartnerSignInController(SitePageController):
             caller = None
         if caller is None:
             return sign_in_page(
-                site, services, refusal="session", status_code=401, clear_session=True
+                site, form_tokens, refusal="session", status_code=401, clear_session=True
             )
         try:
             services.sessions.check_form_token(caller, data.get("form_token"))
@@ -330,40 +353,49 @@ class PartnerDashboardController(SitePageController):
     """The dashboard behind the sign-in (the sign-in page for anyone without a session)."""
 
     path = COOKIE_PATH
+    dependencies = {
+        **SitePageController.dependencies,
+        "form_tokens": Provide(provide_form_tokens, sync_to_thread=False),
+    }
 
     @get("/", opt=opt(PUBLIC))
     async def dashboard(
-        self, site: SiteDep, services: ServicesDep, session: SessionCookie = None
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        form_tokens: FormTokensDep,
+        session: SessionCookie = None,
     ) -> Template:
         """The partner's reports when signed in; the sign-in forms otherwise."""
-        caller = await _session_or_refusal(site, services, session)
+        caller = await _session_or_refusal(site, services, form_tokens, session)
         if isinstance(caller, Template):
             return caller
         if caller is None:
-            return sign_in_page(site, services)
+            return sign_in_page(site, form_tokens)
         try:
             return await dashboard_page(site, services, caller)
         except PermissionDenied:
-            return sign_in_page(site, services, refusal="scope", status_code=403)
+            return sign_in_page(site, form_tokens, refusal="scope", status_code=403)
 
     @get("/data/{name:str}", opt=opt(PUBLIC))
     async def data(
         self,
         site: SiteDep,
         services: ServicesDep,
+        form_tokens: FormTokensDep,
         name: TableName,
         session: SessionCookie = None,
     ) -> Response[bytes] | Template:
         """One of the dashboard's tables as CSV, XLSX or JSON, inside the partner's scope
         (PUBLIC at the guard: the session cookie is checked here, 401 without one)."""
-        caller = await _session_or_refusal(site, services, session)
+        caller = await _session_or_refusal(site, services, form_tokens, session)
         if isinstance(caller, Template):
             return caller
         if caller is None:
-            return sign_in_page(site, services, refusal="session", status_code=401)
+            return sign_in_page(site, form_tokens, refusal="session", status_code=401)
         extension = name.rpartition(".")[2]
         make = partner_report_maker(services, site.now, caller, extension)
         try:
             return await table_download(make, PARTNER_TABLES, name, PARTNER_FORMATS, site.lang.code)
         except PermissionDenied:
-            return sign_in_page(site, services, refusal="scope", status_code=403)
+            return sign_in_page(site, form_tokens, refusal="scope", status_code=403)

@@ -20,11 +20,11 @@ import hmac
 from collections.abc import Collection
 
 from attestations.envelope import Envelope
-from registry.accounts.caller import Caller
-from registry.accounts.models import ApiToken, Principal, Role
+from registry.accounts.models import ApiToken, Principal
 from registry.accounts.services import AccountService, IssuedToken
 from registry.context import RegistryContext
 from registry.errors import AuthenticationFailed, PermissionDenied
+from registry.kernel.caller import Caller, Role
 
 SESSION_LABEL = "browser session"
 """The label every session token carries (listings tell them from API tokens)."""

@@ -18,13 +18,12 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import regions
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.complaints.messages import CATEGORY_NAMES
 from registry.complaints.models import ComplaintCategory
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, PermissionDenied
 from registry.federation.models import Association
+from registry.kernel.caller import Caller, Role
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (
     COMPLAINT_COUNTERS,

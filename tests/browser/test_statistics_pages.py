@@ -31,7 +31,7 @@ if CHROMIUM.exists():
 
 LOCALES = {"zh": "zh-CN", "en": "en-GB"}
 MAKE_PARTNER = """
-from registry.accounts.models import Role
+from registry.kernel.caller import Role
 from registry.cli import run_with_services
 from registry.reports.models import PartnerScope
 

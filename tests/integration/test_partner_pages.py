@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from attestations.envelope import sign_envelope
 from attestations.keys import SigningKey
-from registry.accounts.models import ApiToken, Role
+from registry.accounts.models import ApiToken
 from registry.errors import AuthenticationFailed
+from registry.kernel.caller import Role
 from registry.reports.models import PartnerScope
 from registry.services import Services
 from tests.factories import member_vendor
