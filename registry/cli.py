@@ -1079,5 +1079,9 @@ def certificate(slug: str, history: bool, url: str) -> None:
     print_json(status)
 
 
+from registry.partners_cli import partners  # noqa: E402 - registered last, beside the others
+
+main.add_command(partners)
+
 if __name__ == "__main__":
     main()
