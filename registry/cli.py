@@ -31,6 +31,7 @@ from registry.datadir import PRIVATE_UMASK
 from registry.errors import RegistryError
 from registry.kernel.caller import Role
 from registry.kernel.clock import Clock, SystemClock
+from registry.partners_cli import partners_group
 from registry.services import Services
 from registry.settings import Settings
 
@@ -228,9 +229,9 @@ def db_check() -> None:
 def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
     """Load a realistic demo federation into an empty database (keys kept under
     <data dir>/demo-keys). With --reset, empty the database first: stop the server."""
-    from registry.complaints.history import DEMO_HISTORY_COMPLAINTS
     from registry.db.migrate import drop_everything, upgrade
     from registry.demo import load_demo
+    from registry.demo_history import DEMO_HISTORY_COMPLAINTS
 
     if if_empty and reset:
         raise click.UsageError("give --if-empty or --reset, not both")
@@ -1079,9 +1080,7 @@ def certificate(slug: str, history: bool, url: str) -> None:
     print_json(status)
 
 
-from registry.partners_cli import partners  # noqa: E402 - registered last, beside the others
-
-main.add_command(partners)
+main.add_command(partners_group(lambda work: guarded(lambda: run_with_services(work))))
 
 if __name__ == "__main__":
     main()

@@ -20,8 +20,8 @@ from registry.accounts.demo import demo_admin
 from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.complaints.demo import load_complaints_demo
-from registry.complaints.history import DEMO_HISTORY_COMPLAINTS, load_complaint_history
 from registry.datadir import private_dir
+from registry.demo_history import DEMO_HISTORY_COMPLAINTS, load_complaint_history
 from registry.errors import Conflict
 from registry.kernel.clock import ManualClock
 from registry.kernel.credit_code import ALPHABET, check_character
@@ -290,7 +290,7 @@ async def load_demo(
     the refusal would name a key instead of the reason. `if_empty` makes a database
     that holds data a quiet no-op (`make run`); otherwise it is refused, saying how to
     start again. `history` is how many complaints of two years' history are written in
-    bulk on top of the walked-through ones (`registry.complaints.history`).
+    bulk on top of the walked-through ones (`registry.demo_history`).
     """
     async with services.ctx.db.read() as session:
         existing = await session.scalar(select(func.count()).select_from(Vendor))

@@ -1,37 +1,52 @@
-"""`registry partners …`: operator commands for government partners' sign-in."""
+"""`registry partners …`: operator commands for government partners' sign-in.
+
+Built by `partners_group(run)` so this module needs nothing from `registry.cli`: the CLI
+registers the group with its own way of running a coroutine over `Services`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from attestations.errors import AttestationError
+from attestations.keys import load_public_key
 from registry.services import Services
 
-
-@click.group()
-def partners() -> None:
-    """Government partners: the keys they sign in with."""
+RunWithServices = Callable[[Callable[[Services], Awaitable[Any]]], Any]
+"""Runs a coroutine over the CLI's `Services` and answers its result (or exits on an error)."""
 
 
-@partners.command("add-key")
-@click.option("--token", required=True, envvar="REGISTRY_TOKEN", help="the partner's token")
-@click.option(
-    "--public-key",
-    "public_key_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="the partner's public key file (from `registry keys generate`)",
-)
-def partners_add_key(token: str, public_key_path: Path) -> None:
-    """Register a public key for the partner holding TOKEN, so it can sign in on /partners
-    by signing a challenge; prints the key id."""
-    from attestations.keys import load_public_key
-    from registry.cli import guarded, run_with_services
+def partners_group(run: RunWithServices) -> click.Group:
+    """The `partners` command group."""
 
-    public_key = guarded(lambda: load_public_key(public_key_path))
+    @click.group()
+    def partners() -> None:
+        """Government partners: the keys they sign in with."""
 
-    async def work(services: Services) -> str:
-        return await services.accounts.register_principal_key(token, public_key)
+    @partners.command("add-key")
+    @click.option("--token", required=True, envvar="REGISTRY_TOKEN", help="the partner's token")
+    @click.option(
+        "--public-key",
+        "public_key_path",
+        required=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="the partner's public key file (from `registry keys generate`)",
+    )
+    def add_key(token: str, public_key_path: Path) -> None:
+        """Register a public key for the partner holding TOKEN, so it can sign in on
+        /partners by signing a challenge; prints the key id."""
+        try:
+            public_key = load_public_key(public_key_path)
+        except AttestationError as exc:
+            raise click.ClickException(f"{public_key_path}: {exc}") from exc
 
-    click.echo(guarded(lambda: run_with_services(work)))
+        async def work(services: Services) -> str:
+            return await services.accounts.register_principal_key(token, public_key)
+
+        click.echo(run(work))
+
+    return partners

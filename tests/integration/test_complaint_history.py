@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from registry.complaints.filing import ComplaintSubmission
-from registry.complaints.history import load_complaint_history
 from registry.complaints.models import Complaint, ComplaintEvent, ComplaintStatus
+from registry.demo_history import load_complaint_history
 from registry.services import Services
 from registry.transparency.models import LogEntry
 from tests.factories import member_vendor

@@ -13,8 +13,8 @@ import httpx
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from registry.complaints.history import load_complaint_history
 from registry.complaints.models import Complaint
+from registry.demo_history import load_complaint_history
 from registry.reports.models import ReportAccess
 from registry.reports.rollups import rebuild_complaints
 from registry.reports.tables import add_months, month_key

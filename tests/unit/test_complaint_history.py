@@ -6,14 +6,14 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from registry.complaints.history import (
+from registry.complaints.models import ActorKind, ComplaintStatus, SlaClock
+from registry.demo_history import (
     IMPROVING,
     STEADY,
     HistoryVendor,
     PlannedComplaint,
     plan_history,
 )
-from registry.complaints.models import ActorKind, ComplaintStatus, SlaClock
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ADMITTED = NOW - timedelta(days=800)
