@@ -6,9 +6,21 @@ from registry.accounts.services import AccountService
 from registry.audits.services import AuditService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
+from registry.certification.events import AuditRecorded, CertificateTransitioned
 from registry.certification.services import CertificationService
-from registry.complaints.events import COMPLAINT_EVENTS
-from registry.complaints.services import ComplaintService
+from registry.complaints.events import (
+    ComplaintClosed,
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintFirstResponded,
+    ComplaintForwarded,
+    ComplaintMediated,
+    ComplaintRated,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    ComplaintSubstantiated,
+)
+from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
 from registry.keys.compromise import KeyCompromiseService
@@ -34,7 +46,7 @@ class Services:
         self.keys = KeyService(ctx)
         self.key_compromise = KeyCompromiseService(ctx)
         self.log = TransparencyLogService(ctx)
-        self.complaints = ComplaintService(ctx)
+        self.complaints = ComplaintServices(ctx)
         self.certification = CertificationService(ctx)
         self.schemes = SchemeService(ctx)
         self.attestations = AttestationService(ctx)
@@ -48,6 +60,21 @@ class Services:
 def _wire_subscribers(ctx: RegistryContext) -> None:
     """The composition root's event wiring: which aggregate reacts to which event."""
     bus = ctx.db.events
-    for complaint_event in COMPLAINT_EVENTS:
+    for complaint_event in (
+        ComplaintFiled,
+        ComplaintForwarded,
+        ComplaintFirstResponded,
+        ComplaintResolved,
+        ComplaintRated,
+        ComplaintEscalated,
+        ComplaintSlaBreached,
+        ComplaintMediated,
+        ComplaintSubstantiated,
+        ComplaintClosed,
+    ):
         # Every complaint event: the report rollups follow the complaint (same transaction).
         bus.subscribe(complaint_event, rollups.on_complaint_event, name="reports.complaint_rollup")
+    bus.subscribe(
+        CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
+    )
+    bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")

@@ -26,7 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import regions
-from registry.complaints.events import ComplaintEvent
+from registry.certification.events import AuditRecorded, CertificateTransitioned
+from registry.complaints.events import ComplaintFact as ComplaintHappened
 from registry.complaints.models import Complaint, ComplaintCategory
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database
@@ -233,7 +234,7 @@ async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]
 
 async def on_complaint_event(session: AsyncSession, event: DomainEvent) -> None:
     """Subscriber of every complaint event: the complaint's rollup rows follow it."""
-    if isinstance(event, ComplaintEvent):
+    if isinstance(event, ComplaintHappened):
         await refresh_complaints(session, [event.complaint_id])
 
 
@@ -255,6 +256,47 @@ async def add_vendor_counts(
         set_={name: table.c[name] + statement.excluded[name] for name in counts},
     )
     await session.execute(statement)
+
+
+async def on_certificate_transitioned(
+    session: AsyncSession, event: CertificateTransitioned
+) -> None:
+    """Grants count in the month they happen; a renewal or an expiry counts as a
+    certificate falling due in the month its validity was to end (renewal KPI)."""
+    if event.granted:
+        await add_vendor_counts(session, month_key(event.at), event.association_id, {"granted": 1})
+    if event.renewed and event.previous_valid_until is not None:
+        await add_vendor_counts(session, month_key(event.at), event.association_id, {"renewed": 1})
+        await add_vendor_counts(
+            session,
+            month_key(event.previous_valid_until),
+            event.association_id,
+            {"due": 1, "renewed_before_expiry": 1},
+        )
+    if event.expired:
+        ended = event.previous_valid_until or event.valid_until or event.at
+        await add_vendor_counts(
+            session, month_key(ended), event.association_id, {"due": 1, "expired": 1}
+        )
+
+
+async def on_audit_recorded(session: AsyncSession, event: AuditRecorded) -> None:
+    """An audit finding a major nonconformity in an information-security criterion is a
+    security incident (leak-incidents KPI), counted in the month it was recorded."""
+    if any(is_security_criterion(c) for c in event.major_nonconformities):
+        await add_vendor_counts(
+            session, month_key(event.at), event.association_id, {"security_incidents": 1}
+        )
+
+
+SECURITY_CRITERIA_MARKERS = ("security", "privacy", "personal-information", "pii", "leak")
+"""Criterion ids of the information-security pillar contain one of these words."""
+
+
+def is_security_criterion(criterion_id: str) -> bool:
+    """True for a criterion of the information-security pillar."""
+    lowered = criterion_id.lower()
+    return any(marker in lowered for marker in SECURITY_CRITERIA_MARKERS)
 
 
 # --- from scratch ------------------------------------------------------------------------
