@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry import regions
 from registry.accounts.caller import Caller
-from registry.accounts.models import Role
+from registry.accounts.models import ApiToken, Role
 from registry.complaints.messages import CATEGORY_NAMES
 from registry.complaints.models import ComplaintCategory
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, PermissionDenied
+from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (
@@ -164,6 +164,56 @@ class ReportService:
             regions=frozenset(r.region for r in rows if r.region),
             associations=frozenset(r.association_id for r in rows if r.association_id),
         )
+
+    async def check_partner_scope(
+        self, region_codes: Sequence[str], association_slugs: Sequence[str]
+    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Validate a partner's scope before anything is created: every region a known
+        province or prefecture code, every association existing, at least one of either."""
+        if not region_codes and not association_slugs:
+            raise InvalidInput(
+                "a government_partner token needs --region and/or --association",
+                fields={"region": "GB/T 2260 province or prefecture code"},
+            )
+        for code in region_codes:
+            if not regions.is_known(code) or regions.prefecture_of(code) != code:
+                raise InvalidInput(
+                    f"{code!r} is not a province or prefecture code of GB/T 2260",
+                    fields={"region": "province (110000) or prefecture (440300) code"},
+                )
+        association_ids: list[int] = []
+        async with self.ctx.db.read() as session:
+            for slug in association_slugs:
+                found = await session.scalar(select(Association.id).where(Association.slug == slug))
+                if found is None:
+                    raise NotFound(f"no association with slug {slug!r}")
+                association_ids.append(found)
+        return tuple(dict.fromkeys(region_codes)), tuple(dict.fromkeys(association_ids))
+
+    async def grant_partner_scope(
+        self, token_id: int, region_codes: Sequence[str], association_ids: Sequence[int]
+    ) -> None:
+        """Give the government partner holding `token_id` its regions and associations."""
+        async with self.ctx.db.transaction() as session:
+            principal_id, role = (
+                await session.execute(
+                    select(ApiToken.principal_id, ApiToken.role).where(ApiToken.id == token_id)
+                )
+            ).one()
+            if role is not Role.GOVERNMENT_PARTNER:
+                raise InvalidInput("only government partners have a report scope")
+            for code in region_codes:
+                session.add(PartnerScope(principal_id=principal_id, region=code))
+            for association_id in association_ids:
+                session.add(PartnerScope(principal_id=principal_id, association_id=association_id))
+
+    async def access_log(self, offset: int, limit: int) -> list[ReportAccess]:
+        """The partners' report queries, newest first (federation admin)."""
+        async with self.ctx.db.read() as session:
+            rows = await session.scalars(
+                select(ReportAccess).order_by(ReportAccess.id.desc()).offset(offset).limit(limit)
+            )
+            return list(rows)
 
     async def partner_report(
         self,
