@@ -420,33 +420,40 @@ class ReportService:
         period: Period,
         split: tuple[Dimension, Dimension | None],
     ) -> dict[Key, dict[str, int]] | None:
-        """{(row key, column key): {counter: sum}} from the rollup the counters live in;
-        None when that rollup cannot be split by the dimensions asked."""
+        """{(row key, column key): {counter: sum}} over the rollups the counters live in.
+
+        Certificate and audit counters split by association and period only: asked for
+        another split (or a region scope) they are left out, and when nothing else is
+        asked the answer is None (the table is not applicable)."""
         rows_by, columns_by = split
-        vendor = any(c in VENDOR_COUNTERS for c in counters)
-        if vendor:
-            wanted = {rows_by, *([columns_by] if columns_by else [])}
-            if not wanted <= _VENDOR_DIMENSIONS or scope.regions:
-                return None
-            table: Any = VendorRollup
-        else:
-            table = ComplaintRollup
-        dims = [rows_by, *([columns_by] if columns_by else [])]
-        group = [_column(table, d) for d in dims]
-        query = (
-            select(*group, *(func.sum(getattr(table, c)).label(c) for c in counters))
-            .where(table.month >= period.first, table.month <= period.last)
-            .group_by(*group)
-        )
-        conditions = _scope_conditions(table, scope, vendor=vendor)
-        if conditions is not None:
-            query = query.where(conditions)
+        vendor_counters = [c for c in counters if c in VENDOR_COUNTERS]
+        complaint_counters = [c for c in counters if c not in VENDOR_COUNTERS]
+        wanted = {rows_by, *([columns_by] if columns_by else [])}
+        vendor_splits = wanted <= _VENDOR_DIMENSIONS and not scope.regions
+        if not complaint_counters and not vendor_splits:
+            return None
         result: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for row in await session.execute(query):
-            keys = [_key(d, row[i], period) for i, d in enumerate(dims)]
-            cell = result[(keys[0], keys[1] if columns_by else ALL)]
-            for j, name in enumerate(counters):
-                cell[name] += int(row[len(dims) + j] or 0)
+        sources: list[tuple[Any, list[str]]] = []
+        if complaint_counters:
+            sources.append((ComplaintRollup, complaint_counters))
+        if vendor_counters and vendor_splits:
+            sources.append((VendorRollup, vendor_counters))
+        dims = [rows_by, *([columns_by] if columns_by else [])]
+        for table, names in sources:
+            group = [_column(table, d) for d in dims]
+            query = (
+                select(*group, *(func.sum(getattr(table, c)).label(c) for c in names))
+                .where(table.month >= period.first, table.month <= period.last)
+                .group_by(*group)
+            )
+            conditions = _scope_conditions(table, scope, vendor=table is VendorRollup)
+            if conditions is not None:
+                query = query.where(conditions)
+            for row in await session.execute(query):
+                keys = [_key(d, row[i], period) for i, d in enumerate(dims)]
+                cell = result[(keys[0], keys[1] if columns_by else ALL)]
+                for j, name in enumerate(names):
+                    cell[name] += int(row[len(dims) + j] or 0)
         return result
 
 
