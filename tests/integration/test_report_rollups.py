@@ -30,7 +30,10 @@ from registry.complaints.models import (
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
 from registry.membership.models import Vendor
+from registry.reports.models import ComplaintFact
 from registry.reports.rollups import (
+    COMPLAINT_COLUMNS,
+    contribution,
     naive_complaint_counts,
     rebuild_complaints,
     rollup_complaint_counts,
@@ -178,6 +181,19 @@ async def _check(database: Settings, vendor_ids: list[int], sequence: list[Op]) 
         await rebuild_complaints(ctx.db, lambda done, total: None)
         async with ctx.db.read() as session:
             assert await rollup_complaint_counts(session) == naive
+            # The rebuilt facts (SQL) are what the subscriber (Python) computes.
+            rows = (await session.execute(select(*COMPLAINT_COLUMNS))).all()
+            facts = {f.complaint_id: f for f in await session.scalars(select(ComplaintFact))}
+            for row in rows:
+                part = contribution(row)
+                fact = facts.get(row.id)
+                if part is None:
+                    assert fact is None
+                    continue
+                assert fact is not None
+                stored = (fact.month, fact.association_id, fact.region, fact.category)
+                assert (*stored, fact.vendor_size) == part.key
+                assert (fact.flags, fact.response_bucket) == (part.flags, part.response_bucket)
     finally:
         await ctx.db.dispose()
 
