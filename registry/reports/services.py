@@ -20,11 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry import regions
 from registry.accounts.caller import Caller
 from registry.accounts.models import ApiToken, Role
+from registry.audits.models import AuditRecord
+from registry.certification.models import AttestationRecord, Certification
+from registry.certification.status import CertificationState
 from registry.complaints.messages import CATEGORY_NAMES
 from registry.complaints.models import ComplaintCategory
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
+from registry.membership.models import Vendor
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
@@ -52,6 +56,8 @@ from registry.reports.tables import (
     Report,
     ReportTable,
     Scope,
+    add_months,
+    month_key,
 )
 
 VENDOR_SIZES: dict[str, tuple[str, str]] = {
@@ -83,6 +89,20 @@ class _Ask:
     columns_by: Dimension | None
     labels: dict[Dimension, tuple[Label, ...]]
     k: int
+
+
+_COMPLIANCE_DIMENSIONS = frozenset(
+    {Dimension.ASSOCIATION, Dimension.PROVINCE, Dimension.PREFECTURE}
+)
+_CERTIFIED_STATES = (CertificationState.ACTIVE, CertificationState.RENEWAL_DUE)
+
+
+def _vendor_key(dimension: Dimension, association_id: int, code: str) -> str:
+    if dimension is Dimension.ASSOCIATION:
+        return str(association_id)
+    if not regions.is_known(code):
+        return "unknown"
+    return regions.rolled_up(code, regions.RegionLevel(dimension.value))
 
 
 Key = tuple[str, str]
@@ -304,8 +324,9 @@ class ReportService:
             *([definition.denominator] if definition.denominator else []),
         ]
         if definition.id == "compliance":
-            return _not_applicable(definition, rows_by, columns_by, row_labels, column_labels)
-        sums = await self._sums(session, counters, scope, period, (rows_by, columns_by))
+            sums = await self._compliance(session, scope, period, (rows_by, columns_by))
+        else:
+            sums = await self._sums(session, counters, scope, period, (rows_by, columns_by))
         if sums is None:
             return _not_applicable(definition, rows_by, columns_by, row_labels, column_labels)
         rk = [label.key for label in row_labels]
@@ -411,6 +432,83 @@ class ReportService:
         if answered < max(k, 1):
             return Cell(CellStatus.SUPPRESSED_PRIMARY)
         return Cell(CellStatus.SHOWN, round(median_from_histogram(histogram), 2))
+
+    async def compliance_counts(
+        self,
+        scope: Scope,
+        period: Period,
+        split: tuple[Dimension, Dimension | None],
+    ) -> dict[Key, dict[str, int]] | None:
+        """The compliance KPI's counters (certified, compliant) by `split`; see `_compliance`."""
+        async with self.ctx.db.read() as session:
+            return await self._compliance(session, scope, period, split)
+
+    async def _compliance(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        period: Period,
+        split: tuple[Dimension, Dimension | None],
+    ) -> dict[Key, dict[str, int]] | None:
+        """Certified and compliant vendors as they stand now, by association or by the
+        region of their credit code (GB 32100: characters 3-8 are the registering
+        authority's division code). Past states are not kept, so only a period ending
+        this month or last month has the figure; other periods and splits: None."""
+        now_month = month_key(self.ctx.clock.now())
+        wanted = [d for d in split if d is not None]
+        if period.last < add_months(now_month, -1) or not set(wanted) <= _COMPLIANCE_DIMENSIONS:
+            return None
+        latest_attestation = (
+            select(
+                AttestationRecord.vendor_id,
+                func.max(AttestationRecord.period_end).label("period_end"),
+            )
+            .group_by(AttestationRecord.vendor_id)
+            .subquery()
+        )
+        attested = {
+            vendor_id: bool(all_met)
+            for vendor_id, all_met in await session.execute(
+                select(AttestationRecord.vendor_id, AttestationRecord.all_met).join(
+                    latest_attestation,
+                    (latest_attestation.c.vendor_id == AttestationRecord.vendor_id)
+                    & (latest_attestation.c.period_end == AttestationRecord.period_end),
+                )
+            )
+        }
+        latest_audit = (
+            select(AuditRecord.vendor_id, func.max(AuditRecord.period_end).label("period_end"))
+            .group_by(AuditRecord.vendor_id)
+            .subquery()
+        )
+        audited = {
+            vendor_id: "major_nonconformity" not in (outcomes or {}).values()
+            for vendor_id, outcomes in await session.execute(
+                select(AuditRecord.vendor_id, AuditRecord.outcomes).join(
+                    latest_audit,
+                    (latest_audit.c.vendor_id == AuditRecord.vendor_id)
+                    & (latest_audit.c.period_end == AuditRecord.period_end),
+                )
+            )
+        }
+        certified = await session.execute(
+            select(Vendor.id, Vendor.association_id, Vendor.credit_code)
+            .join(Certification, Certification.vendor_id == Vendor.id)
+            .where(Certification.state.in_(_CERTIFIED_STATES))
+        )
+        result: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for vendor_id, association_id, credit_code in certified:
+            code = credit_code[2:8]
+            if scope.associations and association_id not in scope.associations:
+                continue
+            if scope.regions and not any(regions.within(code, s) for s in scope.regions):
+                continue
+            keys = [_vendor_key(d, association_id, code) for d in wanted]
+            cell = result[(keys[0], keys[1] if len(keys) == 2 else ALL)]
+            cell["certified"] += 1
+            if attested.get(vendor_id, False) and audited.get(vendor_id, True):
+                cell["compliant"] += 1
+        return result
 
     async def _sums(
         self,

@@ -212,3 +212,38 @@ async def test_partner_sees_its_province_only_and_every_query_is_logged(  # noqa
     )
     assert failed.exit_code == 1
     assert "does NOT verify" in failed.output
+
+
+async def test_certificates_feed_the_vendor_rollup_and_compliance(
+    services: Services, association: str
+) -> None:
+    from sqlalchemy import select
+
+    from registry.reports.models import VendorRollup
+    from registry.reports.tables import month_key
+    from tests.factories import vendor_in_state
+
+    # Expired first: its expiry run would expire a certificate granted at the same moment.
+    await vendor_in_state(services, association, "report-expired", "expired")
+    await vendor_in_state(services, association, "report-active", "active")
+    now = services.ctx.clock.now()
+    async with services.ctx.db.read() as session:
+        rows = {
+            row.month: (row.granted, row.due, row.expired, row.renewed_before_expiry)
+            for row in await session.scalars(select(VendorRollup))
+        }
+    granted_month = month_key(now)
+    assert rows[granted_month][0] == 2
+    expired_months = [m for m, values in rows.items() if values[2] == 1]
+    assert len(expired_months) == 1
+    assert rows[expired_months[0]][1] == 1  # fell due that month, not renewed
+    counts = await services.reports.compliance_counts(
+        Scope(), Period(granted_month, granted_month), (Dimension.ASSOCIATION, None)
+    )
+    assert counts is not None
+    assert sum(cell["certified"] for cell in counts.values()) == 1
+    assert sum(cell["compliant"] for cell in counts.values()) == 1
+    past = await services.reports.compliance_counts(
+        Scope(), Period(202301, 202301), (Dimension.ASSOCIATION, None)
+    )
+    assert past is None  # past states are not kept: not applicable
