@@ -37,7 +37,7 @@ def test_the_six_programme_kpis_have_targets_and_counters_that_exist() -> None:
         assert set(kpi.numerator) <= counters
         assert kpi.denominator is None or kpi.denominator in counters
         assert (kpi.kind is KpiKind.RATE) == (kpi.denominator is not None)
-        assert kpi.name_zh and kpi.name_en and kpi.definition_zh and kpi.definition_en
+        assert all((kpi.name_zh, kpi.name_en, kpi.definition_zh, kpi.definition_en))
         if kpi.id in PROGRAMME_KPIS:
             assert kpi.target is not None
     by_id = {kpi.id: kpi for kpi in KPIS}
