@@ -14,8 +14,8 @@ from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.models import Role
-from registry.clock import isoformat
+from registry.kernel.caller import Role
+from registry.kernel.clock import isoformat
 from registry.reports.exports import report_csv, report_data, report_xlsx
 from registry.reports.kpis import KPIS
 from registry.reports.suppression import MIN_RATE_DENOMINATOR, RULE_VERSION

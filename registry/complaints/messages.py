@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry import regions
 from registry.errors import Conflict, InvalidInput, NotFound, RegistryError
+from registry.kernel import regions
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"

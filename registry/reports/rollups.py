@@ -25,13 +25,13 @@ from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import regions
 from registry.certification.events import AuditRecorded, CertificateTransitioned
 from registry.complaints.events import ComplaintFact as ComplaintHappened
 from registry.complaints.models import Complaint, ComplaintCategory
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database
 from registry.events import DomainEvent
+from registry.kernel import regions
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
     NO_ASSOCIATION,

@@ -17,10 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import regions
-from registry.accounts.caller import Caller
-from registry.accounts.models import ApiToken, Role
-from registry.audits.models import AuditRecord
+from registry.accounts.models import ApiToken
+from registry.certification.audit_models import AuditRecord
 from registry.certification.models import AttestationRecord, Certification
 from registry.certification.status import CertificationState
 from registry.complaints.messages import CATEGORY_NAMES
@@ -28,6 +26,8 @@ from registry.complaints.models import ComplaintCategory
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
+from registry.kernel import regions
+from registry.kernel.caller import Caller, Role
 from registry.membership.models import Vendor
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (

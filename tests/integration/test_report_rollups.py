@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from attestations.keys import SigningKey
-from registry.clock import ManualClock
 from registry.complaints import events as ce
 from registry.complaints.models import (
     Complaint,
@@ -29,6 +28,7 @@ from registry.complaints.models import (
 )
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
 from registry.reports.models import ComplaintFact
 from registry.reports.rollups import (

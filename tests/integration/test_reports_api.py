@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from registry.accounts.models import Role
-from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.messages import ComplaintInvalid
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.reports.rollups import naive_complaint_counts, rollup_complaint_counts
 from registry.reports.snapshots import SnapshotInvalid, verify_snapshot
 from registry.reports.tables import Audience, Dimension, Period, Scope

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from registry import regions
+from registry.kernel import regions
 from registry.reports.kpis import KPIS, PROGRAMME_KPIS, KpiKind, TargetMeasure
 from registry.reports.models import COMPLAINT_COUNTERS, VENDOR_COUNTERS
 from registry.reports.services import median_from_histogram
