@@ -43,11 +43,11 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select, text  # noqa: E402
 
 from attestations.keys import SigningKey  # noqa: E402
-from registry import regions  # noqa: E402
 from registry.complaints.models import Complaint, ComplaintCategory  # noqa: E402
 from registry.context import RegistryContext  # noqa: E402
 from registry.db.migrate import upgrade  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
+from registry.kernel import regions  # noqa: E402
 from registry.kernel.clock import ManualClock  # noqa: E402
 from registry.reports.rollups import rebuild_complaints  # noqa: E402
 from registry.reports.tables import Audience, Dimension, Period, Scope, add_months  # noqa: E402
