@@ -19,11 +19,23 @@ from registry.certification.compromise import KeyCompromiseService
 from registry.certification.events import (
     CERTIFICATION_CHANGED_EVENT,
     RENEWAL_REMINDER_EVENT,
+    AuditRecorded,
     CertificateTransitioned,
     RenewalReminderDue,
 )
 from registry.certification.services import CertificationService
-from registry.complaints.events import COMPLAINT_EVENTS
+from registry.complaints.events import (
+    ComplaintClosed,
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintFirstResponded,
+    ComplaintForwarded,
+    ComplaintMediated,
+    ComplaintRated,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    ComplaintSubstantiated,
+)
 from registry.complaints.forwarding import attach_domain_complaints, attach_waiting_complaints
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
@@ -127,6 +139,21 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         CertificateTransitioned, notify_certificate_change, name="notifications.vendor_webhook"
     )
     bus.subscribe(RenewalReminderDue, notify_renewal_reminder, name="notifications.vendor_webhook")
-    for complaint_event in COMPLAINT_EVENTS:
+    for complaint_event in (
+        ComplaintFiled,
+        ComplaintForwarded,
+        ComplaintFirstResponded,
+        ComplaintResolved,
+        ComplaintRated,
+        ComplaintEscalated,
+        ComplaintSlaBreached,
+        ComplaintMediated,
+        ComplaintSubstantiated,
+        ComplaintClosed,
+    ):
         # Every complaint event: the report rollups follow the complaint (same transaction).
         bus.subscribe(complaint_event, rollups.on_complaint_event, name="reports.complaint_rollup")
+    bus.subscribe(
+        CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
+    )
+    bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")

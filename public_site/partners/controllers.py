@@ -39,7 +39,7 @@ from public_site.statistics.controllers import (
     table_download,
 )
 from public_site.statistics.figures import PREFECTURE, count_chart, full_months
-from registry import regions
+from registry.kernel import regions
 from registry.accounts.access import PUBLIC, opt
 from registry.complaints.messages import Bilingual
 from registry.errors import (

@@ -26,6 +26,7 @@ __all__ = [
     "ComplaintFiled",
     "ComplaintFirstResponded",
     "ComplaintForwarded",
+    "ComplaintMediated",
     "ComplaintRated",
     "ComplaintResolved",
     "ComplaintSlaBreached",
@@ -110,6 +111,16 @@ class ComplaintClosed(ComplaintFact):
     """`mediated` or `duplicate_joined`."""
 
 
+@dataclass(frozen=True, slots=True)
+class ComplaintMediated(ComplaintFact):
+    """A mediator found the escalated complaint upheld or not upheld (the report rollups
+    count mediations whatever the outcome; `ComplaintSubstantiated` follows when it
+    counts against the vendor)."""
+
+    outcome: str
+    """`upheld` or `not_upheld`."""
+
+
 class SubstantiationBasis(enum.StrEnum):
     """Why a complaint counts as substantiated against its vendor."""
 
@@ -147,20 +158,3 @@ def publish_complaint_fact(
             **values,
         ),
     )
-
-
-ComplaintEvent = ComplaintFact
-"""Any complaint event (the report rollups react to every one of them by id)."""
-
-COMPLAINT_EVENTS: tuple[type[ComplaintFact], ...] = (
-    ComplaintFiled,
-    ComplaintForwarded,
-    ComplaintFirstResponded,
-    ComplaintResolved,
-    ComplaintRated,
-    ComplaintEscalated,
-    ComplaintSlaBreached,
-    ComplaintClosed,
-    ComplaintSubstantiated,
-)
-"""Every complaint event, for subscribers that follow any change of a complaint."""

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from registry import regions
 from registry.complaints.messages import (
     BAD_CREDIT_CODE,
     BAD_DATE,
@@ -29,6 +28,7 @@ from registry.complaints.messages import (
 )
 from registry.complaints.models import ComplaintCategory, SubjectKind
 from registry.complaints.pii import Contact
+from registry.kernel import regions
 from registry.kernel.credit_code import CreditCodeError, normalise_credit_code
 from registry.kernel.patterns import DOMAIN_PATTERN, EMAIL_PATTERN
 from registry.settings import Settings

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from registry import regions
 from registry.errors import Conflict, InvalidInput, NotFound, RegistryError
+from registry.kernel import regions
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -217,7 +217,7 @@ SUBJECT_KIND_NAMES: Mapping[str, Text] = {
 }
 
 # Province-level administrative divisions (GB/T 2260), the region a complaint is filed
-# from; the names come from the kernel's code table (registry.regions).
+# from; the names come from the kernel's code table (registry.kernel.regions).
 PROVINCES: Mapping[str, Text] = {
     province.code: Text(province.name_zh, province.name_en) for province in regions.provinces()
 }

@@ -14,7 +14,7 @@ import io
 from typing import Any
 
 from attestations.canonical import canonicalize
-from registry.clock import isoformat
+from registry.kernel.clock import isoformat
 from registry.reports.suppression import MIN_RATE_DENOMINATOR, CellStatus
 from registry.reports.tables import Cell, Label, Report, ReportTable
 

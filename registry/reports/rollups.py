@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, delete, extract, func, literal, select
+from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import regions
-from registry.complaints.events import ComplaintEvent
+from registry.certification.events import AuditRecorded, CertificateTransitioned
+from registry.complaints.events import ComplaintFact as ComplaintHappened
 from registry.complaints.models import Complaint, ComplaintCategory
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database
 from registry.events import DomainEvent
+from registry.kernel import regions
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
     NO_ASSOCIATION,
@@ -47,7 +48,7 @@ SATISFIED_FROM = 4
 """Ratings at or above this count as satisfied (satisfaction KPI, version 1)."""
 DAY = timedelta(hours=24)
 _BIT = {name: 1 << i for i, name in enumerate(COMPLAINT_COUNTERS)}
-_REBUILD_BATCH = 20_000
+_REBUILD_BATCH = 100_000
 
 RollupKey = tuple[int, int, str, str, str]
 """(month, association_id, region, category, vendor_size): a complaint_rollup row."""
@@ -233,7 +234,7 @@ async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]
 
 async def on_complaint_event(session: AsyncSession, event: DomainEvent) -> None:
     """Subscriber of every complaint event: the complaint's rollup rows follow it."""
-    if isinstance(event, ComplaintEvent):
+    if isinstance(event, ComplaintHappened):
         await refresh_complaints(session, [event.complaint_id])
 
 
@@ -257,67 +258,99 @@ async def add_vendor_counts(
     await session.execute(statement)
 
 
+async def on_certificate_transitioned(
+    session: AsyncSession, event: CertificateTransitioned
+) -> None:
+    """Grants count in the month they happen; a renewal or an expiry counts as a
+    certificate falling due in the month its validity was to end (renewal KPI)."""
+    if event.granted:
+        await add_vendor_counts(session, month_key(event.at), event.association_id, {"granted": 1})
+    if event.renewed and event.previous_valid_until is not None:
+        await add_vendor_counts(session, month_key(event.at), event.association_id, {"renewed": 1})
+        await add_vendor_counts(
+            session,
+            month_key(event.previous_valid_until),
+            event.association_id,
+            {"due": 1, "renewed_before_expiry": 1},
+        )
+    if event.expired:
+        ended = event.previous_valid_until or event.valid_until or event.at
+        await add_vendor_counts(
+            session, month_key(ended), event.association_id, {"due": 1, "expired": 1}
+        )
+
+
+async def on_audit_recorded(session: AsyncSession, event: AuditRecorded) -> None:
+    """An audit finding a major nonconformity in an information-security criterion is a
+    security incident (leak-incidents KPI), counted in the month it was recorded."""
+    if any(is_security_criterion(c) for c in event.major_nonconformities):
+        await add_vendor_counts(
+            session, month_key(event.at), event.association_id, {"security_incidents": 1}
+        )
+
+
+SECURITY_CRITERIA_MARKERS = ("security", "privacy", "personal-information", "pii", "leak")
+"""Criterion ids of the information-security pillar contain one of these words."""
+
+
+def is_security_criterion(criterion_id: str) -> bool:
+    """True for a criterion of the information-security pillar."""
+    lowered = criterion_id.lower()
+    return any(marker in lowered for marker in SECURITY_CRITERIA_MARKERS)
+
+
 # --- from scratch ------------------------------------------------------------------------
 
 
 async def rebuild_complaints(db: Database, progress: Callable[[int, int], None]) -> int:
     """Recompute complaint_fact and complaint_rollup from the complaint table in one
-    transaction; `progress(done, total)` after each batch. Returns the complaints read."""
-    fact_insert = DriverInsert(
-        ComplaintFact.__table__,  # type: ignore[arg-type]
-        [
-            "complaint_id",
-            "month",
-            "association_id",
-            "region",
-            "category",
-            "vendor_size",
-            "flags",
-            "response_bucket",
-        ],
-    )
+    transaction; `progress(done, total)` after each batch. Returns the complaints read.
+
+    The per-complaint facts are written by INSERT … SELECT in id ranges (the database does
+    the arithmetic, with the SQL form of the rules, `_complaint_sql`, which the tests hold
+    equal to the incremental Python form), then the rollup rows by one GROUP BY over the
+    narrow facts."""
+    fact_columns = [
+        "complaint_id",
+        "month",
+        "association_id",
+        "region",
+        "category",
+        "vendor_size",
+        "flags",
+        "response_bucket",
+    ]
     rollup_columns = [c.key for c in ComplaintRollup.__table__.c]
     rollup_insert = DriverInsert(ComplaintRollup.__table__, rollup_columns)  # type: ignore[arg-type]
-    sums: dict[RollupKey, list[int]] = {}
-    width = len(COMPLAINT_COUNTERS) + len(RESPONSE_BUCKETS)
-    read = 0
+    fact_table = ComplaintFact.__table__
     async with db.transaction() as session:
+        dialect = session.get_bind().dialect.name
         total = int(await session.scalar(select(func.count()).select_from(Complaint)) or 0)
+        low, high = (
+            await session.execute(select(func.min(Complaint.id), func.max(Complaint.id)))
+        ).one()
         await session.execute(delete(ComplaintFact))
         await session.execute(delete(ComplaintRollup))
-        connection = await session.connection()
-        last_id = 0
-        while True:
-            rows = (
+        done = 0
+        progress(0, total)
+        if low is not None:
+            for first in range(low, high + 1, _REBUILD_BATCH):
+                last = first + _REBUILD_BATCH - 1
                 await session.execute(
-                    select(*COMPLAINT_COLUMNS)
-                    .where(Complaint.id > last_id)
-                    .order_by(Complaint.id)
-                    .limit(_REBUILD_BATCH)
+                    fact_table.insert().from_select(  # type: ignore[attr-defined]
+                        fact_columns, _fact_select(dialect, first, last)
+                    )
                 )
-            ).all()
-            if not rows:
-                break
-            facts = []
-            for row in rows:
-                part = contribution(row)
-                if part is None:
-                    continue
-                facts.append((row.id, *part.key, part.flags, part.response_bucket))
-                vector = sums.get(part.key)
-                if vector is None:
-                    vector = sums[part.key] = [0] * width
-                for i in range(len(COMPLAINT_COUNTERS)):
-                    if part.flags >> i & 1:
-                        vector[i] += 1
-                if part.response_bucket is not None:
-                    vector[len(COMPLAINT_COUNTERS) + part.response_bucket] += 1
-            await fact_insert.execute(connection, facts)
-            last_id = rows[-1].id
-            read += len(rows)
-            progress(read, total)
+                done = min(total, done + _REBUILD_BATCH)
+                progress(done, total)
+        sums: dict[RollupKey, list[int]] = {}
+        for row in await session.execute(_rollup_from_facts()):
+            key = (int(row[0]), int(row[1]), row[2], row[3], row[4])
+            sums[key] = [int(value) for value in row[5:]]
+        connection = await session.connection()
         await rollup_insert.execute(connection, list(_rollup_rows(sums, rollup_columns)))
-    return read
+        progress(total, total)
+    return total
 
 
 def _rollup_rows(
@@ -352,62 +385,109 @@ def _flag(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
+@dataclass(frozen=True)
+class _ComplaintSql:
+    """A complaint's rollup key and counters as SQL expressions over the complaint row:
+    the same rules as `contribution`, written a second time, independently, in SQL."""
+
+    month: Any
+    association: Any
+    size: Any
+    conditions: dict[str, Any]
+    buckets: list[Any]
+    """One condition per RESPONSE_BUCKETS entry."""
+
+
+def _complaint_sql(dialect: str) -> _ComplaintSql:
+    c = Complaint
+    started = func.coalesce(c.forwarded_at, c.created_at)
+    hours = _hours_sql(dialect, c.first_response_at, started)
+    answered = c.first_response_at.is_not(None)
+    upheld = c.substantiated.is_(True)
+    conditions = {
+        "filed": literal(True).is_(True),
+        "forwarded": c.forwarded_at.is_not(None),
+        "answered": answered,
+        "answered_in_clock": answered
+        & (c.first_response_due_at.is_(None) | (c.first_response_at <= c.first_response_due_at)),
+        "answered_24h": answered & (hours <= 24.0),
+        "resolved": c.resolved_at.is_not(None),
+        "escalated": c.escalated_at.is_not(None),
+        "mediated": c.mediation_outcome.is_not(None),
+        "substantiated": upheld,
+        "concluded": c.resolved_at.is_not(None) | c.mediation_outcome.is_not(None),
+        "rated": c.rating.is_not(None),
+        "satisfied": c.rating >= literal(SATISFIED_FROM),
+        "leak_confirmed": upheld & (c.category == ComplaintCategory.PERSONAL_INFORMATION_LEAK),
+    }
+    edges = [0.0, *[float(e) for e in RESPONSE_HOUR_EDGES]]
+    buckets = []
+    for i in range(len(RESPONSE_BUCKETS)):
+        if i == 0:
+            buckets.append(answered & (hours <= edges[1]))
+        elif i == len(RESPONSE_HOUR_EDGES):
+            buckets.append(answered & (hours > edges[i]))
+        else:
+            buckets.append(answered & (hours > edges[i]) & (hours <= edges[i + 1]))
+    return _ComplaintSql(
+        month=_month_sql(dialect, c.created_at),
+        association=func.coalesce(c.association_id, literal(NO_ASSOCIATION)),
+        size=case((c.vendor_id.is_(None), literal("none")), else_=literal("unspecified")),
+        conditions=conditions,
+        buckets=buckets,
+    )
+
+
 def naive_complaint_select(dialect: str) -> Any:
     """SELECT month, association, region, category, vendor size, counters… FROM complaint
     GROUP BY …: the rollup computed the slow way, straight from the complaint table."""
     c = Complaint
-    month = _month_sql(dialect, c.created_at)
-    association = func.coalesce(c.association_id, literal(NO_ASSOCIATION))
-    size = case((c.vendor_id.is_(None), literal("none")), else_=literal("unspecified"))
-    started = func.coalesce(c.forwarded_at, c.created_at)
-    hours = _hours_sql(dialect, c.first_response_at, started)
-    answered = c.first_response_at.is_not(None)
-    bucket_bounds = [0.0, *[float(e) for e in RESPONSE_HOUR_EDGES]]
-    buckets = []
-    for i in range(len(RESPONSE_BUCKETS)):
-        low = bucket_bounds[i]
-        if i == len(RESPONSE_HOUR_EDGES):
-            cond = answered & (hours > low)
-        elif i == 0:
-            cond = answered & (hours <= RESPONSE_HOUR_EDGES[0])
-        else:
-            cond = answered & (hours > low) & (hours <= RESPONSE_HOUR_EDGES[i])
-        buckets.append(_flag(cond).label(RESPONSE_BUCKETS[i]))
-    satisfied_from = literal(SATISFIED_FROM)
+    sql = _complaint_sql(dialect)
     return (
         select(
-            month.label("month"),
-            association.label("association_id"),
+            sql.month.label("month"),
+            sql.association.label("association_id"),
             c.region,
             c.category,
-            size.label("vendor_size"),
-            func.count().label("filed"),
-            _flag(c.forwarded_at.is_not(None)).label("forwarded"),
-            _flag(answered).label("answered"),
-            _flag(
-                answered
-                & (
-                    c.first_response_due_at.is_(None)
-                    | (c.first_response_at <= c.first_response_due_at)
-                )
-            ).label("answered_in_clock"),
-            _flag(answered & (hours <= 24.0)).label("answered_24h"),
-            _flag(c.resolved_at.is_not(None)).label("resolved"),
-            _flag(c.escalated_at.is_not(None)).label("escalated"),
-            _flag(c.mediation_outcome.is_not(None)).label("mediated"),
-            _flag(c.substantiated.is_(True)).label("substantiated"),
-            _flag(c.resolved_at.is_not(None) | c.mediation_outcome.is_not(None)).label("concluded"),
-            _flag(c.rating.is_not(None)).label("rated"),
-            _flag(c.rating >= satisfied_from).label("satisfied"),
-            _flag(
-                c.substantiated.is_(True)
-                & (c.category == ComplaintCategory.PERSONAL_INFORMATION_LEAK)
-            ).label("leak_confirmed"),
-            *buckets,
+            sql.size.label("vendor_size"),
+            *(_flag(sql.conditions[name]).label(name) for name in COMPLAINT_COUNTERS),
+            *(_flag(cond).label(RESPONSE_BUCKETS[i]) for i, cond in enumerate(sql.buckets)),
         )
         .where(c.duplicate_joined_at.is_(None))
-        .group_by(month, association, c.region, c.category, size)
+        .group_by(sql.month, sql.association, c.region, c.category, sql.size)
     )
+
+
+def _rollup_from_facts() -> Any:
+    """complaint_rollup's counters summed from the facts' bits (the rebuild's second step)."""
+    f = ComplaintFact
+    keys = [f.month, f.association_id, f.region, f.category, f.vendor_size]
+    return select(
+        *keys,
+        *(_flag(f.flags.op("&")(_BIT[name]) != 0) for name in COMPLAINT_COUNTERS),
+        *(_flag(f.response_bucket == i) for i in range(len(RESPONSE_BUCKETS))),
+    ).group_by(*keys)
+
+
+def _fact_select(dialect: str, first_id: int, last_id: int) -> Any:
+    """Each complaint's contribution (a complaint_fact row) computed in SQL."""
+    c = Complaint
+    sql = _complaint_sql(dialect)
+    flags = sum(
+        (case((sql.conditions[name], _BIT[name]), else_=0) for name in COMPLAINT_COUNTERS),
+        start=literal(0),
+    )
+    bucket = case(*((cond, i) for i, cond in enumerate(sql.buckets)), else_=null())
+    return select(
+        c.id,
+        sql.month,
+        sql.association,
+        c.region,
+        c.category,
+        sql.size,
+        flags,
+        bucket,
+    ).where(c.duplicate_joined_at.is_(None), c.id >= first_id, c.id <= last_id)
 
 
 async def naive_complaint_counts(session: AsyncSession) -> dict[RollupKey, dict[str, int]]:

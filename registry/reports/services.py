@@ -17,13 +17,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry import regions
+from registry.accounts.models import ApiToken
+from registry.certification.audit_models import AuditRecord
+from registry.certification.models import AttestationRecord, Certification
+from registry.certification.status import CertificationState
 from registry.complaints.messages import CATEGORY_NAMES
 from registry.complaints.models import ComplaintCategory
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, PermissionDenied
+from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
+from registry.kernel import regions
 from registry.kernel.caller import Caller, Role
+from registry.membership.models import Vendor
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
@@ -51,6 +56,8 @@ from registry.reports.tables import (
     Report,
     ReportTable,
     Scope,
+    add_months,
+    month_key,
 )
 
 VENDOR_SIZES: dict[str, tuple[str, str]] = {
@@ -82,6 +89,20 @@ class _Ask:
     columns_by: Dimension | None
     labels: dict[Dimension, tuple[Label, ...]]
     k: int
+
+
+_COMPLIANCE_DIMENSIONS = frozenset(
+    {Dimension.ASSOCIATION, Dimension.PROVINCE, Dimension.PREFECTURE}
+)
+_CERTIFIED_STATES = (CertificationState.ACTIVE, CertificationState.RENEWAL_DUE)
+
+
+def _vendor_key(dimension: Dimension, association_id: int, code: str) -> str:
+    if dimension is Dimension.ASSOCIATION:
+        return str(association_id)
+    if not regions.is_known(code):
+        return "unknown"
+    return regions.rolled_up(code, regions.RegionLevel(dimension.value))
 
 
 Key = tuple[str, str]
@@ -163,6 +184,56 @@ class ReportService:
             regions=frozenset(r.region for r in rows if r.region),
             associations=frozenset(r.association_id for r in rows if r.association_id),
         )
+
+    async def check_partner_scope(
+        self, region_codes: Sequence[str], association_slugs: Sequence[str]
+    ) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """Validate a partner's scope before anything is created: every region a known
+        province or prefecture code, every association existing, at least one of either."""
+        if not region_codes and not association_slugs:
+            raise InvalidInput(
+                "a government_partner token needs --region and/or --association",
+                fields={"region": "GB/T 2260 province or prefecture code"},
+            )
+        for code in region_codes:
+            if not regions.is_known(code) or regions.prefecture_of(code) != code:
+                raise InvalidInput(
+                    f"{code!r} is not a province or prefecture code of GB/T 2260",
+                    fields={"region": "province (110000) or prefecture (440300) code"},
+                )
+        association_ids: list[int] = []
+        async with self.ctx.db.read() as session:
+            for slug in association_slugs:
+                found = await session.scalar(select(Association.id).where(Association.slug == slug))
+                if found is None:
+                    raise NotFound(f"no association with slug {slug!r}")
+                association_ids.append(found)
+        return tuple(dict.fromkeys(region_codes)), tuple(dict.fromkeys(association_ids))
+
+    async def grant_partner_scope(
+        self, token_id: int, region_codes: Sequence[str], association_ids: Sequence[int]
+    ) -> None:
+        """Give the government partner holding `token_id` its regions and associations."""
+        async with self.ctx.db.transaction() as session:
+            principal_id, role = (
+                await session.execute(
+                    select(ApiToken.principal_id, ApiToken.role).where(ApiToken.id == token_id)
+                )
+            ).one()
+            if role is not Role.GOVERNMENT_PARTNER:
+                raise InvalidInput("only government partners have a report scope")
+            for code in region_codes:
+                session.add(PartnerScope(principal_id=principal_id, region=code))
+            for association_id in association_ids:
+                session.add(PartnerScope(principal_id=principal_id, association_id=association_id))
+
+    async def access_log(self, offset: int, limit: int) -> list[ReportAccess]:
+        """The partners' report queries, newest first (federation admin)."""
+        async with self.ctx.db.read() as session:
+            rows = await session.scalars(
+                select(ReportAccess).order_by(ReportAccess.id.desc()).offset(offset).limit(limit)
+            )
+            return list(rows)
 
     async def partner_report(
         self,
@@ -253,8 +324,9 @@ class ReportService:
             *([definition.denominator] if definition.denominator else []),
         ]
         if definition.id == "compliance":
-            return _not_applicable(definition, rows_by, columns_by, row_labels, column_labels)
-        sums = await self._sums(session, counters, scope, period, (rows_by, columns_by))
+            sums = await self._compliance(session, scope, period, (rows_by, columns_by))
+        else:
+            sums = await self._sums(session, counters, scope, period, (rows_by, columns_by))
         if sums is None:
             return _not_applicable(definition, rows_by, columns_by, row_labels, column_labels)
         rk = [label.key for label in row_labels]
@@ -361,6 +433,83 @@ class ReportService:
             return Cell(CellStatus.SUPPRESSED_PRIMARY)
         return Cell(CellStatus.SHOWN, round(median_from_histogram(histogram), 2))
 
+    async def compliance_counts(
+        self,
+        scope: Scope,
+        period: Period,
+        split: tuple[Dimension, Dimension | None],
+    ) -> dict[Key, dict[str, int]] | None:
+        """The compliance KPI's counters (certified, compliant) by `split`; see `_compliance`."""
+        async with self.ctx.db.read() as session:
+            return await self._compliance(session, scope, period, split)
+
+    async def _compliance(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        period: Period,
+        split: tuple[Dimension, Dimension | None],
+    ) -> dict[Key, dict[str, int]] | None:
+        """Certified and compliant vendors as they stand now, by association or by the
+        region of their credit code (GB 32100: characters 3-8 are the registering
+        authority's division code). Past states are not kept, so only a period ending
+        this month or last month has the figure; other periods and splits: None."""
+        now_month = month_key(self.ctx.clock.now())
+        wanted = [d for d in split if d is not None]
+        if period.last < add_months(now_month, -1) or not set(wanted) <= _COMPLIANCE_DIMENSIONS:
+            return None
+        latest_attestation = (
+            select(
+                AttestationRecord.vendor_id,
+                func.max(AttestationRecord.period_end).label("period_end"),
+            )
+            .group_by(AttestationRecord.vendor_id)
+            .subquery()
+        )
+        attested = {
+            vendor_id: bool(all_met)
+            for vendor_id, all_met in await session.execute(
+                select(AttestationRecord.vendor_id, AttestationRecord.all_met).join(
+                    latest_attestation,
+                    (latest_attestation.c.vendor_id == AttestationRecord.vendor_id)
+                    & (latest_attestation.c.period_end == AttestationRecord.period_end),
+                )
+            )
+        }
+        latest_audit = (
+            select(AuditRecord.vendor_id, func.max(AuditRecord.period_end).label("period_end"))
+            .group_by(AuditRecord.vendor_id)
+            .subquery()
+        )
+        audited = {
+            vendor_id: "major_nonconformity" not in (outcomes or {}).values()
+            for vendor_id, outcomes in await session.execute(
+                select(AuditRecord.vendor_id, AuditRecord.outcomes).join(
+                    latest_audit,
+                    (latest_audit.c.vendor_id == AuditRecord.vendor_id)
+                    & (latest_audit.c.period_end == AuditRecord.period_end),
+                )
+            )
+        }
+        certified = await session.execute(
+            select(Vendor.id, Vendor.association_id, Vendor.credit_code)
+            .join(Certification, Certification.vendor_id == Vendor.id)
+            .where(Certification.state.in_(_CERTIFIED_STATES))
+        )
+        result: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for vendor_id, association_id, credit_code in certified:
+            code = credit_code[2:8]
+            if scope.associations and association_id not in scope.associations:
+                continue
+            if scope.regions and not any(regions.within(code, s) for s in scope.regions):
+                continue
+            keys = [_vendor_key(d, association_id, code) for d in wanted]
+            cell = result[(keys[0], keys[1] if len(keys) == 2 else ALL)]
+            cell["certified"] += 1
+            if attested.get(vendor_id, False) and audited.get(vendor_id, True):
+                cell["compliant"] += 1
+        return result
+
     async def _sums(
         self,
         session: AsyncSession,
@@ -369,45 +518,40 @@ class ReportService:
         period: Period,
         split: tuple[Dimension, Dimension | None],
     ) -> dict[Key, dict[str, int]] | None:
-        """{(row key, column key): {counter: sum}} from the rollup the counters live in;
-        None when that rollup cannot be split by the dimensions asked."""
+        """{(row key, column key): {counter: sum}} over the rollups the counters live in.
+
+        Certificate and audit counters split by association and period only: asked for
+        another split (or a region scope) they are left out, and when nothing else is
+        asked the answer is None (the table is not applicable)."""
         rows_by, columns_by = split
-        from_vendors = [c for c in counters if c in VENDOR_COUNTERS]
-        if from_vendors and len(from_vendors) < len(counters):
-            # A KPI summing counters of both rollups (leak incidents): each from its own.
-            complaint_sums = await self._sums(
-                session, [c for c in counters if c not in VENDOR_COUNTERS], scope, period, split
-            )
-            vendor_sums = await self._sums(session, from_vendors, scope, period, split)
-            if complaint_sums is None or vendor_sums is None:
-                return None
-            for key, values in vendor_sums.items():
-                complaint_sums[key].update(values)
-            return complaint_sums
-        vendor = bool(from_vendors)
-        if vendor:
-            wanted = {rows_by, *([columns_by] if columns_by else [])}
-            if not wanted <= _VENDOR_DIMENSIONS or scope.regions:
-                return None
-            table: Any = VendorRollup
-        else:
-            table = ComplaintRollup
-        dims = [rows_by, *([columns_by] if columns_by else [])]
-        group = [_column(table, d) for d in dims]
-        query = (
-            select(*group, *(func.sum(getattr(table, c)).label(c) for c in counters))
-            .where(table.month >= period.first, table.month <= period.last)
-            .group_by(*group)
-        )
-        conditions = _scope_conditions(table, scope, vendor=vendor)
-        if conditions is not None:
-            query = query.where(conditions)
+        vendor_counters = [c for c in counters if c in VENDOR_COUNTERS]
+        complaint_counters = [c for c in counters if c not in VENDOR_COUNTERS]
+        wanted = {rows_by, *([columns_by] if columns_by else [])}
+        vendor_splits = wanted <= _VENDOR_DIMENSIONS and not scope.regions
+        if not complaint_counters and not vendor_splits:
+            return None
         result: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for row in await session.execute(query):
-            keys = [_key(d, row[i], period) for i, d in enumerate(dims)]
-            cell = result[(keys[0], keys[1] if columns_by else ALL)]
-            for j, name in enumerate(counters):
-                cell[name] += int(row[len(dims) + j] or 0)
+        sources: list[tuple[Any, list[str]]] = []
+        if complaint_counters:
+            sources.append((ComplaintRollup, complaint_counters))
+        if vendor_counters and vendor_splits:
+            sources.append((VendorRollup, vendor_counters))
+        dims = [rows_by, *([columns_by] if columns_by else [])]
+        for table, names in sources:
+            group = [_column(table, d) for d in dims]
+            query = (
+                select(*group, *(func.sum(getattr(table, c)).label(c) for c in names))
+                .where(table.month >= period.first, table.month <= period.last)
+                .group_by(*group)
+            )
+            conditions = _scope_conditions(table, scope, vendor=table is VendorRollup)
+            if conditions is not None:
+                query = query.where(conditions)
+            for row in await session.execute(query):
+                keys = [_key(d, row[i], period) for i, d in enumerate(dims)]
+                cell = result[(keys[0], keys[1] if columns_by else ALL)]
+                for j, name in enumerate(names):
+                    cell[name] += int(row[len(dims) + j] or 0)
         return result
 
 

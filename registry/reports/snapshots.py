@@ -26,9 +26,9 @@ from attestations.canonical import canonicalize, parse_json
 from attestations.envelope import Envelope, sign_envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound
+from registry.kernel.clock import isoformat
 from registry.reports.exports import report_data, table_digest
 from registry.reports.kpis import KPIS, PROGRAMME_KPIS, kpi_versions
 from registry.reports.models import ReportSnapshot

