@@ -39,7 +39,6 @@ from public_site.statistics.controllers import (
     table_download,
 )
 from public_site.statistics.figures import PREFECTURE, count_chart, full_months
-from registry.kernel import regions
 from registry.accounts.access import PUBLIC, opt
 from registry.complaints.messages import Bilingual
 from registry.errors import (
@@ -51,6 +50,7 @@ from registry.errors import (
     PermissionDenied,
     RateLimited,
 )
+from registry.kernel import regions
 from registry.kernel.caller import Caller, Role
 from registry.reports.tables import Dimension, Report
 from registry.services import Services

@@ -6,7 +6,6 @@ SameSite=Strict session, sees its dashboard and signs out."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from tests.browser.demo_site import (
     blocking_findings,
     report,
 )
-from tests.serving import registry_env
+from tests.serving import REGISTRY, registry_env
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -30,25 +29,6 @@ if CHROMIUM.exists():
     from playwright.sync_api import Browser, Page, expect
 
 LOCALES = {"zh": "zh-CN", "en": "en-GB"}
-MAKE_PARTNER = """
-from registry.kernel.caller import Role
-from registry.cli import run_with_services
-from registry.reports.models import PartnerScope
-
-
-async def work(services):
-    issued = await services.accounts.create_principal_with_token(
-        role=Role.GOVERNMENT_PARTNER, display_name="Beijing market regulator"
-    )
-    caller = await services.accounts.authenticate(issued.token)
-    async with services.ctx.db.transaction() as session:
-        session.add(PartnerScope(principal_id=caller.principal_id, region="110000"))
-    return issued.token
-
-
-print(run_with_services(work))
-"""
-"""A government partner scoped to Beijing, made beside the running demo server."""
 
 
 def axe(page: Page, where: str) -> list[str]:
@@ -59,14 +39,15 @@ def axe(page: Page, where: str) -> list[str]:
 
 
 def partner_token(site_data: Path) -> str:
+    """A government partner scoped to Beijing, made with the CLI beside the demo server."""
     made = subprocess.run(
-        [sys.executable, "-c", MAKE_PARTNER],
+        [REGISTRY, "admin", "create-token", "--role", "government_partner", "--region", "110000"],
         env=registry_env(site_data),
         check=True,
         capture_output=True,
         text=True,
     )
-    return made.stdout.split()[-1]
+    return made.stdout.split()[0]
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

@@ -15,7 +15,6 @@ from attestations.keys import SigningKey
 from registry.accounts.models import ApiToken
 from registry.errors import AuthenticationFailed
 from registry.kernel.caller import Role
-from registry.reports.models import PartnerScope
 from registry.services import Services
 from tests.factories import member_vendor
 
@@ -28,9 +27,7 @@ async def government_partner(services: Services, region: str) -> str:
     issued = await services.accounts.create_principal_with_token(
         role=Role.GOVERNMENT_PARTNER, display_name=f"market regulator {region}"
     )
-    caller = await services.accounts.authenticate(issued.token)
-    async with services.ctx.db.transaction() as session:
-        session.add(PartnerScope(principal_id=caller.principal_id, region=region))
+    await services.reports.grant_partner_scope(issued.token_id, [region], [])
     return issued.token
 
 
