@@ -25,7 +25,7 @@ from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
 from registry.accounts.models import Principal, Role
 from registry.audits.models import Auditor, AuditRecord, AuditResult
-from registry.certification.attestations import parse_period
+from registry.certification.attestation_claims import parse_period
 from registry.certification.catalogue import scheme_version
 from registry.certification.machine import Trigger
 from registry.certification.models import TransitionCause

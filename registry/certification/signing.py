@@ -15,7 +15,7 @@ from attestations.envelope import Envelope, sign_envelope
 from attestations.keys import SigningKey
 from attestations.statement import Subject, make_statement
 from registry.audits.services import AUDIT_PREDICATE
-from registry.certification.attestations import ATTESTATION_PREDICATE
+from registry.certification.attestation_claims import ATTESTATION_PREDICATE
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT, DEFAULT_SCHEME_SLUG
 from registry.clock import isoformat
 
