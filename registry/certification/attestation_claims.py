@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -29,6 +30,7 @@ from registry.settings import Settings
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
+    envelope_from_json,
     open_statement,
     signature_error,
 )
@@ -75,6 +77,23 @@ class CheckedAttestation:
     issued_at: datetime
     period_start: datetime
     period_end: datetime
+
+
+def parse_envelope(submitted: Envelope | Mapping[str, Any]) -> Envelope | RegistryError:
+    """The envelope a submission carries, or why it is not one.
+
+    The one parse of a submitted envelope, for single submissions and for each of a
+    batch alike: a JSON object from the API is validated here, by the library's rules
+    (`Envelope.from_dict`), and a malformed one becomes the error its answer carries
+    rather than an exception, so that a batch refuses it on its own. An `Envelope`
+    (in-process callers) was validated when it was built.
+    """
+    if isinstance(submitted, Envelope):
+        return submitted
+    try:
+        return envelope_from_json(submitted)
+    except RegistryError as exc:
+        return exc
 
 
 def parse_period(start: str, end: str) -> tuple[datetime, datetime]:

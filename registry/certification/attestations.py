@@ -11,7 +11,7 @@ envelope accepted or rejected on its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from registry.certification.attestation_claims import (
     CheckedAttestation,
     KeyAnswers,
     check_attestation,
+    parse_envelope,
 )
 from registry.certification.attestation_reads import (
     BatchItem,
@@ -34,7 +35,9 @@ from registry.certification.models import AttestationRecord
 from registry.certification.services import member_vendor
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied, RegistryError
-from registry.signed_statements import envelope_from_json
+
+Submitted = Envelope | Mapping[str, Any]
+"""An envelope as submitted: the JSON object from the API, or built in process."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,13 @@ class AttestationService:
         self.ctx = ctx
         self._writer = AttestationWriter(ctx)
 
-    async def submit(self, caller: Caller, slug: str, envelope: Envelope) -> SubmittedAttestation:
-        """Accept one attestation; the same envelope again returns the stored record."""
-        item = (await self._submit_many(caller, slug, [envelope]))[0]
+    async def submit(self, caller: Caller, slug: str, envelope: Submitted) -> SubmittedAttestation:
+        """Accept one attestation; the same envelope again returns the stored record.
+
+        A malformed envelope is refused as one of a batch would be, after the caller's
+        right to submit for `slug` is checked.
+        """
+        item = (await self._submit_many(caller, slug, [parse_envelope(envelope)]))[0]
         if item.error is not None:
             raise item.error
         assert item.record is not None  # noqa: S101 - no error means a record
@@ -63,7 +70,7 @@ class AttestationService:
         return SubmittedAttestation(item.record, item.created, item.scheme)
 
     async def submit_batch(
-        self, caller: Caller, slug: str, envelopes: Sequence[dict[str, Any]]
+        self, caller: Caller, slug: str, envelopes: Sequence[Submitted]
     ) -> list[BatchItem]:
         """Accept up to `attestation_batch_max` envelopes, each on its own, in one commit."""
         limit = self.ctx.settings.attestation_batch_max
@@ -74,13 +81,7 @@ class AttestationService:
                 f"a batch holds at most {limit} envelopes, not {len(envelopes)}",
                 fields={"envelopes": "too many"},
             )
-        parsed: list[Envelope | RegistryError] = []
-        for raw in envelopes:
-            try:
-                parsed.append(envelope_from_json(raw))
-            except RegistryError as exc:
-                parsed.append(exc)
-        return await self._submit_many(caller, slug, parsed)
+        return await self._submit_many(caller, slug, [parse_envelope(e) for e in envelopes])
 
     async def _submit_many(
         self, caller: Caller, slug: str, envelopes: Sequence[Envelope | RegistryError]
