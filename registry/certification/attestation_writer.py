@@ -34,6 +34,7 @@ from registry.certification.attestation_reads import (
     write_context,
 )
 from registry.certification.catalogue import parse_scheme_label, scheme_version
+from registry.certification.events import AttestationAccepted
 from registry.certification.machine import AttestationFact, Trigger
 from registry.certification.models import AttestationRecord, TransitionCause
 from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeVersion
@@ -48,6 +49,7 @@ from registry.certification.transitions import (
 from registry.context import RegistryContext
 from registry.db.bulk import DriverInsert
 from registry.errors import Conflict, InvalidInput, RegistryError
+from registry.events import publish
 from registry.transparency.services import LogAppender, PendingLeaf, PreparedLeaf, prepare_leaf
 
 logger = logging.getLogger(__name__)
@@ -294,8 +296,21 @@ class AttestationWriter:
             raise _NothingStored
         indexes = await appender.append_many([leaf for *_, leaf in accepted])
         rows = await _insert(session, job, accepted, indexes)
-        for (index, _, scheme, _, _), row in zip(accepted, rows, strict=True):
+        for (index, item, scheme, met, _), row in zip(accepted, rows, strict=True):
             outcome.fresh.append((index, scheme, row))
+            publish(
+                session,
+                AttestationAccepted(
+                    attestation_id=row["id"],
+                    vendor_id=job.vendor.id,
+                    scheme_id=scheme.id,
+                    period_start=item.period_start,
+                    period_end=item.period_end,
+                    all_met=met,
+                    log_index=row["log_index"],
+                    at=job.now,
+                ),
+            )
         await _reevaluate(session, appender, job, accepted, rows, inputs)
 
     async def _accept(  # noqa: PLR0917 - one job's phase and what it read
