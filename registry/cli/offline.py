@@ -26,9 +26,7 @@ from registry.cli.running import (
     print_json,
     unreachable_message,
 )
-from registry.client import (
-    RegistryClientError,
-)
+from registry.client import RegistryClientError
 from registry.clock import SystemClock
 
 

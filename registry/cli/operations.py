@@ -15,11 +15,7 @@ from typing import Any
 import click
 
 from registry.accounts.models import Role
-from registry.cli.running import (
-    fail,
-    guarded,
-    run_with_services,
-)
+from registry.cli.running import fail, guarded, run_with_services
 from registry.clock import SystemClock
 from registry.services import Services
 from registry.settings import Settings

@@ -15,19 +15,8 @@ from typing import Any
 import click
 
 from attestations.keys import load_signing_key
-from registry.cli.running import (
-    call,
-    guarded,
-    period_option,
-    print_json,
-    token_option,
-    url_option,
-)
-from registry.client import (
-    RegistryClient,
-    application_envelope,
-    rotation_envelope,
-)
+from registry.cli.running import call, guarded, period_option, print_json, token_option, url_option
+from registry.client import RegistryClient, application_envelope, rotation_envelope
 from registry.clock import SystemClock
 
 
