@@ -23,8 +23,9 @@ from attestations.keys import PublicKey
 from registry.certification.schemes import SchemeVersion
 from registry.certification.services import MemberVendorRef
 from registry.certification.transitions import rules_of
-from registry.clock import parse_iso
 from registry.errors import InvalidInput, InvalidSignature, RegistryError
+from registry.kernel.clock import parse_iso
+from registry.kernel.predicates import ATTESTATION_PREDICATE
 from registry.keys.services import VendorKeyColumns, vendor_key_of
 from registry.settings import Settings
 from registry.signed_statements import (
@@ -36,8 +37,6 @@ from registry.signed_statements import (
 )
 from registry.transparency.entries import EntryType
 from registry.transparency.services import PendingLeaf
-
-ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
 
 KeyAnswers = dict[tuple[str, datetime], PublicKey | RegistryError]
 """What each (key id, signing time) resolved to within one submission."""

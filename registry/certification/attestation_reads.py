@@ -27,9 +27,10 @@ from registry.certification.transitions import (
 )
 from registry.db.base import tagged_row
 from registry.errors import RegistryError
+from registry.kernel.members import VendorStatus
 from registry.keys.models import SigningKeyRecord
 from registry.keys.services import VendorKeyColumns
-from registry.membership.models import Vendor, VendorStatus
+from registry.membership.models import Vendor
 
 # What a submission reads before its checks, in one statement instead of three: the
 # vendor, which of the envelopes are stored already, and the keys they name.

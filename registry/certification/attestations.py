@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from attestations.envelope import Envelope
-from registry.accounts.caller import Caller
 from registry.certification.attestation_claims import (
     CheckedAttestation,
     KeyAnswers,
@@ -32,9 +31,10 @@ from registry.certification.attestation_reads import (
 )
 from registry.certification.attestation_writer import AttestationWriter
 from registry.certification.models import AttestationRecord
-from registry.certification.services import member_vendor
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied, RegistryError
+from registry.kernel.caller import Caller
+from registry.kernel.members import member_vendor
 
 Submitted = Envelope | Mapping[str, Any]
 """An envelope as submitted: the JSON object from the API, or built in process."""

@@ -27,7 +27,7 @@ from registry.cli.running import (
     unreachable_message,
 )
 from registry.client import RegistryClientError
-from registry.clock import SystemClock
+from registry.kernel.clock import SystemClock
 
 
 @click.command("generate")

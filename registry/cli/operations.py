@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from registry.accounts.models import Role
 from registry.cli.running import fail, guarded, run_with_services
-from registry.clock import SystemClock
+from registry.kernel.caller import Role
+from registry.kernel.clock import SystemClock
 from registry.services import Services
 from registry.settings import Settings
 
@@ -229,7 +229,7 @@ def jobs_list() -> None:
 @click.option("--job", "job_ids", multiple=True, help="run only these job ids (repeatable)")
 def jobs_run(now_text: str | None, job_ids: tuple[str, ...]) -> None:
     """Run every job once, at the wall clock or at --now: due work is caught up, idempotently."""
-    from registry.clock import ManualClock, parse_iso
+    from registry.kernel.clock import ManualClock, parse_iso
     from registry.scheduling import JOBS, run_jobs_once
 
     try:

@@ -17,7 +17,7 @@ import click
 from attestations.keys import load_signing_key
 from registry.cli.running import call, guarded, period_option, print_json, token_option, url_option
 from registry.client import RegistryClient, application_envelope, rotation_envelope
-from registry.clock import SystemClock
+from registry.kernel.clock import SystemClock
 
 
 @click.group()
@@ -334,7 +334,7 @@ def attest(
 ) -> None:
     """Sign a self-regulation attestation with KEY, log in with it and submit it."""
     from registry.certification.signing import attestation_envelope
-    from registry.clock import parse_iso
+    from registry.kernel.clock import parse_iso
 
     def work() -> Any:
         key = load_signing_key(key_path)
@@ -445,7 +445,7 @@ def audit_submit(
 ) -> None:
     """Sign an audit result (with the report's SHA-256) with KEY, log in and submit it."""
     from registry.certification.signing import audit_envelope
-    from registry.clock import parse_iso
+    from registry.kernel.clock import parse_iso
 
     def work() -> Any:
         key = load_signing_key(key_path)

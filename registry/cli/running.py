@@ -18,9 +18,9 @@ import click
 
 from attestations.errors import AttestationError
 from registry.client import RegistryClient, RegistryClientError
-from registry.clock import Clock, SystemClock
 from registry.datadir import PRIVATE_UMASK
 from registry.errors import RegistryError
+from registry.kernel.clock import Clock, SystemClock
 from registry.services import Services
 from registry.settings import Settings
 
