@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from public_site.badges.rendering import NOT_CERTIFIED, Verdict, verdict
 from public_site.cache import LogWatchedCache
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
+from registry.certification.verdict import NOT_CERTIFIED, Verdict, verdict
 from registry.errors import NotFound
 from registry.keys.compromise import SignedRecord
 from registry.membership.services import SLUG_PATTERN
