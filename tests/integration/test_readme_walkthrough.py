@@ -37,10 +37,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.serving import REGISTRY, free_port, wait_until_ready
 from public_site.badges.rendering import badge_message
 from registry.certification.verdict import VerdictKind
 from registry.demo import DEMO_VENDORS
-from tests.serving import REGISTRY, free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
