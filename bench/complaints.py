@@ -44,10 +44,10 @@ from bench.harness import (  # noqa: E402
     run,
 )
 from bench.serving import registry_server  # noqa: E402
-from registry.clock import ManualClock  # noqa: E402
 from registry.context import RegistryContext  # noqa: E402
 from registry.db.migrate import upgrade  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
+from registry.kernel.clock import ManualClock  # noqa: E402
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 

@@ -32,9 +32,9 @@ from sqlalchemy.engine import make_url
 
 from attestations.keys import SigningKey
 from bench.serving import registry_env
-from registry.accounts.models import Role
 from registry.client import application_envelope
 from registry.demo import demo_admin, demo_credit_code
+from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
 

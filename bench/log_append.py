@@ -28,10 +28,10 @@ from attestations.keys import SigningKey  # noqa: E402
 from attestations.merkle import TreeBuilder, leaf_hash  # noqa: E402
 from attestations.statement import Subject, make_statement  # noqa: E402
 from bench.harness import Outcome, bench_settings, database_label, print_setting, run  # noqa: E402
-from registry.clock import SystemClock  # noqa: E402
 from registry.context import RegistryContext  # noqa: E402
 from registry.db.migrate import upgrade  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
+from registry.kernel.clock import SystemClock  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from registry.transparency.entries import EntryType  # noqa: E402
 from registry.transparency.models import LogEntry  # noqa: E402

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from public_site.cache import LogWatchedCache
+from registry.certification.compromise import SignedRecord
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
 from registry.certification.verdict import NOT_CERTIFIED, Verdict, verdict
 from registry.errors import NotFound
-from registry.keys.compromise import SignedRecord
-from registry.membership.services import SLUG_PATTERN
+from registry.kernel.patterns import SLUG_PATTERN
 from registry.services import Services
 
 logger = logging.getLogger("public_site.reads")

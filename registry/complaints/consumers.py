@@ -8,7 +8,6 @@ fingerprints of the contact and the address, never the values themselves.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.services import hash_token
 from registry.complaints.access import (
     FINISHED,
     consumer_complaint,
@@ -44,13 +42,10 @@ from registry.complaints.forwarding import (
 from registry.complaints.messages import (
     ALREADY_RATED,
     BAD_SCORE,
-    FORM_EXPIRED,
-    HONEYPOT,
     RATE_LIMITED,
     UNKNOWN_VENDOR,
     ComplaintInvalid,
     ComplaintRateLimited,
-    ComplaintRefused,
     ComplaintStateConflict,
     field_problem,
 )
@@ -62,7 +57,9 @@ from registry.complaints.models import (
     EventKind,
     SubjectKind,
 )
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.ids import hash_token
+from registry.kernel.members import member_condition
+from registry.membership.models import Vendor
 
 # Unambiguous upper-case alphabet (no 0/O, 1/I/L): tracking codes are read aloud on phones.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -82,16 +79,6 @@ class FiledComplaint:
     first_response_due_at: datetime | None
 
 
-@dataclass(frozen=True)
-class FormToken:
-    """A CSRF token for the public form: the same value goes in a cookie and a hidden field."""
-
-    value: str
-    max_age_seconds: int
-    secure: bool
-    """Whether the cookie is `Secure` (the registry is served over https)."""
-
-
 def _new_tracking_code() -> str:
     groups = (
         "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_GROUP_LENGTH))
@@ -102,37 +89,6 @@ def _new_tracking_code() -> str:
 
 class ConsumerComplaintService(ComplaintActorService):
     """What a consumer does: file, then view, message, accept, reject, rate and erase."""
-
-    # --- the public form's CSRF token (double-submit, HMAC-signed, time-limited) ---------
-
-    def issue_form_token(self) -> FormToken:
-        """A fresh token for the form page."""
-        issued = str(int(self.ctx.clock.now().timestamp()))
-        body = f"{issued}.{secrets.token_urlsafe(16)}"
-        ttl = int(self.ctx.settings.complaint_form_token_ttl.total_seconds())
-        return FormToken(
-            f"{body}.{self.vault.form_mac(body)}", ttl, secure=self.ctx.settings.serves_https
-        )
-
-    def check_form_token(self, cookie: str | None, field: str | None) -> None:
-        """Refuse the post unless cookie and field carry the same fresh token we signed."""
-        if not cookie or not field or not hmac.compare_digest(cookie.encode(), field.encode()):
-            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
-        body, _, mac = field.rpartition(".")
-        issued, _, _nonce = body.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(
-            mac.encode(), self.vault.form_mac(body).encode()
-        ):
-            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
-        age = self.ctx.clock.now().timestamp() - int(issued)
-        if not 0 <= age <= self.ctx.settings.complaint_form_token_ttl.total_seconds():
-            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
-
-    @staticmethod
-    def check_honeypot(value: str | None) -> None:
-        """People never see the honeypot field; anything in it was typed by a bot."""
-        if value:
-            raise ComplaintRefused(HONEYPOT)
 
     # --- filing ----------------------------------------------------------------------------
 
@@ -152,8 +108,7 @@ class ConsumerComplaintService(ComplaintActorService):
         join the two (`MediationService.join_duplicate`).
         """
         now = self.ctx.clock.now()
-        settings = self.ctx.settings
-        filing = clean_submission(submission, settings, now.date())
+        filing = clean_submission(submission, self.ctx.settings, now.date())
         contact_fp = self.vault.fingerprint("contact", filing.contact.normalised())
         ip_fp = self.vault.fingerprint("ip", client_ip)
         async with self.ctx.db.transaction() as session:
@@ -161,31 +116,10 @@ class ConsumerComplaintService(ComplaintActorService):
             await self._enforce_rate_limits(session, contact_fp, ip_fp, now)
             duplicate_of = await self._recent_duplicate(session, filing, contact_fp, now)
             secret = secrets.token_urlsafe(SECRET_BYTES)
-            complaint = Complaint(
-                created_at=now,
-                tracking_code=_new_tracking_code(),
-                secret_hash=hash_token(secret),
-                association_id=vendor.association_id if vendor else None,
-                vendor_id=vendor.id if vendor else None,
-                subject_kind=filing.subject_kind,
-                subject_value=filing.subject_value,
-                product=filing.product,
-                category=filing.category,
-                description=filing.description,
-                desired_remedy=filing.desired_remedy,
-                region=filing.region,
-                occurred_on=filing.occurred_on,
-                language=filing.language,
-                status=ComplaintStatus.SUBMITTED,
-                contact_sealed=self.vault.seal(filing.contact),
-                contact_fingerprint=contact_fp,
-                ip_fingerprint=ip_fp,
-                consent_to_share=filing.consent_to_share,
-                vendor_conceded=False,
-                substantiated=False,
-                duplicates_merged=0,
-                duplicate_of_id=duplicate_of,
-            )
+            complaint = self._new_complaint(filing, vendor, secret, now)
+            complaint.contact_fingerprint = contact_fp
+            complaint.ip_fingerprint = ip_fp
+            complaint.duplicate_of_id = duplicate_of
             session.add(complaint)
             record_event(
                 session,
@@ -205,23 +139,62 @@ class ConsumerComplaintService(ComplaintActorService):
                 category=complaint.category.value,
                 subject_kind=complaint.subject_kind.value,
             )
-            if vendor is not None:
-                await forward(session, self.ctx.settings, complaint, now, policy)
-            else:
-                await notify_mediators(
-                    session,
-                    association_id=None,
-                    tracking_code=complaint.tracking_code,
-                    event="complaint.awaiting_triage",
-                    reason=complaint.subject_kind.value,
-                    now=now,
-                )
+            await self._send_on(session, complaint, vendor is not None, policy, now)
             return FiledComplaint(
                 complaint.tracking_code,
                 secret,
                 complaint.status,
                 first_response_due_at=complaint.first_response_due_at,
             )
+
+    def _new_complaint(
+        self, filing: CleanFiling, vendor: Vendor | None, secret: str, now: datetime
+    ) -> Complaint:
+        """The complaint as filed: `submitted`, the contact sealed, only the secret's hash."""
+        return Complaint(
+            created_at=now,
+            tracking_code=_new_tracking_code(),
+            secret_hash=hash_token(secret),
+            association_id=vendor.association_id if vendor else None,
+            vendor_id=vendor.id if vendor else None,
+            subject_kind=filing.subject_kind,
+            subject_value=filing.subject_value,
+            product=filing.product,
+            category=filing.category,
+            description=filing.description,
+            desired_remedy=filing.desired_remedy,
+            region=filing.region,
+            occurred_on=filing.occurred_on,
+            language=filing.language,
+            status=ComplaintStatus.SUBMITTED,
+            contact_sealed=self.vault.seal(filing.contact),
+            consent_to_share=filing.consent_to_share,
+            vendor_conceded=False,
+            substantiated=False,
+            duplicates_merged=0,
+        )
+
+    async def _send_on(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        about_member: bool,
+        policy: ComplaintSlaPolicy | None,
+        now: datetime,
+    ) -> None:
+        """Forward a member vendor's complaint (its clocks start); put any other in every
+        association's triage queue."""
+        if about_member:
+            await forward(session, self.ctx.settings, complaint, now, policy)
+            return
+        await notify_mediators(
+            session,
+            association_id=None,
+            tracking_code=complaint.tracking_code,
+            event="complaint.awaiting_triage",
+            reason=complaint.subject_kind.value,
+            now=now,
+        )
 
     async def _subject_vendor(
         self, session: AsyncSession, filing: CleanFiling
@@ -235,7 +208,7 @@ class ConsumerComplaintService(ComplaintActorService):
                 .outerjoin(
                     ComplaintSlaPolicy, ComplaintSlaPolicy.association_id == Vendor.association_id
                 )
-                .where(Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT)
+                .where(Vendor.slug == filing.subject_value, member_condition(Vendor.status))
             )
         ).one_or_none()
         if row is None:

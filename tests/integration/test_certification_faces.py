@@ -24,7 +24,7 @@ from attestations.badge_token import verify_badge_token
 from attestations.keys import PublicKey
 from registry.certification.models import Certification
 from registry.certification.status import CertificationState
-from registry.clock import ManualClock
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests import conftest

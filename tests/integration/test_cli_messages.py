@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.serving import REGISTRY, free_port, registry_env
-from registry.clock import ManualClock, SystemClock
+from registry.kernel.clock import ManualClock, SystemClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests import conftest

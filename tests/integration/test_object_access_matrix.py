@@ -25,12 +25,13 @@ from litestar.routes import HTTPRoute
 from sqlalchemy import func, select
 
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
+from public_site.form_token import FormTokens
 from registry.app import create_app
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
 from registry.db.base import Base
+from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import MemberVendor, apply_vendor, member_vendor
@@ -392,7 +393,7 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
         endpoint_id=endpoint.id,
         complaint=code,
         other_secret=others["secret"],
-        form_token=services.complaints.consumers.issue_form_token().value,
+        form_token=FormTokens(services.ctx).issue().value,
         clock_now=services.ctx.clock.now(),
     )
 
