@@ -161,8 +161,6 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     "; the compromise listing reads applications",
     ("complaints", "registry.membership.models"): "a complaint's vendor is an ORM "
     "relationship, and attachment matches the vendor's verified domains",
-    ("notifications", "registry.membership.models"): "webhook endpoints belong to a vendor "
-    "row and are loaded with it",
     # The outbox is below the aggregates that speak to vendors and mediators.
     ("complaints", "registry.notifications.services"): "a complaint's own notices to its "
     "vendor and mediators are queued in the step that causes them (the outbox)",
