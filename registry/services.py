@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from registry.accounts.services import AccountService
 from registry.audits.services import AuditService
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.services import BlacklistRuleService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
+from registry.certification.events import AuditRecorded
 from registry.certification.services import CertificationService
+from registry.complaints.events import ComplaintSubstantiated
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
@@ -18,6 +22,8 @@ from registry.membership.domains import DomainProofService
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService
 from registry.transparency.services import TransparencyLogService
+
+MemberFact = ComplaintSubstantiated | AuditRecorded
 
 
 class Services:
@@ -40,3 +46,18 @@ class Services:
         self.notifications = NotificationService(ctx)
         self.blacklist_rules = BlacklistRuleService(ctx)
         self.blacklist_notice = BlacklistNoticeService(ctx)
+        self._subscribe_blacklist_rules()
+
+    def _subscribe_blacklist_rules(self) -> None:
+        """A new fact about a member (a complaint substantiated, an audit recorded)
+        re-evaluates its blacklist rules at the fact's time, in the same transaction: a
+        case may open at once, never a listing. The hourly job catches the rest (SLA
+        breaches, which the scan dates at the missed deadline, and rules taking effect)."""
+        bus = self.ctx.db.events
+
+        async def evaluate(session: AsyncSession, event: MemberFact) -> None:
+            if event.vendor_id is not None:
+                await self.blacklist_rules.evaluate_member_in(session, event.vendor_id, event.at)
+
+        bus.subscribe(ComplaintSubstantiated, evaluate, name="blacklist.rules.complaint")
+        bus.subscribe(AuditRecorded, evaluate, name="blacklist.rules.audit")
