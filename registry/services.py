@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from registry.accounts.services import AccountService
 from registry.audits.services import AuditService
+from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.services import BlacklistRuleService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
 from registry.certification.services import CertificationService
@@ -36,3 +38,5 @@ class Services:
         self.attestations = AttestationService(ctx)
         self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)
+        self.blacklist_rules = BlacklistRuleService(ctx)
+        self.blacklist_notice = BlacklistNoticeService(ctx)
