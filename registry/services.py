@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from registry.accounts.services import AccountService
 from registry.audits.services import AuditService
+from registry.blacklist.committee import BlacklistCommitteeService
+from registry.blacklist.events import LISTING_EVENTS
 from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import BlacklistRuleService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
+from registry.certification.listing_cascade import follow_listing
 from registry.certification.services import CertificationService
 from registry.complaints.services import ComplaintService
 from registry.context import RegistryContext
@@ -40,3 +44,13 @@ class Services:
         self.notifications = NotificationService(ctx)
         self.blacklist_rules = BlacklistRuleService(ctx)
         self.blacklist_notice = BlacklistNoticeService(ctx)
+        self.blacklist_committee = BlacklistCommitteeService(ctx)
+        self.blacklist_remedies = BlacklistRemedyService(ctx)
+        _subscribe(ctx)
+
+
+def _subscribe(ctx: RegistryContext) -> None:
+    """Wire the reactions between aggregates (`registry.events`) on this database's bus."""
+    for event_type in LISTING_EVENTS:
+        # A listing decided, final or ended moves its vendor's certificate (blacklist cause).
+        ctx.db.events.subscribe(event_type, follow_listing, name="certification.follow_listing")
