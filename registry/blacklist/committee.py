@@ -256,7 +256,10 @@ class BlacklistCommitteeService:
             if await _key_facts(session, public_key.key_id):
                 raise Conflict(f"key {public_key.key_id} is registered already")
             principal = Principal(
-                role=Role.COMMITTEE_MEMBER, display_name=name, association_id=association.id
+                role=Role.COMMITTEE_MEMBER,
+                display_name=name,
+                association_id=association.id,
+                created_at=now,
             )
             session.add(principal)
             await session.flush()
@@ -282,6 +285,7 @@ class BlacklistCommitteeService:
                     activated_at=now,
                     authorised_by_principal_id=caller.principal_id,
                     log_index=log_index,
+                    created_at=now,
                 )
             )
             member = CommitteeMember(
@@ -292,6 +296,7 @@ class BlacklistCommitteeService:
                 declared_conflicts=[],
                 joined_at=now,
                 log_index=log_index,
+                created_at=now,
             )
             session.add(member)
             await session.flush()
@@ -655,6 +660,7 @@ async def _list(
         published_until=terms.published_until,
         state=ListingState.LISTED,
         log_index=-1,
+        created_at=now,
     )
     session.add(listing)
     await session.flush()

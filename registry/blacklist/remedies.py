@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from attestations import merkle
 from attestations.envelope import Envelope, sign_envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import SigningKey
-from attestations.statement import Subject, make_statement
+from attestations.statement import make_statement
 from registry.accounts.caller import Caller
 from registry.accounts.models import Principal, Role
 from registry.blacklist.calendar import window_end
@@ -50,6 +49,7 @@ from registry.blacklist.panels import (
     eligible_candidates,
     panel_seed,
 )
+from registry.blacklist.signing import case_subject
 from registry.blacklist.states import (
     AppealState,
     DayCounting,
@@ -102,12 +102,9 @@ class RepairClaims(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _statement(predicate_type: str, case: str, vendor: str, predicate: dict[str, Any]) -> bytes:
-    """The in-toto statement of an appeal or repair: about the vendor, naming the case."""
-    subject = Subject(
-        name=f"vendor:{vendor}", digest={"sha256": hashlib.sha256(vendor.encode()).hexdigest()}
-    )
+    """The in-toto statement of an appeal or repair: about the case, naming the vendor."""
     return make_statement(
-        [subject], predicate_type, {"case": case, "vendor": vendor, **predicate}
+        [case_subject(case)], predicate_type, {"case": case, "vendor": vendor, **predicate}
     ).to_bytes()
 
 
