@@ -13,7 +13,7 @@ from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
 from registry.certification.listing_cascade import follow_listing
 from registry.certification.services import CertificationService
-from registry.complaints.services import ComplaintService
+from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
 from registry.federation.services import FederationService
 from registry.keys.compromise import KeyCompromiseService
@@ -36,7 +36,7 @@ class Services:
         self.keys = KeyService(ctx)
         self.key_compromise = KeyCompromiseService(ctx)
         self.log = TransparencyLogService(ctx)
-        self.complaints = ComplaintService(ctx)
+        self.complaints = ComplaintServices(ctx)
         self.certification = CertificationService(ctx)
         self.schemes = SchemeService(ctx)
         self.attestations = AttestationService(ctx)

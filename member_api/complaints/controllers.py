@@ -46,9 +46,9 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.accounts.models import Role
+from registry.complaints.consumers import FiledComplaint
 from registry.complaints.messages import FILED
 from registry.complaints.models import ComplaintStatus
-from registry.complaints.services import FiledComplaint
 from registry.pagination import Page
 
 ComplaintSecret = Annotated[
@@ -117,7 +117,7 @@ class ConsumerComplaintController(Controller):
         filing (its own code and secret); only mediators see the link between the two.
         """
         language = request_language(request)
-        filed = await services.complaints.file(
+        filed = await services.complaints.consumers.file(
             data.submission(language), client_ip=client_ip(request)
         )
         return Response(
@@ -131,7 +131,7 @@ class ConsumerComplaintController(Controller):
         self, services: ServicesDep, tracking_code: FromPath[str], secret: ComplaintSecret
     ) -> ComplaintOut:
         """The complaint and its thread (PUBLIC at the guard; the secret is checked here)."""
-        return complaint_out(await services.complaints.consumer_view(tracking_code, secret))
+        return complaint_out(await services.complaints.consumers.view(tracking_code, secret))
 
     @post(
         "/{tracking_code:str}/messages",
@@ -148,7 +148,7 @@ class ConsumerComplaintController(Controller):
     ) -> ComplaintOut:
         """Write to the vendor on the thread (PUBLIC at the guard; secret checked)."""
         return complaint_out(
-            await services.complaints.consumer_message(tracking_code, secret, data.body)
+            await services.complaints.consumers.message(tracking_code, secret, data.body)
         )
 
     @post(
@@ -161,7 +161,7 @@ class ConsumerComplaintController(Controller):
         self, services: ServicesDep, tracking_code: FromPath[str], secret: ComplaintSecret
     ) -> ComplaintOut:
         """Accept the vendor's proposal: resolved (PUBLIC at the guard; secret checked)."""
-        return complaint_out(await services.complaints.accept(tracking_code, secret))
+        return complaint_out(await services.complaints.consumers.accept(tracking_code, secret))
 
     @post(
         "/{tracking_code:str}/reject",
@@ -177,7 +177,9 @@ class ConsumerComplaintController(Controller):
         data: JSONBody[RejectIn],
     ) -> ComplaintOut:
         """Turn the proposal down: escalated to mediation (PUBLIC; secret checked)."""
-        return complaint_out(await services.complaints.reject(tracking_code, secret, data.reason))
+        return complaint_out(
+            await services.complaints.consumers.reject(tracking_code, secret, data.reason)
+        )
 
     @post(
         "/{tracking_code:str}/rating",
@@ -194,7 +196,9 @@ class ConsumerComplaintController(Controller):
     ) -> ComplaintOut:
         """Rate the handling 1-5, once, after closure (PUBLIC at the guard; secret checked)."""
         return complaint_out(
-            await services.complaints.rate(tracking_code, secret, data.score, data.comment)
+            await services.complaints.consumers.rate(
+                tracking_code, secret, data.score, data.comment
+            )
         )
 
     @post(
@@ -207,7 +211,9 @@ class ConsumerComplaintController(Controller):
         self, services: ServicesDep, tracking_code: FromPath[str], secret: ComplaintSecret
     ) -> ComplaintOut:
         """Destroy the sealed contact after closure (PUBLIC at the guard; secret checked)."""
-        return complaint_out(await services.complaints.erase_contact(tracking_code, secret))
+        return complaint_out(
+            await services.complaints.consumers.erase_contact(tracking_code, secret)
+        )
 
 
 class VendorComplaintController(Controller):
@@ -226,7 +232,7 @@ class VendorComplaintController(Controller):
         status: FromQuery[ComplaintStatus | None] = None,
     ) -> ComplaintPage:
         """Complaints against the caller's vendor, newest first."""
-        result = await services.complaints.inbox(
+        result = await services.complaints.vendors.inbox(
             caller, status, offset_of(page, page_size), page_size
         )
         return page_of(result, page, page_size)
@@ -236,7 +242,7 @@ class VendorComplaintController(Controller):
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]
     ) -> ComplaintOut:
         """One complaint and its thread (no contact; see /contact)."""
-        return complaint_out(await services.complaints.vendor_view(caller, tracking_code))
+        return complaint_out(await services.complaints.vendors.view(caller, tracking_code))
 
     @post(
         "/{tracking_code:str}/acknowledge",
@@ -253,7 +259,7 @@ class VendorComplaintController(Controller):
     ) -> ComplaintOut:
         """First response: stops the first-response clock and starts the resolution clock."""
         return complaint_out(
-            await services.complaints.acknowledge(caller, tracking_code, data.body)
+            await services.complaints.vendors.acknowledge(caller, tracking_code, data.body)
         )
 
     @post(
@@ -271,7 +277,7 @@ class VendorComplaintController(Controller):
     ) -> ComplaintOut:
         """Write to the consumer; a first message also acknowledges."""
         return complaint_out(
-            await services.complaints.vendor_message(caller, tracking_code, data.body)
+            await services.complaints.vendors.message(caller, tracking_code, data.body)
         )
 
     @post(
@@ -289,7 +295,7 @@ class VendorComplaintController(Controller):
     ) -> ComplaintOut:
         """Propose a resolution for the consumer to accept or reject."""
         return complaint_out(
-            await services.complaints.propose_resolution(
+            await services.complaints.vendors.propose_resolution(
                 caller, tracking_code, data.proposal, concede=data.concede
             )
         )
@@ -299,7 +305,7 @@ class VendorComplaintController(Controller):
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]
     ) -> Response[ContactOut]:
         """The consumer's contact, only if they consented; the opening is recorded."""
-        contact = await services.complaints.reveal_contact(caller, tracking_code)
+        contact = await services.complaints.vendors.reveal_contact(caller, tracking_code)
         return Response(contact_out(contact), headers={"Cache-Control": "no-store"})
 
 
@@ -323,7 +329,7 @@ class MediationController(Controller):
 
         Escalated, mediated and closed-after-mediation complaints of the association, and
         complaints awaiting triage (`status=submitted` lists only those)."""
-        result = await services.complaints.mediation_queue(
+        result = await services.complaints.mediators.queue(
             caller, status, offset_of(page, page_size), page_size
         )
         return page_of(result, page, page_size)
@@ -336,7 +342,7 @@ class MediationController(Controller):
 
         Escalated, awaiting triage, or a repeat filing awaiting a join."""
         return mediator_complaint_out(
-            await services.complaints.mediator_view(caller, tracking_code)
+            await services.complaints.mediators.view(caller, tracking_code)
         )
 
     @post("/{tracking_code:str}/join", opt=opt(MEDIATOR), status_code=HTTP_200_OK)
@@ -351,7 +357,7 @@ class MediationController(Controller):
 
         Its text goes onto the earlier thread (`duplicate_of`) and this one is closed."""
         return complaint_out(
-            await services.complaints.join_duplicate(caller, tracking_code, data.note)
+            await services.complaints.mediators.join_duplicate(caller, tracking_code, data.note)
         )
 
     @post(
@@ -369,7 +375,7 @@ class MediationController(Controller):
     ) -> ComplaintOut:
         """Write on the thread."""
         return complaint_out(
-            await services.complaints.mediator_message(caller, tracking_code, data.body)
+            await services.complaints.mediators.message(caller, tracking_code, data.body)
         )
 
     @post(
@@ -387,7 +393,9 @@ class MediationController(Controller):
     ) -> ComplaintOut:
         """Upheld or not upheld, with the reasons; logged in the transparency log."""
         return complaint_out(
-            await services.complaints.decide(caller, tracking_code, data.outcome, data.note)
+            await services.complaints.mediators.decide(
+                caller, tracking_code, data.outcome, data.note
+            )
         )
 
     @post(
@@ -404,7 +412,9 @@ class MediationController(Controller):
         data: JSONBody[NoteIn],
     ) -> ComplaintOut:
         """Close a mediated complaint."""
-        return complaint_out(await services.complaints.close(caller, tracking_code, data.note))
+        return complaint_out(
+            await services.complaints.mediators.close(caller, tracking_code, data.note)
+        )
 
     @post(
         "/{tracking_code:str}/vendor",
@@ -424,7 +434,7 @@ class MediationController(Controller):
         The vendor gets it by webhook and in its inbox, and its clocks start now. Logged in
         the transparency log."""
         return complaint_out(
-            await services.complaints.link_vendor(caller, tracking_code, data.vendor)
+            await services.complaints.mediators.link_vendor(caller, tracking_code, data.vendor)
         )
 
     @get("/{tracking_code:str}/contact", opt=opt(MEDIATOR))
@@ -432,7 +442,7 @@ class MediationController(Controller):
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]
     ) -> Response[ContactOut]:
         """The consumer's contact, to reach them during mediation; the opening is recorded."""
-        contact = await services.complaints.reveal_contact(caller, tracking_code)
+        contact = await services.complaints.mediators.reveal_contact(caller, tracking_code)
         return Response(contact_out(contact), headers={"Cache-Control": "no-store"})
 
 
@@ -445,12 +455,12 @@ class ComplaintFiguresController(Controller):
     @get("/vendors/{slug:str}/complaint-figures", opt=opt(PUBLIC))
     async def figures(self, services: ServicesDep, slug: FromPath[str]) -> FiguresOut:
         """The vendor's complaint figures over the last 12 months."""
-        return figures_out(await services.complaints.public_figures(slug))
+        return figures_out(await services.complaints.figures.for_vendor(slug))
 
     @get("/associations/{slug:str}/complaint-sla", opt=opt(PUBLIC))
     async def sla(self, services: ServicesDep, slug: FromPath[str]) -> SlaPolicyOut:
         """The association's complaint clocks (first response, resolution)."""
-        return sla_policy_out(await services.complaints.sla_policy(slug))
+        return sla_policy_out(await services.complaints.clocks.policy(slug))
 
     @put(
         "/associations/{slug:str}/complaint-sla",
@@ -465,7 +475,7 @@ class ComplaintFiguresController(Controller):
         data: JSONBody[SlaPolicyIn],
     ) -> SlaPolicyOut:
         """Set the association's clocks for complaints forwarded from now on."""
-        policy = await services.complaints.set_sla_policy(
+        policy = await services.complaints.clocks.set_policy(
             caller,
             slug,
             first_response=timedelta(hours=data.first_response_hours),

@@ -8,10 +8,12 @@ from typing import Annotated
 import msgspec
 
 from member_api.schemas import PageOut
+from registry.complaints.clocks import SlaPolicy
+from registry.complaints.figures import ComplaintFigures
 from registry.complaints.filing import ComplaintSubmission
+from registry.complaints.mediation import MediatorComplaint
 from registry.complaints.models import Complaint, ComplaintEvent, MediationOutcome
 from registry.complaints.pii import Contact
-from registry.complaints.services import ComplaintFigures, MediatorComplaint, SlaPolicy
 
 
 class ComplaintIn(msgspec.Struct, forbid_unknown_fields=True):

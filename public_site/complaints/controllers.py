@@ -20,6 +20,8 @@ from public_site.controller import SitePageController
 from public_site.i18n import N_
 from public_site.site import ServicesDep, SiteDep, SiteRequest
 from registry.accounts.access import PUBLIC, opt
+from registry.complaints.consumers import FormToken
+from registry.complaints.figures import ComplaintFigures
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.messages import (
     CATEGORY_NAMES,
@@ -32,7 +34,6 @@ from registry.complaints.messages import (
     Text,
 )
 from registry.complaints.models import Complaint, ComplaintStatus
-from registry.complaints.services import ComplaintFigures, FormToken
 from registry.errors import NotFound
 from registry.services import Services
 
@@ -146,9 +147,9 @@ class ComplaintPagesController(SitePageController):
         """File the complaint, or show the form again with every problem named."""
         language = site.lang.code
         try:
-            services.complaints.check_form_token(csrf, data.get("csrf_token"))
-            services.complaints.check_honeypot(data.get(HONEYPOT_FIELD))
-            filed = await services.complaints.file(
+            services.complaints.consumers.check_form_token(csrf, data.get("csrf_token"))
+            services.complaints.consumers.check_honeypot(data.get(HONEYPOT_FIELD))
+            filed = await services.complaints.consumers.file(
                 submission_from(data, language), client_ip=client_ip(request)
             )
         except Bilingual as exc:
@@ -176,7 +177,7 @@ class ComplaintPagesController(SitePageController):
                 "complaints/track.html",
                 code=code or "",
                 error=None,
-                csrf_token=(token := services.complaints.issue_form_token()).value,
+                csrf_token=(token := services.complaints.consumers.issue_form_token()).value,
             ),
             token,
         )
@@ -212,7 +213,7 @@ async def _form_page(
     status_code: int = 200,
 ) -> Template:
     code = site.lang.code
-    token = services.complaints.issue_form_token()
+    token = services.complaints.consumers.issue_form_token()
     found = (await services.membership.directory(q, 0, SEARCH_RESULTS)).items if q else []
     chosen = None
     if values.get("vendor"):
@@ -256,7 +257,7 @@ async def _act(
     error: str | None = None
     complaint: Complaint | None = None
     try:
-        services.complaints.check_form_token(csrf, data.get("csrf_token"))
+        services.complaints.consumers.check_form_token(csrf, data.get("csrf_token"))
         complaint = await _run(services, action, code, secret, data)
         notice = site.lang.gettext("Done") if action else None
     except Bilingual as exc:
@@ -265,10 +266,10 @@ async def _act(
         error = "; ".join(fields.values()) or error
         if action is not None and not isinstance(exc, NotFound):
             try:
-                complaint = await services.complaints.consumer_view(code, secret)
+                complaint = await services.complaints.consumers.view(code, secret)
             except Bilingual:
                 complaint = None
-    token = services.complaints.issue_form_token()
+    token = services.complaints.consumers.issue_form_token()
     if complaint is None:
         page = site.page(
             "complaints/track.html",
@@ -310,11 +311,11 @@ def score_from(raw: str) -> int:
 async def _run(
     services: Services, action: str | None, code: str, secret: str, data: Mapping[str, str]
 ) -> Complaint:
-    complaints = services.complaints
+    complaints = services.complaints.consumers
     if action is None:
-        return await complaints.consumer_view(code, secret)
+        return await complaints.view(code, secret)
     if action == "message":
-        return await complaints.consumer_message(code, secret, data.get("body", ""))
+        return await complaints.message(code, secret, data.get("body", ""))
     if action == "accept":
         return await complaints.accept(code, secret)
     if action == "reject":

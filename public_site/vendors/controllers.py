@@ -54,7 +54,7 @@ class VendorController(SitePageController):
             badge_message=badge_message(decided.kind, decided.level, site.lang.code),
             embed=embed_snippets(site.settings.public_base_url.rstrip("/"), profile.slug, alt),
             # Not cached: not every complaint step is logged, and the figures must be current.
-            **figures_context(await reads.services.complaints.public_figures(slug)),
+            **figures_context(await reads.services.complaints.figures.for_vendor(slug)),
         )
 
 

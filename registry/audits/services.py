@@ -27,6 +27,7 @@ from registry.accounts.models import Principal, Role
 from registry.audits.models import Auditor, AuditRecord, AuditResult
 from registry.certification.attestations import parse_period
 from registry.certification.catalogue import scheme_version
+from registry.certification.events import AuditRecorded
 from registry.certification.machine import Trigger
 from registry.certification.models import TransitionCause
 from registry.certification.services import member_vendor
@@ -34,6 +35,7 @@ from registry.certification.transitions import Cause, reevaluate, rules_of
 from registry.clock import isoformat, parse_iso
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
+from registry.events import publish
 from registry.federation.models import Association
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
 from registry.keys.services import refuse_if_revoked
@@ -266,6 +268,27 @@ class AuditService:
             )
             session.add(record)
             await session.flush()
+            publish(
+                session,
+                AuditRecorded(
+                    audit_id=record.id,
+                    vendor_id=vendor.id,
+                    association_id=vendor.association_id,
+                    scheme_id=scheme.id,
+                    auditor_id=auditor.id,
+                    passed=record.result is AuditResult.PASS,
+                    major_nonconformities=tuple(
+                        sorted(
+                            criterion
+                            for criterion, outcome in claims.outcomes.items()
+                            if outcome == "major_nonconformity"
+                        )
+                    ),
+                    period_end=period_end,
+                    log_index=record.log_index,
+                    at=now,
+                ),
+            )
             await reevaluate(
                 session,
                 vendor,

@@ -29,6 +29,7 @@ from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.caller import Caller
 from registry.certification.catalogue import parse_scheme_label, scheme_version
+from registry.certification.events import AttestationAccepted
 from registry.certification.machine import AttestationFact, Trigger
 from registry.certification.models import AttestationRecord, Scheme, TransitionCause
 from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeVersion
@@ -55,6 +56,7 @@ from registry.errors import (
     PermissionDenied,
     RegistryError,
 )
+from registry.events import publish
 from registry.keys.models import SigningKeyRecord
 from registry.keys.services import VendorKeyColumns, vendor_key_of
 from registry.membership.models import Vendor, VendorStatus
@@ -694,9 +696,24 @@ class AttestationService:
                 ).all()
             )
             ids = [by_digest[row["envelope_digest"]] for row in rows]
-        for (index, _, scheme, _, _), row, record_id in zip(accepted, rows, ids, strict=True):
+        for (index, item, scheme, all_met, _), row, record_id, log_index in zip(
+            accepted, rows, ids, indexes, strict=True
+        ):
             row["id"] = record_id
             fresh.append((index, scheme, row))
+            publish(
+                session,
+                AttestationAccepted(
+                    attestation_id=record_id,
+                    vendor_id=vendor.id,
+                    scheme_id=scheme.id,
+                    period_start=item.period_start,
+                    period_end=item.period_end,
+                    all_met=all_met,
+                    log_index=log_index,
+                    at=now,
+                ),
+            )
         latest = max(range(len(accepted)), key=lambda i: accepted[i][1].period_end)
         await reevaluate(
             session,

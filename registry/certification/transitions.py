@@ -17,6 +17,7 @@ from sqlalchemy import Row, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.audits.models import AuditRecord, AuditResult
+from registry.certification.events import CertificateTransitioned
 from registry.certification.machine import (
     Actor,
     AttestationFact,
@@ -47,6 +48,7 @@ from registry.certification.status import (
 )
 from registry.clock import isoformat
 from registry.db.base import tagged_row
+from registry.events import publish
 from registry.notifications.services import enqueue_event
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
@@ -384,6 +386,7 @@ async def record_decision(
     raised = ordered_causes(new.causes - previous)
     cleared = ordered_causes(previous - new.causes)
     from_state = None if row is None else row.state.value
+    previous_valid_until = None if row is None else row.valid_until
     if row is None:
         row = Certification(
             vendor_id=vendor.id,
@@ -454,6 +457,24 @@ async def record_decision(
         causes_cleared=[c.to_json() for c in cleared],
     )
     session.add(transition)
+    publish(
+        session,
+        CertificateTransitioned(
+            certification_id=row.id,
+            vendor_id=vendor.id,
+            association_id=scheme.association_id,
+            scheme_id=scheme.id,
+            from_state=None if from_state is None else CertificationState(from_state),
+            to_state=new.state,
+            level=new.level,
+            previous_valid_until=previous_valid_until,
+            valid_until=new.valid_until,
+            cause=cause.kind,
+            cause_ref=cause.ref,
+            log_index=index,
+            at=now,
+        ),
+    )
     await enqueue_event(
         session,
         vendor_id=vendor.id,

@@ -2,7 +2,7 @@
 figures and the mediation queue look real (some breached, some mediated, some rated), and
 a few about unregistered subjects (a domain, an app id, a credit code) awaiting triage.
 
-Everything goes through `ComplaintService` with a clock set into the past, so clocks,
+Everything goes through `ComplaintServices` with a clock set into the past, so clocks,
 breaches, log leaves and webhooks are exactly what live traffic would have produced.
 """
 
@@ -20,7 +20,7 @@ from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.messages import PROVINCES
 from registry.complaints.models import ComplaintCategory, MediationOutcome, SubjectKind
-from registry.complaints.services import ComplaintService
+from registry.complaints.services import ComplaintServices
 from registry.federation.models import Association
 from registry.membership.credit_code import check_character
 from registry.services import Services
@@ -87,9 +87,9 @@ their complaints wait in every association's mediation queue until someone attac
 them to a vendor."""
 
 
-def _story_clock(services: Services, moment: datetime) -> tuple[ComplaintService, ManualClock]:
+def _story_clock(services: Services, moment: datetime) -> tuple[ComplaintServices, ManualClock]:
     clock = ManualClock(moment)
-    return ComplaintService(replace(services.ctx, clock=clock)), clock
+    return ComplaintServices(replace(services.ctx, clock=clock)), clock
 
 
 async def load_complaints_demo(services: Services, vendor_slugs: list[str]) -> int:
@@ -128,7 +128,7 @@ async def load_complaints_demo(services: Services, vendor_slugs: list[str]) -> i
                 consent_to_share=rng.random() < 0.8,
                 language="zh",
             )
-            result = await service.file(submission, client_ip=f"198.51.100.{filed % 250}")
+            result = await service.consumers.file(submission, client_ip=f"198.51.100.{filed % 250}")
             code = result.tracking_code
             assert result.secret is not None  # noqa: S101 - demo contacts are all distinct
             association_id = vendor_admin.association_id
@@ -164,7 +164,7 @@ async def _file_unregistered(services: Services, rng: random.Random, now: dateti
         description, remedy = STORIES[category]
         filed_at = now - timedelta(days=days_ago, hours=rng.randint(0, 23))
         service, _clock = _story_clock(services, filed_at)
-        await service.file(
+        await service.consumers.file(
             ComplaintSubmission(
                 subject_kind=kind.value,
                 subject_value=value,
@@ -185,7 +185,7 @@ async def _file_unregistered(services: Services, rng: random.Random, now: dateti
 
 
 async def _play(  # noqa: PLR0917 - one story's cast
-    service: ComplaintService,
+    service: ComplaintServices,
     clock: ManualClock,
     scenario: str,
     code: str,
@@ -197,38 +197,40 @@ async def _play(  # noqa: PLR0917 - one story's cast
     """Walk one complaint through its scenario, moving its own clock forward."""
     if scenario == "breached_first_response":
         clock.advance(timedelta(hours=25))
-        await service.escalate_breaches()
+        await service.clocks.escalate_breaches()
         if rng.random() < 0.5:
             clock.advance(timedelta(days=2))
-            await service.decide(mediator, code, MediationOutcome.UPHELD, "企业未在时限内答复")
-            await service.close(mediator, code, "")
+            await service.mediators.decide(
+                mediator, code, MediationOutcome.UPHELD, "企业未在时限内答复"
+            )
+            await service.mediators.close(mediator, code, "")
         return
     clock.advance(timedelta(hours=rng.choice((1, 3, 6, 12, 20, 30))))
-    await service.acknowledge(vendor, code, "您好，已收到您的投诉，我们正在核实。")
+    await service.vendors.acknowledge(vendor, code, "您好，已收到您的投诉，我们正在核实。")
     if scenario == "acknowledged_open":
         return
     clock.advance(timedelta(days=rng.randint(1, 5)))
     concede = scenario != "resolved_rated" or rng.random() < 0.3
-    await service.propose_resolution(
+    await service.vendors.propose_resolution(
         vendor, code, "为您办理退款并补偿一个月会员。", concede=concede
     )
     clock.advance(timedelta(hours=10))
     if scenario.startswith("mediated"):
-        await service.reject(code, secret, "方案不能接受")
+        await service.consumers.reject(code, secret, "方案不能接受")
         clock.advance(timedelta(days=3))
         outcome = (
             MediationOutcome.UPHELD
             if scenario == "mediated_upheld"
             else MediationOutcome.NOT_UPHELD
         )
-        await service.decide(mediator, code, outcome, "调解员已听取双方意见")
-        await service.close(mediator, code, "")
+        await service.mediators.decide(mediator, code, outcome, "调解员已听取双方意见")
+        await service.mediators.close(mediator, code, "")
     else:
-        await service.accept(code, secret)
+        await service.consumers.accept(code, secret)
     if rng.random() < 0.85:
         clock.advance(timedelta(days=1))
         score = rng.choice((5, 5, 4, 4, 4, 3, 2)) if scenario != "mediated_not_upheld" else 2
-        await service.rate(code, secret, score, "")
+        await service.consumers.rate(code, secret, score, "")
 
 
 async def _association_slug(services: Services, association_id: int) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from registry.complaints.events import ComplaintForwarded, publish_complaint_fact
 from registry.complaints.models import (
     ActorKind,
     Complaint,
@@ -155,6 +156,7 @@ async def forward(
     *,
     actor: ActorKind = ActorKind.SYSTEM,
     principal_id: int | None = None,
+    matched_by: str | None = None,
 ) -> None:
     """Start the clocks and tell the vendor (webhook via the outbox, and the inbox API)."""
     first_response, resolution = clocks(settings, policy)
@@ -164,6 +166,7 @@ async def forward(
     complaint.sla_due_at = complaint.first_response_due_at
     complaint.sla_clock = SlaClock.FIRST_RESPONSE
     transition(session, complaint, ComplaintStatus.FORWARDED, now, actor, principal_id=principal_id)
+    publish_complaint_fact(session, ComplaintForwarded, complaint, now, matched_by=matched_by)
     await notify_vendor(session, complaint, "complaint.forwarded", now)
 
 
@@ -220,6 +223,7 @@ async def attach(
         await policy_row(session, vendor.association_id),
         actor=actor,
         principal_id=principal_id,
+        matched_by=matched_by,
     )
 
 

@@ -13,7 +13,7 @@ logger = logging.getLogger("registry.complaints")
 
 async def escalate_complaint_breaches_job(services: Services) -> None:
     """Escalate complaints whose first-response or resolution clock ran out."""
-    result = await services.complaints.escalate_breaches()
+    result = await services.complaints.clocks.escalate_breaches()
     if result.escalated:
         # Counts only: tracking codes and contacts stay out of the logs.
         logger.info(

@@ -29,6 +29,8 @@ from registry.clock import isoformat
 from registry.complaints.forwarding import attach_domain_complaints
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound
+from registry.events import publish
+from registry.membership.events import VendorDomainVerified
 from registry.membership.models import Vendor, VendorDomain, VendorStatus
 from registry.outbound import OutboundRefused, outbound_client, parse_target, send
 from registry.transparency.entries import EntryType
@@ -137,6 +139,15 @@ class DomainProofService:
                     vendor_id=vendor.id,
                     vendor_slug=vendor.slug,
                 )
+            )
+            publish(
+                session,
+                VendorDomainVerified(
+                    vendor_id=vendor.id,
+                    domain=claim.domain,
+                    member=vendor.status is VendorStatus.ACTIVE,
+                    at=now,
+                ),
             )
             if vendor.status is VendorStatus.ACTIVE:
                 # As at admission: complaints reach only an active member.

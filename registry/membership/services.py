@@ -23,9 +23,11 @@ from registry.clock import isoformat
 from registry.complaints.forwarding import attach_waiting_complaints
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.events import publish
 from registry.federation.models import Association
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
 from registry.membership.credit_code import CreditCodeError, normalise_credit_code
+from registry.membership.events import VendorAdmitted
 from registry.membership.models import (
     ApplicationStatus,
     Vendor,
@@ -488,6 +490,16 @@ class MembershipService:
                 # The vendor becomes what this application, of all that were pending for
                 # the credit code, claims; the others are refused with it.
                 await self._apply_claims(session, vendor, application_claims(application), now)
+                await session.flush()
+                publish(
+                    session,
+                    VendorAdmitted(
+                        vendor_id=vendor.id,
+                        association_id=vendor.association_id,
+                        application_id=application.id,
+                        at=now,
+                    ),
+                )
             appender = LogAppender(session, now)
             await self._record_decision(
                 appender,

@@ -45,16 +45,16 @@ async def seed_resolved_and_rated(services: Services, slug: str, token: str, cou
         consent_to_share=True,
     )
     for index in range(count):
-        filed = await services.complaints.file(
+        filed = await services.complaints.consumers.file(
             replace(form, contact_phone=f"1370000000{index}"), client_ip=f"192.0.2.{index}"
         )
         assert filed.secret is not None
-        await services.complaints.acknowledge(vendor, filed.tracking_code, "收到")
-        await services.complaints.propose_resolution(
+        await services.complaints.vendors.acknowledge(vendor, filed.tracking_code, "收到")
+        await services.complaints.vendors.propose_resolution(
             vendor, filed.tracking_code, "已修复", concede=False
         )
-        await services.complaints.accept(filed.tracking_code, filed.secret)
-        await services.complaints.rate(filed.tracking_code, filed.secret, 5, "")
+        await services.complaints.consumers.accept(filed.tracking_code, filed.secret)
+        await services.complaints.consumers.rate(filed.tracking_code, filed.secret, 5, "")
 
 
 async def figure(page: Page, name: str) -> str:

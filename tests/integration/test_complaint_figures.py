@@ -20,7 +20,7 @@ async def settled_complaints(services: Services, slug: str, token: str, count: i
     """Earlier complaints the vendor answered and resolved; the consumer accepted each."""
     vendor = await services.accounts.authenticate(token)
     for index in range(count):
-        filed = await services.complaints.file(
+        filed = await services.complaints.consumers.file(
             ComplaintSubmission(
                 vendor=slug,
                 product="会员",
@@ -36,11 +36,11 @@ async def settled_complaints(services: Services, slug: str, token: str, count: i
             client_ip=f"192.0.2.{index}",
         )
         assert filed.secret is not None
-        await services.complaints.acknowledge(vendor, filed.tracking_code, "收到")
-        await services.complaints.propose_resolution(
+        await services.complaints.vendors.acknowledge(vendor, filed.tracking_code, "收到")
+        await services.complaints.vendors.propose_resolution(
             vendor, filed.tracking_code, "已修复", concede=False
         )
-        await services.complaints.accept(filed.tracking_code, filed.secret)
+        await services.complaints.consumers.accept(filed.tracking_code, filed.secret)
 
 
 def shown_figures(html: str) -> dict[str, str]:

@@ -16,11 +16,11 @@ from sqlalchemy import func, inspect, select, text
 
 from registry.accounts.models import Role
 from registry.clock import ManualClock
+from registry.complaints.consumers import ConsumerComplaintService
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.jobs import escalate_complaint_breaches_job
 from registry.complaints.messages import ComplaintRateLimited
 from registry.complaints.models import Complaint, ComplaintEvent
-from registry.complaints.services import ComplaintService
 from registry.db.base import Base
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, run_jobs_once
@@ -163,7 +163,7 @@ async def test_unanswered_complaint_escalates_after_24_hours(
     assert await _count(services, LogEntry) == log_before + 5  # each breach is logged
 
     # Idempotent: a second scan finds nothing more.
-    result = await services.complaints.escalate_breaches()
+    result = await services.complaints.clocks.escalate_breaches()
     assert result.escalated == 0
     figures = (await api.get(f"/api/v1/vendors/{vendor.slug}/complaint-figures")).json()
     assert figures["received"] == 5
@@ -202,7 +202,7 @@ async def test_resolution_clock_and_mediation(
     assert rejected.json()["status"] == "escalated"
 
     clock.advance(timedelta(days=7, seconds=1))
-    result = await services.complaints.escalate_breaches()
+    result = await services.complaints.clocks.escalate_breaches()
     assert (result.first_response_breaches, result.resolution_breaches) == (0, 1)
 
     mediator = _auth(role_tokens[Role.MEDIATOR])
@@ -439,7 +439,7 @@ async def test_filing_after_closure_starts_a_new_complaint(
 async def test_per_ip_limit(services: Services, association: str) -> None:
     """Different contacts from one address are capped per window."""
     vendor = await member_vendor(services, association, "ip-vendor")
-    strict = ComplaintService(
+    strict = ConsumerComplaintService(
         replace(services.ctx, settings=replace(services.ctx.settings, complaint_ip_limit=2))
     )
     form = ComplaintSubmission(**complaint_body(vendor.slug))  # type: ignore[arg-type]
@@ -661,7 +661,7 @@ async def test_an_erased_contact_survives_nowhere_in_the_database_files(
     sealed, fingerprint = row.contact_sealed, row.contact_fingerprint
     assert sealed is not None
     assert fingerprint is not None
-    assert services.complaints.vault.open(sealed).phone == CONTACT_PHONE
+    assert services.complaints.consumers.vault.open(sealed).phone == CONTACT_PHONE
     erased = await api.post(f"/api/v1/complaints/{code}/erase-contact", headers=secret)
     assert erased.json()["contact_on_file"] is False
     dumped = await _dump_every_table(services)

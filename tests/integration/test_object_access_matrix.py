@@ -392,7 +392,7 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
         endpoint_id=endpoint.id,
         complaint=code,
         other_secret=others["secret"],
-        form_token=services.complaints.issue_form_token().value,
+        form_token=services.complaints.consumers.issue_form_token().value,
         clock_now=services.ctx.clock.now(),
     )
 
