@@ -21,6 +21,11 @@ from litestar.types import ControllerRouterHandler
 from member_api.access import access_guard
 from member_api.accounts.controllers import AuthController
 from member_api.audits.controllers import AuditController, AuditorController
+from member_api.blacklist.controllers import (
+    BlacklistCaseController,
+    BlacklistRulebookController,
+    BlacklistVendorCaseController,
+)
 from member_api.certification.controllers import (
     AttestationController,
     CertificationController,
@@ -76,6 +81,9 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     MediationController,
     MediatorNotificationController,
     ComplaintFiguresController,
+    BlacklistRulebookController,
+    BlacklistVendorCaseController,
+    BlacklistCaseController,
 )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final
 
@@ -27,13 +27,15 @@ from sqlalchemy import func, select
 from attestations.keys import SigningKey
 from registry.accounts.models import Role
 from registry.app import create_app
+from registry.blacklist.signing import answer_envelope
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
+from registry.clock import ManualClock
 from registry.db.base import Base
 from registry.services import Services
 from registry.settings import Settings
-from tests.factories import MemberVendor, apply_vendor, member_vendor
+from tests.factories import MemberVendor, admin_caller, apply_vendor, member_vendor
 
 SECRET_HEADER: Final = "X-Complaint-Secret"
 OTHER_ASSOCIATION: Final = "sipa"
@@ -60,6 +62,8 @@ class World:
     """The secret of a complaint of someone else (against the other vendor)."""
     form_token: str
     clock_now: Any
+    blacklist_case: str
+    """A blacklist case against the victim, awaiting its answer."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,38 @@ APPLICATION: Final = "/api/v1/applications/{application_id}"
 CONSUMER: Final = "/api/v1/complaints/{tracking_code}"
 INBOX: Final = "/api/v1/inbox/complaints/{tracking_code}"
 MEDIATION: Final = "/api/v1/mediation/complaints/{tracking_code}"
+BLACKLIST: Final = "/api/v1/blacklist"
+BLACKLIST_CASE: Final = f"{BLACKLIST}/cases/{{reference}}"
+BLACKLIST_ASSOCIATION: Final = f"{BLACKLIST}/associations/{{association}}"
+
+
+def _answer(world: World) -> dict[str, Any]:
+    """Well-formed, signed by the outsider's own key, answering the victim's case."""
+    return answer_envelope(
+        world.other_vendor.key,
+        case=world.blacklist_case,
+        vendor=world.victim.slug,
+        statement="不是我们的问题",
+        issued_at=world.clock_now,
+    ).to_dict()
+
+
+def _rule(minimum: int) -> dict[str, Any]:
+    return {
+        "rule_id": "complaints-substantiated",
+        "kind": "substantiated_complaints",
+        "title_zh": "投诉经查属实",
+        "title_en": "Substantiated complaints",
+        "text_zh": "投诉经查属实。",
+        "text_en": "Substantiated complaints.",
+        "parameters": {
+            "min_complaints": minimum,
+            "min_distinct_complainants": 1,
+            "window_days": 90,
+        },
+        "tier_proposed": "minor",
+    }
+
 
 PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
     # Applications: an admin of another association.
@@ -270,6 +306,37 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
         )
         for token in (w.other_mediator, w.other_admin)
     ],
+    # Blacklist: the victim's case, its inbox, csia's terms, rulebooks and case list.
+    ("GET", BLACKLIST_CASE): lambda w: [
+        Probe(f"{BLACKLIST}/cases/{w.blacklist_case}", token)
+        for token in (w.other_vendor.token, w.other_admin, w.other_mediator)
+    ],
+    ("POST", f"{BLACKLIST_CASE}/answer"): lambda w: _vendor(
+        w, f"{BLACKLIST}/cases/{w.blacklist_case}/answer", _answer(w)
+    ),
+    ("POST", f"{BLACKLIST_CASE}/relayed-answer"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-answer",
+            w.other_mediator,
+            {"statement": "代为陈述"},
+        )
+    ],
+    ("GET", f"{BLACKLIST}/vendors/{{slug}}/cases"): lambda w: [
+        Probe(f"{BLACKLIST}/vendors/{w.victim.slug}/cases", token)
+        for token in (w.other_vendor.token, w.other_admin)
+    ],
+    ("GET", f"{BLACKLIST_ASSOCIATION}/cases"): lambda w: [
+        Probe(f"{BLACKLIST}/associations/csia/cases", token)
+        for token in (w.other_admin, w.other_mediator)
+    ],
+    ("PUT", f"{BLACKLIST_ASSOCIATION}/terms"): lambda w: _admin(
+        w, f"{BLACKLIST}/associations/csia/terms", {"answer_window_days": 1}
+    ),
+    ("POST", f"{BLACKLIST_ASSOCIATION}/rulebooks"): lambda w: _admin(
+        w,
+        f"{BLACKLIST}/associations/csia/rulebooks",
+        {"effective_from": "2027-06-01T00:00:00Z", "rules": [_rule(1)]},
+    ),
 }
 """(method, route) -> the outsiders' requests at the victim's object."""
 
@@ -283,6 +350,9 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/associations/{association}/schemes"),
     ("GET", "/api/v1/associations/{slug}/complaint-sla"),
     ("GET", "/api/v1/log/entries/{index}"),
+    ("GET", f"{BLACKLIST_ASSOCIATION}/terms"),
+    ("GET", f"{BLACKLIST_ASSOCIATION}/rulebooks"),
+    ("GET", f"{BLACKLIST_ASSOCIATION}/rulebooks/{{version}}"),
     ("GET", "/transparency/entries/{index}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
@@ -293,8 +363,8 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/docs/assets/{name}"),
 }
 """Routes that name an object but only read what the registry publishes to everyone:
-the directory, keys, certificates and their history, schemes, clocks, the log, badges,
-and the site's own files."""
+the directory, keys, certificates and their history, schemes, clocks, blacklist rulebooks
+and terms, the log, badges, and the site's own files."""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:
@@ -383,6 +453,7 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
     )
     assert rejected.json()["status"] == "escalated", rejected.text
     others = await _file(api, other_vendor.slug, "13900139000")
+    blacklist_case = await _blacklist_case(api, services, victim)
     return World(
         victim=victim,
         other_vendor=other_vendor,
@@ -394,7 +465,32 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
         other_secret=others["secret"],
         form_token=services.complaints.consumers.issue_form_token().value,
         clock_now=services.ctx.clock.now(),
+        blacklist_case=blacklist_case,
     )
+
+
+async def _blacklist_case(api: httpx.AsyncClient, services: Services, victim: MemberVendor) -> str:
+    """A rulebook published a notice period ago; one complaint the victim concedes opens
+    a case against it."""
+    now = services.ctx.clock.now()
+    earlier = Services(replace(services.ctx, clock=ManualClock(now - timedelta(days=31))))
+    admin = await admin_caller(earlier)
+    await earlier.blacklist_rules.publish(admin, "csia", [_rule(1)], now - timedelta(hours=1))
+    filed = await _file(api, victim.slug, "13700137000")
+    auth = {"Authorization": f"Bearer {victim.token}"}
+    await api.post(
+        f"/api/v1/inbox/complaints/{filed['tracking_code']}/proposal",
+        headers=auth,
+        json={"proposal": "全额退款", "concede": True},
+    )
+    accepted = await api.post(
+        f"/api/v1/complaints/{filed['tracking_code']}/accept",
+        headers={SECRET_HEADER: filed["secret"]},
+    )
+    assert accepted.status_code == 200, accepted.text
+    opened = (await services.blacklist_rules.evaluate()).opened
+    assert len(opened) == 1
+    return opened[0]
 
 
 async def _send(api: httpx.AsyncClient, method: str, probe: Probe) -> httpx.Response:
@@ -418,7 +514,8 @@ async def test_outsiders_are_refused_every_object_and_write_nothing(
     world = await _world(api, services, association)
     before = await _footprint(services)
     assert before["log size"] > 0
-    assert before["complaint"] == 2
+    assert before["complaint"] == 3
+    assert before["blacklist_case"] == 1
     refused: list[str] = []
     wrote: list[str] = []
     sent = 0
