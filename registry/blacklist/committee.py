@@ -210,6 +210,22 @@ async def count_ballot(session: AsyncSession, ballot: _Ballot) -> Tally:
     return tally(ballot.facts.kind, ballot.rule, ballot.eligible, votes)
 
 
+async def sits_on_an_appeal_of(session: AsyncSession, caller: Caller, case: BlacklistCase) -> bool:
+    """True for a committee member drawn to hear an appeal against this case's listing:
+    the panel reads the case it decides, though it belongs to another association."""
+    if caller.role is not Role.COMMITTEE_MEMBER:
+        return False
+    member_id = (
+        await session.execute(
+            select(CommitteeMember.id).where(CommitteeMember.principal_id == caller.principal_id)
+        )
+    ).scalar_one_or_none()
+    panels = (
+        await session.execute(select(Appeal.panel).where(Appeal.case_id == case.id))
+    ).scalars()
+    return member_id is not None and any(member_id in (p or []) for p in panels)
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """A ballot waiting for a member's vote."""
@@ -376,16 +392,6 @@ class BlacklistCommitteeService:
                 if i.ballot not in done
                 and not (i.kind is not BallotKind.APPEAL and _affiliated_to(member, i))
             ]
-
-    async def may_read(self, caller: Caller, case: BlacklistCase, session: AsyncSession) -> bool:
-        """True for a panel member drawn to hear an appeal against this case."""
-        if caller.role is not Role.COMMITTEE_MEMBER:
-            return False
-        member = await self._member(session, caller)
-        panels = (
-            await session.execute(select(Appeal.panel).where(Appeal.case_id == case.id))
-        ).scalars()
-        return any(member.id in (p or []) for p in panels)
 
     # --- voting ------------------------------------------------------------------------
 
