@@ -7,6 +7,7 @@ command can never skip a rule the API enforces.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import sys
@@ -1066,6 +1067,9 @@ def certificate(slug: str, history: bool, url: str) -> None:
         )
     print_json(status)
 
+
+# Groups in modules of their own import the helpers above, so they are loaded last.
+main.add_command(importlib.import_module("registry.cli_blacklist").blacklist)
 
 if __name__ == "__main__":
     main()

@@ -57,7 +57,7 @@ async def conceded_complaints(
     caller = await services.accounts.authenticate(vendor.token)
     codes = []
     for i in range(start, start + count):
-        filed = await services.complaints.file(
+        filed = await services.complaints.consumers.file(
             ComplaintSubmission(
                 vendor=vendor.slug,
                 product="云存储会员",
@@ -72,10 +72,10 @@ async def conceded_complaints(
             ),
             client_ip=f"203.0.113.{i + 1}",
         )
-        await services.complaints.propose_resolution(
+        await services.complaints.vendors.propose_resolution(
             caller, filed.tracking_code, "全额退款", concede=True
         )
-        await services.complaints.accept(filed.tracking_code, filed.secret)
+        await services.complaints.consumers.accept(filed.tracking_code, filed.secret)
         codes.append(filed.tracking_code)
     return codes
 
