@@ -7,6 +7,7 @@ from registry.audits.services import AuditService
 from registry.blacklist.committee import BlacklistCommitteeService
 from registry.blacklist.events import LISTING_EVENTS
 from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import BlacklistRuleService
 from registry.certification.attestations import AttestationService
@@ -46,6 +47,7 @@ class Services:
         self.blacklist_notice = BlacklistNoticeService(ctx)
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
+        self.blacklist_recount = BlacklistRecountService(ctx)
         _subscribe(ctx)
 
 

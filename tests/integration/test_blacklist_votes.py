@@ -343,6 +343,9 @@ async def test_a_general_listing_suspends_until_another_associations_panel_overt
     assert stored.state is AppealState.OVERTURNED
     assert kinds[-4:] == [StepKind.VOTE, StepKind.VOTE, StepKind.APPEAL_DECIDED, StepKind.RETRACTED]
     assert StepKind.LISTED in kinds
+    recounts = await services.blacklist_recount.recount(case.reference)
+    assert [r.ballot for r in recounts] == [f"case:{case.id}", f"appeal:{appeal.id}"]
+    assert all(r.agrees for r in recounts), recounts
 
 
 async def test_no_quorum_lapses_and_repair_and_expiry_end_listings(
@@ -429,3 +432,22 @@ async def test_no_quorum_lapses_and_repair_and_expiry_end_listings(
     ended = await _listing(services, minor)
     assert ended is not None
     assert (ended.state, ended.end_ref) == (ListingState.EXPIRED, "expiry")
+
+    # A serious listing suspends while it can be appealed, and revokes once final.
+    serious_vendor, serious = await listed_vendor(services, association, clock, "gravely")
+    for member in members:
+        await vote(
+            member.caller,
+            serious.reference,
+            ballot_vote(member, serious, VoteChoice.LIST, tier=Tier.SERIOUS, now=clock),
+        )
+    assert await certificate_state(services, serious_vendor.slug) is CertificationState.SUSPENDED
+    assert await services.blacklist_remedies.finalise_listings() == 0
+    clock.advance(timedelta(days=60))
+    assert await services.blacklist_remedies.finalise_listings() == 1
+    assert await certificate_state(services, serious_vendor.slug) is CertificationState.REVOKED
+    assert await services.blacklist_remedies.finalise_listings() == 1  # harmless repeat
+    assert await certificate_state(services, serious_vendor.slug) is CertificationState.REVOKED
+    recounts = await services.blacklist_recount.recount_all()
+    assert len(recounts) == 5
+    assert all(r.agrees for r in recounts), recounts
