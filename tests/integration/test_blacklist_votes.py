@@ -29,6 +29,7 @@ from registry.blacklist.states import (
     BallotKind,
     CaseState,
     ListingState,
+    RecusalReason,
     RepairState,
     StepKind,
     Tier,
@@ -451,3 +452,67 @@ async def test_no_quorum_lapses_and_repair_and_expiry_end_listings(
     recounts = await services.blacklist_recount.recount_all()
     assert len(recounts) == 5
     assert all(r.agrees for r in recounts), recounts
+
+
+async def test_recusal_affiliation_and_the_one_extension(
+    services: Services, association: str, clock: ManualClock
+) -> None:
+    """An affiliated member is recused automatically and cannot vote; another stands aside
+    (logged); the two who remain decide; the deadline extends once, with a reason."""
+    await _adopt_default_rules(services, clock)
+    vendor, case = await listed_vendor(services, association, clock, "related")
+    admin = await admin_caller(services)
+    members = await committee(services, association, 3)
+    affiliated_key = SigningKey.generate()
+    row = await services.blacklist_committee.appoint(
+        admin,
+        association,
+        display_name="委员（该企业前员工）",
+        public_key=affiliated_key.public_key,
+        affiliations=[{"kind": "vendor", "value": vendor.slug}],
+    )
+    affiliated = Member(
+        Caller(row.principal_id, Role.COMMITTEE_MEMBER, row.association_id), affiliated_key, row.id
+    )
+    vote = services.blacklist_committee.vote
+    with pytest.raises(VoteRefused):
+        await vote(
+            affiliated.caller,
+            case.reference,
+            ballot_vote(affiliated, case, VoteChoice.DO_NOT_LIST, now=clock),
+        )
+    assert [i.case for i in await services.blacklist_committee.queue(affiliated.caller)] == []
+
+    extended = await services.blacklist_committee.extend(admin, case.reference, "需要补充调取证据")
+    assert case.decision_due_at is not None
+    assert extended.decision_due_at is not None
+    assert extended.decision_due_at > case.decision_due_at
+    with pytest.raises(Conflict, match="once"):
+        await services.blacklist_committee.extend(admin, case.reference, "再延一次")
+
+    recusal = await services.blacklist_committee.recuse(
+        members[2].caller,
+        case.reference,
+        f"case:{case.id}",
+        RecusalReason.DECLARED_CONFLICT,
+        "与投诉人相识",
+    )
+    assert recusal.log_index > 0
+    with pytest.raises(VoteRefused):
+        await vote(
+            members[2].caller,
+            case.reference,
+            ballot_vote(members[2], case, VoteChoice.DO_NOT_LIST, now=clock),
+        )
+    for member in members[:2]:
+        await vote(
+            member.caller,
+            case.reference,
+            ballot_vote(member, case, VoteChoice.DO_NOT_LIST, now=clock),
+        )
+    decided = await _case(services, case.reference)
+    assert decided.state is CaseState.NOT_LISTED
+    assert decided.tally is not None
+    assert (decided.tally["eligible"], decided.tally["cast"]) == (2, 2)
+    assert await _listing(services, decided) is None
+    assert await certificate_state(services, vendor.slug) is CertificationState.ACTIVE
