@@ -21,6 +21,12 @@ from litestar.types import ControllerRouterHandler
 from member_api.access import access_guard
 from member_api.accounts.controllers import AuthController
 from member_api.audits.controllers import AuditController, AuditorController
+from member_api.blacklist.committee import (
+    BlacklistAppealPanelController,
+    BlacklistBallotController,
+    BlacklistCommitteeMembersController,
+    BlacklistCommitteeQueueController,
+)
 from member_api.blacklist.controllers import (
     BlacklistCaseController,
     BlacklistRulebookController,
@@ -84,6 +90,10 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     BlacklistRulebookController,
     BlacklistVendorCaseController,
     BlacklistCaseController,
+    BlacklistCommitteeQueueController,
+    BlacklistBallotController,
+    BlacklistCommitteeMembersController,
+    BlacklistAppealPanelController,
 )
 
 

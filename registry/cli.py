@@ -1070,6 +1070,7 @@ def certificate(slug: str, history: bool, url: str) -> None:
 
 # Groups in modules of their own import the helpers above, so they are loaded last.
 main.add_command(importlib.import_module("registry.cli_blacklist").blacklist)
+importlib.import_module("registry.cli_blacklist_votes")  # committee commands join `blacklist`
 
 if __name__ == "__main__":
     main()

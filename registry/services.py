@@ -6,11 +6,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts.services import AccountService
 from registry.audits.services import AuditService
+from registry.blacklist.committee import BlacklistCommitteeService
+from registry.blacklist.events import LISTING_EVENTS
 from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.recount import BlacklistRecountService
+from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import BlacklistRuleService
 from registry.certification.attestations import AttestationService
 from registry.certification.catalogue import SchemeService
 from registry.certification.events import AuditRecorded
+from registry.certification.listing_cascade import follow_listing
 from registry.certification.services import CertificationService
 from registry.complaints.events import ComplaintSubstantiated
 from registry.complaints.services import ComplaintServices
@@ -46,6 +51,10 @@ class Services:
         self.notifications = NotificationService(ctx)
         self.blacklist_rules = BlacklistRuleService(ctx)
         self.blacklist_notice = BlacklistNoticeService(ctx)
+        self.blacklist_committee = BlacklistCommitteeService(ctx)
+        self.blacklist_remedies = BlacklistRemedyService(ctx)
+        self.blacklist_recount = BlacklistRecountService(ctx)
+        _subscribe(ctx)
         self._subscribe_blacklist_rules()
 
     def _subscribe_blacklist_rules(self) -> None:
@@ -61,3 +70,10 @@ class Services:
 
         bus.subscribe(ComplaintSubstantiated, evaluate, name="blacklist.rules.complaint")
         bus.subscribe(AuditRecorded, evaluate, name="blacklist.rules.audit")
+
+
+def _subscribe(ctx: RegistryContext) -> None:
+    """Wire the reactions between aggregates (`registry.events`) on this database's bus."""
+    for event_type in LISTING_EVENTS:
+        # A listing decided, final or ended moves its vendor's certificate (blacklist cause).
+        ctx.db.events.subscribe(event_type, follow_listing, name="certification.follow_listing")

@@ -160,6 +160,8 @@ class Settings:
     blacklist_watch_period_days: int = 183
     blacklist_watch_answer_window_days: int = 5
     """The shortened answer window for a new breach in a repaired listing's watch period."""
+    blacklist_panel_size: int = 3
+    """Committee members of other associations drawn to hear an appeal (never fewer than 3)."""
     blacklist_evaluation_interval_seconds: int = 3600
     """How often the scheduler evaluates the rulebooks (`registry blacklist evaluate`)."""
     public_cache_poll_interval: timedelta = timedelta(milliseconds=500)

@@ -28,3 +28,18 @@ async def close_answer_windows_job(services: Services) -> None:
     moved = await services.blacklist_notice.close_answer_windows()
     if moved:
         logger.info("%d blacklist cases moved to voting when their answer window ended", moved)
+
+
+async def close_due_ballots_job(services: Services) -> None:
+    """Count the ballots (cases, appeals, repairs) whose deadline passed."""
+    closed = await services.blacklist_committee.close_due_ballots()
+    if closed:
+        logger.info("%d blacklist ballots closed at their deadline", closed)
+
+
+async def end_listings_job(services: Services) -> None:
+    """End listings whose publication period is over; revoke for final serious ones."""
+    expired = await services.blacklist_remedies.expire_listings()
+    final = await services.blacklist_remedies.finalise_listings()
+    if expired or final:
+        logger.info("%d blacklist listings expired, %d serious listings final", expired, final)

@@ -27,6 +27,7 @@ from attestations.errors import AttestationError
 from registry.accounts.caller import Caller
 from registry.accounts.models import Role
 from registry.blacklist.calendar import window_end
+from registry.blacklist.committee import sits_on_an_appeal_of
 from registry.blacklist.models import BlacklistCase, CaseAnswer, CaseStep
 from registry.blacklist.rulebooks import Terms
 from registry.blacklist.states import AnswerChannel, CaseState, DayCounting, StepKind
@@ -158,7 +159,9 @@ class BlacklistNoticeService:
 
         async with self.ctx.db.read() as session:
             case = await case_by_reference(session, reference)
-            if not may_read_case(caller, case):
+            if not (
+                may_read_case(caller, case) or await sits_on_an_appeal_of(session, caller, case)
+            ):
                 raise NotFound(f"no blacklist case {reference!r}")
             return await _view(session, case)
 

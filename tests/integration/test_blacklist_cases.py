@@ -43,9 +43,27 @@ async def _count(services: Services, model: type[Base]) -> int:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def _adopt_default_rules(services: Services) -> None:
-    """Publish the default rulebook; it takes effect after the 30-day notice period."""
+async def _adopt_default_rules(services: Services, clock: ManualClock | None = None) -> None:
+    """Publish the default rulebook; it takes effect after the 30-day notice period, which
+    passes at once when `clock` is given."""
     assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
+    if clock is not None:
+        clock.advance(timedelta(days=31))
+
+
+async def open_case_of(services: Services, slug: str) -> BlacklistCase:
+    """The vendor's open case after the scheduled evaluation ran, whether that run or the
+    reaction to the last substantiated complaint opened it."""
+    await services.blacklist_rules.evaluate()
+    async with services.ctx.db.read() as session:
+        return (
+            await session.execute(
+                select(BlacklistCase).where(
+                    BlacklistCase.subject_value == slug,
+                    BlacklistCase.state.in_([CaseState.AWAITING_ANSWER, CaseState.VOTING]),
+                )
+            )
+        ).scalar_one()
 
 
 async def _evaluated_after_notice(services: Services, clock: ManualClock) -> str:

@@ -24,10 +24,14 @@ import httpx
 from litestar.routes import HTTPRoute
 from sqlalchemy import func, select
 
+from attestations.envelope import sign_envelope
 from attestations.keys import SigningKey
 from registry.accounts.models import Role
 from registry.app import create_app
+from registry.blacklist.remedies import appeal_envelope, repair_envelope
 from registry.blacklist.signing import answer_envelope
+from registry.blacklist.states import VoteChoice
+from registry.blacklist.votes import vote_envelope
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
@@ -64,6 +68,9 @@ class World:
     clock_now: Any
     blacklist_case: str
     """A blacklist case against the victim, awaiting its answer."""
+    other_member: str
+    """A committee member of sipa, logged in with its vote key."""
+    other_member_key: SigningKey
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,19 @@ MEDIATION: Final = "/api/v1/mediation/complaints/{tracking_code}"
 BLACKLIST: Final = "/api/v1/blacklist"
 BLACKLIST_CASE: Final = f"{BLACKLIST}/cases/{{reference}}"
 BLACKLIST_ASSOCIATION: Final = f"{BLACKLIST}/associations/{{association}}"
+
+
+def _vote(world: World) -> dict[str, Any]:
+    """A well-formed vote by sipa's committee member on csia's case."""
+    return vote_envelope(
+        world.other_member_key,
+        ballot="case:1",
+        case_reference=world.blacklist_case,
+        evidence_digest="0" * 64,
+        choice=VoteChoice.ABSTAIN,
+        reason="越权投票",
+        issued_at=world.clock_now,
+    ).to_dict()
 
 
 def _answer(world: World) -> dict[str, Any]:
@@ -332,6 +352,52 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
     ("PUT", f"{BLACKLIST_ASSOCIATION}/terms"): lambda w: _admin(
         w, f"{BLACKLIST}/associations/csia/terms", {"answer_window_days": 1}
     ),
+    # The committee side: another association's member, admin or vendor on csia's case.
+    ("POST", f"{BLACKLIST_CASE}/votes"): lambda w: [
+        Probe(f"{BLACKLIST}/cases/{w.blacklist_case}/votes", w.other_member, _vote(w))
+    ],
+    ("POST", f"{BLACKLIST_CASE}/recusals"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/recusals",
+            w.other_member,
+            {"ballot": "case:1", "reason": "voluntary", "detail": "与本案无关"},
+        )
+    ],
+    ("POST", f"{BLACKLIST_CASE}/extension"): lambda w: _admin(
+        w, f"{BLACKLIST}/cases/{w.blacklist_case}/extension", {"reason": "需要更多时间"}
+    ),
+    ("POST", f"{BLACKLIST_CASE}/appeal"): lambda w: _vendor(
+        w,
+        f"{BLACKLIST}/cases/{w.blacklist_case}/appeal",
+        appeal_envelope(
+            w.other_vendor.key,
+            case=w.blacklist_case,
+            vendor=w.victim.slug,
+            grounds="不服",
+            issued_at=w.clock_now,
+        ).to_dict(),
+    ),
+    ("POST", f"{BLACKLIST_CASE}/repair"): lambda w: _vendor(
+        w,
+        f"{BLACKLIST}/cases/{w.blacklist_case}/repair",
+        repair_envelope(
+            w.other_vendor.key,
+            case=w.blacklist_case,
+            vendor=w.victim.slug,
+            commitment="承诺整改",
+            changes="已整改",
+            issued_at=w.clock_now,
+        ).to_dict(),
+    ),
+    ("POST", f"{BLACKLIST_ASSOCIATION}/committee"): lambda w: _admin(
+        w,
+        f"{BLACKLIST}/associations/csia/committee",
+        {"display_name": "冒名委员", "public_key": SigningKey.generate().public_key.to_base64()},
+    ),
+    ("GET", f"{BLACKLIST}/appeals/{{appeal_id}}"): lambda w: _admin(w, f"{BLACKLIST}/appeals/1"),
+    ("POST", f"{BLACKLIST}/appeals/{{appeal_id}}/panel"): lambda w: _admin(
+        w, f"{BLACKLIST}/appeals/1/panel"
+    ),
     ("POST", f"{BLACKLIST_ASSOCIATION}/rulebooks"): lambda w: _admin(
         w,
         f"{BLACKLIST}/associations/csia/rulebooks",
@@ -454,6 +520,19 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
     assert rejected.json()["status"] == "escalated", rejected.text
     others = await _file(api, other_vendor.slug, "13900139000")
     blacklist_case = await _blacklist_case(api, services, victim)
+    member_key = SigningKey.generate()
+    await services.blacklist_committee.appoint(
+        await admin_caller(services),
+        OTHER_ASSOCIATION,
+        display_name="sipa committee member",
+        public_key=member_key.public_key,
+    )
+    challenge = await services.accounts.issue_challenge(member_key.key_id)
+    other_member = (
+        await services.accounts.login(
+            sign_envelope(challenge.payload, [member_key], payload_type=challenge.payload_type)
+        )
+    ).token
     return World(
         victim=victim,
         other_vendor=other_vendor,
@@ -466,6 +545,8 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
         form_token=services.complaints.consumers.issue_form_token().value,
         clock_now=services.ctx.clock.now(),
         blacklist_case=blacklist_case,
+        other_member=other_member,
+        other_member_key=member_key,
     )
 
 
