@@ -14,8 +14,6 @@ from sqlalchemy import func, select
 from attestations.canonical import canonicalize
 from attestations.envelope import Envelope
 from attestations.keys import SigningKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.blacklist.models import (
     BlacklistCase,
     BlacklistRule,
@@ -30,6 +28,7 @@ from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.db.base import Base
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound
+from registry.kernel.caller import Caller, Role
 from registry.notifications.models import OutboxMessage
 from registry.services import Services
 from registry.transparency.models import LogEntry

@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 
 from attestations.envelope import Envelope
 from attestations.keys import SigningKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.blacklist.models import (
     Appeal,
     BlacklistCase,
@@ -42,6 +40,7 @@ from registry.certification.signing import attestation_envelope
 from registry.certification.status import CertificationState
 from registry.clock import ManualClock
 from registry.errors import Conflict, InvalidSignature, NotFound
+from registry.kernel.caller import Caller, Role
 from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.services import Services
 from registry.transparency.models import LogEntry
