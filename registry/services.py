@@ -24,12 +24,14 @@ from registry.certification.compromise import KeyCompromiseService
 from registry.certification.events import (
     CERTIFICATION_CHANGED_EVENT,
     RENEWAL_REMINDER_EVENT,
+    AuditRecorded,
     CertificateTransitioned,
     RenewalReminderDue,
 )
 from registry.certification.listing_cascade import follow_listing
 from registry.certification.machine import Trigger
 from registry.certification.services import CertificationService
+from registry.complaints.events import ComplaintSubstantiated
 from registry.complaints.forwarding import attach_domain_complaints, attach_waiting_complaints
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
@@ -45,6 +47,8 @@ from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService, enqueue_event
 from registry.settings import Settings
 from registry.transparency.services import TransparencyLogService
+
+MemberFact = ComplaintSubstantiated | AuditRecorded
 
 
 class Services:
@@ -71,6 +75,21 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
+        self._subscribe_blacklist_rules()
+
+    def _subscribe_blacklist_rules(self) -> None:
+        """A new fact about a member (a complaint substantiated, an audit recorded)
+        re-evaluates its blacklist rules at the fact's time, in the same transaction: a
+        case may open at once, never a listing. The hourly job catches the rest (SLA
+        breaches, which the scan dates at the missed deadline, and rules taking effect)."""
+        bus = self.ctx.db.events
+
+        async def evaluate(session: AsyncSession, event: MemberFact) -> None:
+            if event.vendor_id is not None:
+                await self.blacklist_rules.evaluate_member_in(session, event.vendor_id, event.at)
+
+        bus.subscribe(ComplaintSubstantiated, evaluate, name="blacklist.rules.complaint")
+        bus.subscribe(AuditRecorded, evaluate, name="blacklist.rules.audit")
 
 
 def subscribe_reactions(bus: EventBus, settings: Settings) -> None:

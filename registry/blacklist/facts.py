@@ -97,6 +97,18 @@ async def member_subjects(session: AsyncSession) -> list[MemberSubject]:
     return [MemberSubject(*row) for row in rows]
 
 
+async def member_subject(session: AsyncSession, vendor_id: int) -> MemberSubject | None:
+    """One vendor as a subject, if it is an active member."""
+    row = (
+        await session.execute(
+            select(Vendor.id, Vendor.slug, Vendor.association_id).where(
+                Vendor.id == vendor_id, Vendor.status == VendorStatus.ACTIVE
+            )
+        )
+    ).one_or_none()
+    return MemberSubject(*row) if row is not None else None
+
+
 async def nonmember_subjects(session: AsyncSession, since: datetime) -> list[Subject]:
     """Unregistered subjects complaints named that may have facts in the window: any
     complaint without a vendor that was filed, substantiated or due after `since`."""

@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.blacklist.calendar import window_end
 from registry.blacklist.facts import (
+    MemberSubject,
     governing_association,
     load_facts,
+    member_subject,
     member_subjects,
     nonmember_subjects,
 )
@@ -71,6 +73,7 @@ from registry.transparency.services import LogAppender, PendingLeaf, lock_head
 
 logger = logging.getLogger("registry.blacklist")
 
+_EVALUATED_IN_UNIT = "registry.blacklist.evaluated_vendors"
 TERM_FIELDS = frozenset(Terms.__dataclass_fields__) - {"custom"}
 
 
@@ -311,32 +314,14 @@ class BlacklistRuleService:
     async def _candidates(
         self, session: AsyncSession, now: datetime, result: EvaluationResult
     ) -> list[Candidate]:
-        books: dict[int, list[BlacklistRule]] = {}
-        slugs = dict((await session.execute(select(Association.id, Association.slug))).all())
-        for association_id in slugs:
-            in_force = await rulebook_in_force(session, association_id, now)
-            books[association_id] = in_force[1] if in_force else []
-        longest = max(
-            (window_days_of(spec_of(r)) for rules in books.values() for r in rules), default=0
-        )
-        if longest == 0:
+        slugs, books = await _books_in_force(session, now)
+        since = _since(books, now)
+        if since is None:
             return []
-        since = now - timedelta(days=longest)
         candidates: list[Candidate] = []
         for member in await member_subjects(session):
-            rules = books.get(member.association_id, [])
-            if not rules:
-                continue
-            subject = Subject(SubjectKind.VENDOR, member.slug)
-            facts = await load_facts(session, subject, member.vendor_id, since=since, at=now)
-            result.subjects += 1
-            candidates += self._holding(
-                facts,
-                rules,
-                now,
-                result,
-                association=(member.association_id, slugs[member.association_id], "member"),
-                vendor=(member.vendor_id, member.slug),
+            candidates += await self._member_candidates(
+                session, member, slugs=slugs, books=books, since=since, now=now, result=result
             )
         for subject in await nonmember_subjects(session, since):
             governance = await governing_association(session, subject)
@@ -358,6 +343,68 @@ class BlacklistRuleService:
                 vendor=(None, None),
             )
         return candidates
+
+    async def _member_candidates(
+        self,
+        session: AsyncSession,
+        member: MemberSubject,
+        *,
+        slugs: dict[int, str],
+        books: dict[int, list[BlacklistRule]],
+        since: datetime,
+        now: datetime,
+        result: EvaluationResult,
+    ) -> list[Candidate]:
+        rules = books.get(member.association_id, [])
+        if not rules:
+            return []
+        subject = Subject(SubjectKind.VENDOR, member.slug)
+        facts = await load_facts(session, subject, member.vendor_id, since=since, at=now)
+        result.subjects += 1
+        return self._holding(
+            facts,
+            rules,
+            now,
+            result,
+            association=(member.association_id, slugs[member.association_id], "member"),
+            vendor=(member.vendor_id, member.slug),
+        )
+
+    async def evaluate_member_in(
+        self, session: AsyncSession, vendor_id: int, now: datetime
+    ) -> list[str]:
+        """Evaluate one member vendor's rules at `now` inside the caller's transaction:
+        the reaction to a new fact about it (a complaint substantiated, an audit). Opens
+        cases like the scheduled job, never lists; returns references. `now` is the fact's
+        own time, so the reaction does not depend on which clock wired it."""
+        evaluated: set[int] = session.info.setdefault(_EVALUATED_IN_UNIT, set())
+        if vendor_id in evaluated:
+            # Subscribers run after the publisher's writes: one evaluation per vendor and
+            # unit of work sees every fact of a batch.
+            return []
+        evaluated.add(vendor_id)
+        member = await member_subject(session, vendor_id)
+        if member is None:
+            return []
+        slugs, books = await _books_in_force(session, now, only=member.association_id)
+        since = _since(books, now)
+        if since is None:
+            return []
+        result = EvaluationResult(at=now)
+        opened = []
+        for candidate in await self._member_candidates(
+            session, member, slugs=slugs, books=books, since=since, now=now, result=result
+        ):
+            spec = spec_of(candidate.rule)
+            bundle = evidence_bundle(
+                spec, candidate.subject, candidate.association_slug, candidate.verdict, now
+            )
+            await lock_head(session)
+            if await _covered(session, candidate, bundle):
+                continue
+            case = await open_case(session, self.ctx, candidate, spec=spec, bundle=bundle, now=now)
+            opened.append(case.reference)
+        return opened
 
     @staticmethod
     def _holding(
@@ -453,6 +500,29 @@ class BlacklistRuleService:
                 ).scalars()
             )
         return [await self.replay(reference) for reference in references]
+
+
+async def _books_in_force(
+    session: AsyncSession, now: datetime, *, only: int | None = None
+) -> tuple[dict[int, str], dict[int, list[BlacklistRule]]]:
+    """Association slugs by id, and the rules in force at `now` of each (or of `only`)."""
+    query = select(Association.id, Association.slug)
+    if only is not None:
+        query = query.where(Association.id == only)
+    slugs: dict[int, str] = {row.id: row.slug for row in await session.execute(query)}
+    books: dict[int, list[BlacklistRule]] = {}
+    for association_id in slugs:
+        in_force = await rulebook_in_force(session, association_id, now)
+        books[association_id] = in_force[1] if in_force else []
+    return slugs, books
+
+
+def _since(books: dict[int, list[BlacklistRule]], now: datetime) -> datetime | None:
+    """The start of the longest window any rule in force looks at (None: no rules)."""
+    longest = max(
+        (window_days_of(spec_of(r)) for rules in books.values() for r in rules), default=0
+    )
+    return now - timedelta(days=longest) if longest else None
 
 
 async def _covered(session: AsyncSession, candidate: Candidate, bundle: dict[str, Any]) -> bool:

@@ -41,11 +41,14 @@ async def test_from_rulebook_to_a_signed_answer_over_http_and_the_cli(  # noqa: 
     role_tokens: dict[Role, str],
     tmp_path: Path,
 ) -> None:
-    # The CLI signs with the wall clock; the rulebook was adopted a notice period ago.
+    # The CLI signs with the wall clock; the rulebook was adopted a notice period ago,
+    # and the complaints were settled the day before it took effect.
     wall = SystemClock().now()
     clock.set(wall - timedelta(days=31))
     vendor = await member_vendor(services, association, "cli-answerer")
     assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
+    clock.set(wall - timedelta(days=2))
+    await conceded_complaints(services, vendor, 5, 3)
     clock.set(wall)
     url = ["--url", str(api.base_url)]
 
@@ -75,7 +78,6 @@ async def test_from_rulebook_to_a_signed_answer_over_http_and_the_cli(  # noqa: 
     assert refused.status_code == 422
     assert refused.headers["content-type"].startswith("application/problem+json")
 
-    await conceded_complaints(services, vendor, 5, 3)
     env = operator_env(services)
     evaluated = await _cli(["blacklist", "evaluate", "--now", isoformat(clock.now())], env)
     assert len(evaluated["opened"]) == 1

@@ -42,10 +42,18 @@ async def _count(services: Services, model: type[Base]) -> int:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def _adopt_default_rules(services: Services, clock: ManualClock) -> None:
-    """Publish the default rulebook and wait out its notice period."""
+async def _adopt_default_rules(services: Services) -> None:
+    """Publish the default rulebook; it takes effect after the 30-day notice period."""
     assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
+
+
+async def _evaluated_after_notice(services: Services, clock: ManualClock) -> str:
+    """Wait out the notice period; the scheduled evaluation opens one case (the facts came
+    before the rules took effect, so no reaction to them could)."""
     clock.advance(timedelta(days=31))
+    opened = (await services.blacklist_rules.evaluate()).opened
+    assert len(opened) == 1
+    return opened[0]
 
 
 async def conceded_complaints(
@@ -89,18 +97,22 @@ async def _case(services: Services, reference: str) -> BlacklistCase:
 async def test_evaluation_opens_a_case_logs_its_evidence_and_never_lists(
     services: Services, association: str, clock: ManualClock
 ) -> None:
-    """Five conceded complaints from three consumers open one case citing the rule version
-    and a logged evidence digest; the vendor is notified; nothing is listed, and running
-    the evaluation again (or after the answer window) opens nothing more."""
+    """Five conceded complaints from three consumers open one case (the fifth
+    substantiation's reaction) citing the rule version and a logged evidence digest; the
+    vendor is notified; nothing is listed, and the scheduled evaluation, then or after
+    the answer window, opens nothing more."""
     vendor = await member_vendor(services, association, "overcharger")
-    await _adopt_default_rules(services, clock)
+    await _adopt_default_rules(services)
     codes = await conceded_complaints(services, vendor, 4, 3)
+    clock.advance(timedelta(days=31))
     assert (await services.blacklist_rules.evaluate()).opened == []  # 4 < 5
 
+    # The fifth substantiation re-evaluates the vendor's rules in its own transaction.
     codes += await conceded_complaints(services, vendor, 1, 3, start=4)
-    result = await services.blacklist_rules.evaluate()
-    assert len(result.opened) == 1
-    case = await _case(services, result.opened[0])
+    async with services.ctx.db.read() as session:
+        references = list((await session.execute(select(BlacklistCase.reference))).scalars())
+    assert len(references) == 1
+    case = await _case(services, references[0])
     assert (case.state, case.rule_id, case.rule_version) == (CaseState.AWAITING_ANSWER, RULE, 1)
     assert case.vendor_id is not None
     assert case.governance == "member"
@@ -129,6 +141,7 @@ async def test_evaluation_opens_a_case_logs_its_evidence_and_never_lists(
     assert {"blacklist.opened", "blacklist.notified"} <= set(events)
 
     assert (await services.blacklist_rules.evaluate()).opened == []
+    assert (await services.blacklist_rules.replay(case.reference)).reproduced
     clock.set(case.answer_due_at)
     assert await services.blacklist_notice.close_answer_windows() == 1
     assert (await _case(services, case.reference)).state is CaseState.VOTING
@@ -141,9 +154,9 @@ async def test_replay_reproduces_the_bundle_and_digest_after_the_facts_moved_on(
 ) -> None:
     """Later complaints and a later rulebook do not change what replay recomputes."""
     vendor = await member_vendor(services, association, "replayed")
-    await _adopt_default_rules(services, clock)
+    await _adopt_default_rules(services)
     await conceded_complaints(services, vendor, 5, 5)
-    reference = (await services.blacklist_rules.evaluate()).opened[0]
+    reference = await _evaluated_after_notice(services, clock)
     clock.advance(timedelta(days=2))
     await conceded_complaints(services, vendor, 3, 3, start=5)
     replay = await services.blacklist_rules.replay(reference)
@@ -158,9 +171,9 @@ async def test_a_new_rulebook_waits_for_its_notice_and_leaves_open_cases_alone(
     """Version 2 must take effect 30 days or more after publication; only the changed rule
     gets a new version; a case opened under version 1 still cites version 1."""
     vendor = await member_vendor(services, association, "versioned")
-    await _adopt_default_rules(services, clock)
+    await _adopt_default_rules(services)
     await conceded_complaints(services, vendor, 5, 3)
-    reference = (await services.blacklist_rules.evaluate()).opened[0]
+    reference = await _evaluated_after_notice(services, clock)
     admin = await services.accounts.authenticate(role_tokens[Role.ASSOCIATION_ADMIN])
     rules: list[dict[str, Any]] = [
         {
@@ -206,9 +219,9 @@ async def test_the_vendor_answers_with_its_own_signed_envelope_only(
     after the window nothing is accepted."""
     vendor = await member_vendor(services, association, "answering")
     other = await member_vendor(services, association, "bystander")
-    await _adopt_default_rules(services, clock)
+    await _adopt_default_rules(services)
     await conceded_complaints(services, vendor, 5, 3)
-    reference = (await services.blacklist_rules.evaluate()).opened[0]
+    reference = await _evaluated_after_notice(services, clock)
 
     def envelope(key: SigningKey, text: str = "已全额退款并整改计费系统。") -> Envelope:
         return answer_envelope(
@@ -254,7 +267,7 @@ async def test_the_window_counts_working_days_around_national_day(
     clock.set(datetime(2026, 8, 20, 2, 0, tzinfo=UTC))
     vendor = await member_vendor(services, association, "holiday")
     assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
-    clock.set(datetime(2026, 9, 29, 2, 0, tzinfo=UTC))
+    clock.set(datetime(2026, 9, 18, 2, 0, tzinfo=UTC))  # before the rules take effect
     await conceded_complaints(services, vendor, 5, 3)
     clock.set(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))  # 10:00 in Beijing
     reference = (await services.blacklist_rules.evaluate()).opened[0]
@@ -283,9 +296,9 @@ async def test_a_mediator_relays_only_for_a_non_member_and_its_own_association(
 ) -> None:
     """A mediator cannot answer a member vendor's case for it."""
     vendor = await member_vendor(services, association, "member-answer")
-    await _adopt_default_rules(services, clock)
+    await _adopt_default_rules(services)
     await conceded_complaints(services, vendor, 5, 3)
-    reference = (await services.blacklist_rules.evaluate()).opened[0]
+    reference = await _evaluated_after_notice(services, clock)
     mediator = await services.accounts.authenticate(role_tokens[Role.MEDIATOR])
     with pytest.raises(Conflict):
         await services.blacklist_notice.relay_answer(mediator, reference, "代为陈述", [], [])

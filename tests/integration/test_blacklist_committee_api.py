@@ -21,6 +21,7 @@ from registry.services import Services
 from tests.cli import operator_env, run_cli
 from tests.factories import member_vendor
 from tests.integration.test_blacklist_cases import conceded_complaints
+from tests.integration.test_blacklist_votes import open_case_of
 
 
 async def _cli(args: list[str], env: dict[str, str] | None = None) -> Any:
@@ -96,7 +97,7 @@ async def test_committee_votes_and_an_appeal_over_http_and_the_cli(  # noqa: PLR
     assert refused.headers["content-type"].startswith("application/problem+json")
 
     await conceded_complaints(services, vendor, 5, 3)
-    (reference,) = (await services.blacklist_rules.evaluate()).opened
+    reference = (await open_case_of(services, vendor.slug)).reference
     answered = await api.post(
         f"/api/v1/blacklist/cases/{reference}/answer",
         headers=_auth(vendor.token),

@@ -553,7 +553,7 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
 
 async def _blacklist_case(api: httpx.AsyncClient, services: Services, victim: MemberVendor) -> str:
     """A rulebook published a notice period ago; one complaint the victim concedes opens
-    a case against it."""
+    a case against it when its consumer accepts (the substantiation's reaction)."""
     now = services.ctx.clock.now()
     earlier = Services(replace(services.ctx, clock=ManualClock(now - timedelta(days=31))))
     admin = await admin_caller(earlier)
@@ -570,9 +570,10 @@ async def _blacklist_case(api: httpx.AsyncClient, services: Services, victim: Me
         headers={SECRET_HEADER: filed["secret"]},
     )
     assert accepted.status_code == 200, accepted.text
-    opened = (await services.blacklist_rules.evaluate()).opened
-    assert len(opened) == 1
-    return opened[0]
+    assert (await services.blacklist_rules.evaluate()).opened == []  # opened on accepting
+    inbox = await api.get(f"/api/v1/blacklist/vendors/{victim.slug}/cases", headers=auth)
+    (case,) = inbox.json()["items"]
+    return str(case["reference"])
 
 
 async def _send(api: httpx.AsyncClient, method: str, probe: Probe) -> httpx.Response:
