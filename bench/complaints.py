@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from attestations.keys import SigningKey  # noqa: E402
-from registry.clock import ManualClock  # noqa: E402
 from registry.context import RegistryContext  # noqa: E402
 from registry.db.migrate import upgrade  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
+from registry.kernel.clock import ManualClock  # noqa: E402
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402
 from tests.serving import registry_server  # noqa: E402

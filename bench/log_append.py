@@ -23,10 +23,10 @@ from attestations.envelope import sign_envelope
 from attestations.keys import SigningKey
 from attestations.merkle import TreeBuilder, leaf_hash
 from attestations.statement import Subject, make_statement
-from registry.clock import SystemClock
 from registry.context import RegistryContext
 from registry.db.migrate import upgrade
 from registry.db.session import Database, create_engine
+from registry.kernel.clock import SystemClock
 from registry.settings import Settings
 from registry.transparency.entries import EntryType
 from registry.transparency.models import LogEntry

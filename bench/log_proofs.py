@@ -25,10 +25,10 @@ from pathlib import Path
 
 from attestations.keys import SigningKey
 from attestations.merkle import TreeBuilder, leaf_hash, verify_consistency, verify_inclusion
-from registry.clock import SystemClock
 from registry.context import RegistryContext
 from registry.db.migrate import upgrade
 from registry.db.session import Database, create_engine
+from registry.kernel.clock import SystemClock
 from registry.settings import Settings
 from registry.transparency.services import TransparencyLogService
 

@@ -8,8 +8,8 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from registry.accounts.access import ACCESS_OPT, Access
-from registry.accounts.caller import Caller
 from registry.errors import AuthenticationFailed, PermissionDenied
+from registry.kernel.caller import Caller
 from registry.services import Services
 
 CALLER_STATE = "caller"

@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from member_api.access import current_caller
-from registry.accounts.caller import Caller
+from registry.kernel.caller import Caller
 from registry.services import Services
 
 

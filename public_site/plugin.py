@@ -1,8 +1,8 @@
 """Everything the public site adds to the app besides its routes.
 
 Templates (Jinja2, autoescaped everywhere, gettext through the Babel catalogs), the
-security headers, HTML error pages for browsers, and the per-worker cache together
-with the task that empties it when the transparency log moves.
+security headers, HTML error pages for browsers, the forms' CSRF tokens, and the
+per-worker cache together with the task that empties it when the transparency log moves.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 
 from public_site.cache import LogWatchedCache
 from public_site.errors import html_for_browsers
+from public_site.form_token import FORM_TOKENS_STATE_KEY, FormTokens
 from public_site.reads import PublicReads
 from public_site.security import add_security_headers, hsts_hook
 from registry.services import Services
@@ -62,6 +63,7 @@ class PublicSitePlugin(InitPlugin):
             max_age_seconds=settings.public_cache_max_age.total_seconds(),
         )
         self.reads = PublicReads(services, self.cache)
+        self.form_tokens = FormTokens(services.ctx)
         self.poll_interval = settings.public_cache_poll_interval.total_seconds()
         self.hsts_max_age = settings.hsts_max_age if settings.serves_https else None
 
@@ -75,6 +77,7 @@ class PublicSitePlugin(InitPlugin):
             app_config.before_send.append(hsts_hook(self.hsts_max_age))
         app_config.lifespan.append(self.watch_log)
         app_config.state[READS_STATE_KEY] = self.reads
+        app_config.state[FORM_TOKENS_STATE_KEY] = self.form_tokens
         api_handler = app_config.exception_handlers.get(HTTPException)
         if api_handler is not None:
             app_config.exception_handlers[HTTPException] = html_for_browsers(api_handler)

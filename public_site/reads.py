@@ -14,10 +14,10 @@ from datetime import datetime
 
 from public_site.badges.rendering import NOT_CERTIFIED, Verdict, verdict
 from public_site.cache import LogWatchedCache
+from registry.certification.compromise import SignedRecord
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
 from registry.errors import NotFound
-from registry.keys.compromise import SignedRecord
-from registry.membership.services import SLUG_PATTERN
+from registry.kernel.patterns import SLUG_PATTERN
 from registry.services import Services
 
 logger = logging.getLogger("public_site.reads")

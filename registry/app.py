@@ -56,10 +56,10 @@ from member_api.notifications.controllers import MediatorNotificationController,
 from member_api.transparency.controllers import TransparencyLogController
 from registry.accounts.access import ACCESS_OPT, PUBLIC, Access
 from registry.client_address import ClientAddressMiddleware, parse_networks
-from registry.clock import Clock, SystemClock
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
 from registry.federation.keyring import load_or_create_federation_key
+from registry.kernel.clock import Clock, SystemClock
 from registry.logs import configure_logging
 from registry.services import Services
 from registry.settings import Settings

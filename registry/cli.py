@@ -22,16 +22,16 @@ from attestations.canonical import parse_json
 from attestations.envelope import PAYLOAD_TYPE_INTOTO, sign_envelope
 from attestations.errors import AttestationError
 from attestations.keys import SigningKey, load_signing_key
-from registry.accounts.models import Role
 from registry.client import (
     RegistryClient,
     RegistryClientError,
     application_envelope,
     rotation_envelope,
 )
-from registry.clock import Clock, SystemClock
 from registry.datadir import PRIVATE_UMASK
 from registry.errors import RegistryError
+from registry.kernel.caller import Role
+from registry.kernel.clock import Clock, SystemClock
 from registry.services import Services
 from registry.settings import Settings
 
@@ -860,7 +860,7 @@ def jobs_list() -> None:
 @click.option("--job", "job_ids", multiple=True, help="run only these job ids (repeatable)")
 def jobs_run(now_text: str | None, job_ids: tuple[str, ...]) -> None:
     """Run every job once, at the wall clock or at --now: due work is caught up, idempotently."""
-    from registry.clock import ManualClock, parse_iso
+    from registry.kernel.clock import ManualClock, parse_iso
     from registry.scheduling import JOBS, run_jobs_once
 
     try:
@@ -918,7 +918,7 @@ def attest(
 ) -> None:
     """Sign a self-regulation attestation with KEY, log in with it and submit it."""
     from registry.certification.signing import attestation_envelope
-    from registry.clock import parse_iso
+    from registry.kernel.clock import parse_iso
 
     def work() -> Any:
         key = load_signing_key(key_path)
@@ -1029,7 +1029,7 @@ def audit_submit(
 ) -> None:
     """Sign an audit result (with the report's SHA-256) with KEY, log in and submit it."""
     from registry.certification.signing import audit_envelope
-    from registry.clock import parse_iso
+    from registry.kernel.clock import parse_iso
 
     def work() -> Any:
         key = load_signing_key(key_path)

@@ -16,9 +16,8 @@ import httpx
 from attestations.envelope import Envelope, sign_envelope
 from attestations.keys import SigningKey
 from attestations.statement import Subject, make_statement
-from registry.clock import isoformat
-from registry.keys.services import ROTATION_PREDICATE
-from registry.membership.services import APPLICATION_PREDICATE
+from registry.kernel.clock import isoformat
+from registry.kernel.predicates import APPLICATION_PREDICATE, ROTATION_PREDICATE
 
 
 class RegistryClientError(Exception):

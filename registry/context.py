@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from attestations.keys import SigningKey
-from registry.clock import Clock
 from registry.db.session import Database
+from registry.kernel.clock import Clock
 from registry.settings import Settings
 
 

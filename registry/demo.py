@@ -16,15 +16,14 @@ from rich.progress import Progress
 from sqlalchemy import func, select
 
 from attestations.keys import SigningKey, load_signing_key
-from registry.accounts.caller import Caller
-from registry.accounts.models import Principal, Role
+from registry.accounts.demo import demo_admin
 from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
-from registry.clock import ManualClock
 from registry.complaints.demo import load_complaints_demo
 from registry.datadir import private_dir
 from registry.errors import Conflict
-from registry.membership.credit_code import ALPHABET, check_character
+from registry.kernel.clock import ManualClock
+from registry.kernel.credit_code import ALPHABET, check_character
 from registry.membership.models import Vendor
 from registry.services import Services
 
@@ -231,28 +230,6 @@ def demo_key(directory: Path, slug: str) -> SigningKey:
     key = SigningKey.generate()
     key.save(path)
     return key
-
-
-async def demo_admin(services: Services) -> Caller:
-    """A federation admin principal that the demo acts as."""
-    async with services.ctx.db.transaction() as session:
-        principal = (
-            await session.execute(
-                select(Principal).where(
-                    Principal.role == Role.FEDERATION_ADMIN,
-                    Principal.display_name == "demo federation admin",
-                )
-            )
-        ).scalar_one_or_none()
-        if principal is None:
-            principal = Principal(
-                role=Role.FEDERATION_ADMIN,
-                display_name="demo federation admin",
-                created_at=services.ctx.clock.now(),
-            )
-            session.add(principal)
-            await session.flush()
-        return Caller(principal_id=principal.id, role=Role.FEDERATION_ADMIN)
 
 
 async def load_membership_demo(services: Services) -> list[DemoVendor]:

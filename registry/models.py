@@ -1,7 +1,6 @@
 """Imports every model module so the metadata is complete (Alembic, `db check`)."""
 
 from registry.accounts.models import ApiToken, LoginChallenge, Principal
-from registry.audits.models import Auditor, AuditRecord
 from registry.blacklist.models import (
     Appeal,
     BlacklistCase,
@@ -16,6 +15,7 @@ from registry.blacklist.models import (
     Rulebook,
     Vote,
 )
+from registry.certification.audit_models import Auditor, AuditRecord
 from registry.certification.models import (
     AttestationRecord,
     Certification,

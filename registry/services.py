@@ -1,31 +1,51 @@
-"""One way to get a service: requests, jobs and CLI commands all build this container."""
+"""The composition root: one way to get a service, and the reactions between aggregates.
+
+Requests, jobs and CLI commands all build `Services`. It is also the only place where
+one aggregate's facts reach another: each reaction is a subscriber to a domain event
+(`registry.events`), registered here on the database's event bus and run in the
+publisher's transaction before it commits (docs/architecture.md, "Events").
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.services import AccountService
-from registry.audits.services import AuditService
+from registry.accounts.services import AccountService, revoke_tokens_obtained_with
 from registry.blacklist.committee import BlacklistCommitteeService
-from registry.blacklist.events import LISTING_EVENTS
+from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import BlacklistRuleService
 from registry.certification.attestations import AttestationService
+from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
-from registry.certification.events import AuditRecorded
+from registry.certification.compromise import KeyCompromiseService
+from registry.certification.events import (
+    CERTIFICATION_CHANGED_EVENT,
+    RENEWAL_REMINDER_EVENT,
+    AuditRecorded,
+    CertificateTransitioned,
+    RenewalReminderDue,
+)
 from registry.certification.listing_cascade import follow_listing
+from registry.certification.machine import Trigger
 from registry.certification.services import CertificationService
 from registry.complaints.events import ComplaintSubstantiated
+from registry.complaints.forwarding import attach_domain_complaints, attach_waiting_complaints
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
+from registry.events import EventBus
 from registry.federation.services import FederationService
-from registry.keys.compromise import KeyCompromiseService
+from registry.kernel.clock import isoformat
+from registry.keys.events import KeyRevoked
 from registry.keys.services import KeyService
 from registry.membership.domains import DomainProofService
+from registry.membership.events import VendorAdmitted, VendorDomainVerified
+from registry.membership.models import Vendor
 from registry.membership.services import MembershipService
-from registry.notifications.services import NotificationService
+from registry.notifications.services import NotificationService, enqueue_event
+from registry.settings import Settings
 from registry.transparency.services import TransparencyLogService
 
 MemberFact = ComplaintSubstantiated | AuditRecorded
@@ -36,7 +56,8 @@ class Services:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
-        self.accounts = AccountService(ctx)
+        subscribe_reactions(ctx.db.events, ctx.settings)
+        self.accounts = AccountService(ctx, auditor_principal=auditor_principal_for_key)
         self.federation = FederationService(ctx)
         self.membership = MembershipService(ctx)
         self.domains = DomainProofService(ctx)
@@ -54,7 +75,6 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
-        _subscribe(ctx)
         self._subscribe_blacklist_rules()
 
     def _subscribe_blacklist_rules(self) -> None:
@@ -72,8 +92,87 @@ class Services:
         bus.subscribe(AuditRecorded, evaluate, name="blacklist.rules.audit")
 
 
-def _subscribe(ctx: RegistryContext) -> None:
-    """Wire the reactions between aggregates (`registry.events`) on this database's bus."""
-    for event_type in LISTING_EVENTS:
-        # A listing decided, final or ended moves its vendor's certificate (blacklist cause).
-        ctx.db.events.subscribe(event_type, follow_listing, name="certification.follow_listing")
+def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
+    """Register every reaction of one aggregate to another's events, in the order they
+    run (the table in docs/architecture.md lists them; a test keeps the two in step).
+
+    Registering again under the same names replaces, so building `Services` twice on
+    one database (tests, the CLI) does not run a reaction twice.
+    """
+
+    async def attach_complaints_on_admission(session: AsyncSession, event: VendorAdmitted) -> None:
+        # Complaints filed before it joined reach it now: by credit code, and by any
+        # domain it has proven (a claim still pending attaches nothing).
+        vendor = await session.get(Vendor, event.vendor_id)
+        assert vendor is not None  # noqa: S101 - the event names a row of this transaction
+        await attach_waiting_complaints(session, settings, vendor, event.at)
+
+    async def attach_complaints_on_proof(
+        session: AsyncSession, event: VendorDomainVerified
+    ) -> None:
+        # As at admission: complaints reach only an active member.
+        if not event.member:
+            return
+        vendor = await session.get(Vendor, event.vendor_id)
+        assert vendor is not None  # noqa: S101 - the event names a row of this transaction
+        await attach_domain_complaints(session, settings, vendor, event.domain, event.at)
+
+    async def notify_certificate_change(
+        session: AsyncSession, event: CertificateTransitioned
+    ) -> None:
+        await enqueue_event(
+            session,
+            vendor_id=event.vendor_id,
+            event=CERTIFICATION_CHANGED_EVENT,
+            data={**event.record, "log_index": event.log_index},
+            now=event.at,
+        )
+
+    async def notify_renewal_reminder(session: AsyncSession, event: RenewalReminderDue) -> None:
+        await enqueue_event(
+            session,
+            vendor_id=event.vendor_id,
+            event=RENEWAL_REMINDER_EVENT,
+            data={
+                "valid_until": isoformat(event.valid_until),
+                "days_left": event.days_left,
+                "scheme": event.scheme_label,
+            },
+            now=event.at,
+        )
+
+    async def withdraw_tokens_of_revoked_key(session: AsyncSession, event: KeyRevoked) -> None:
+        await revoke_tokens_obtained_with(session, event.key_id, event.at)
+
+    bus.subscribe(VendorAdmitted, attach_complaints_on_admission, name="complaints.attach_waiting")
+    bus.subscribe(VendorDomainVerified, attach_complaints_on_proof, name="complaints.attach_domain")
+    bus.subscribe(KeyRevoked, withdraw_tokens_of_revoked_key, name="accounts.revoke_tokens")
+    bus.subscribe(
+        CertificateTransitioned, notify_certificate_change, name="notifications.vendor_webhook"
+    )
+    bus.subscribe(RenewalReminderDue, notify_renewal_reminder, name="notifications.vendor_webhook")
+
+    async def follow_listing_on_certificate(session: AsyncSession, event: ListingEvent) -> None:
+        # The listing's own decision, and nothing else, raises, escalates or lifts its hold.
+        await follow_listing(
+            session,
+            listing_id=event.listing_id,
+            vendor_id=event.vendor_id,
+            trigger=LISTING_TRIGGERS[event.action],
+            reason=event.reason,
+            principal_id=event.principal_id,
+            at=event.at,
+        )
+
+    for listing_event in LISTING_EVENTS:
+        bus.subscribe(
+            listing_event, follow_listing_on_certificate, name="certification.follow_listing"
+        )
+
+
+LISTING_TRIGGERS = {
+    HoldAction.SUSPEND: Trigger.SUSPEND,
+    HoldAction.REVOKE: Trigger.REVOKE,
+    HoldAction.REINSTATE: Trigger.REINSTATE,
+}
+"""What each listing action is in the certificate's state machine."""

@@ -16,8 +16,8 @@ import msgspec
 from attestations.envelope import Envelope
 from attestations.errors import AttestationError
 from attestations.statement import Statement, open_statement_envelope
-from registry.clock import parse_iso
 from registry.errors import InvalidInput, InvalidSignature
+from registry.kernel.clock import parse_iso
 from registry.settings import Settings
 
 

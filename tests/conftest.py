@@ -25,12 +25,12 @@ import pytest
 import uvicorn
 
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
 from registry.app import create_app
-from registry.clock import ManualClock
 from registry.context import RegistryContext
 from registry.db.migrate import upgrade
 from registry.db.session import Database, create_engine
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from registry.settings import Settings
 

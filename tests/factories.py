@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from attestations.keys import SigningKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
+from registry.accounts.demo import demo_admin
 from registry.client import application_envelope
-from registry.clock import ManualClock
-from registry.demo import demo_admin, demo_credit_code
+from registry.demo import demo_credit_code
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 
 _rng = random.Random(7)
@@ -103,7 +103,7 @@ async def accredited_auditor(
 ) -> AccreditedAuditor:
     """Accredit an auditor from now for `valid_for` and log in with its key (challenge)."""
     from attestations.envelope import sign_envelope
-    from registry.audits.services import Accreditation
+    from registry.certification.audits import Accreditation
 
     key = SigningKey.generate()
     now = services.ctx.clock.now()

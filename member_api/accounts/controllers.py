@@ -21,8 +21,8 @@ from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.models import Role
 from registry.client_address import UNKNOWN_CLIENT
+from registry.kernel.caller import Role
 
 ANY_ROLE = roles(*Role)
 

@@ -19,11 +19,11 @@ from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, PageOut, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.models import Role
-from registry.audits.models import Auditor, AuditRecord
-from registry.audits.services import Accreditation
-from registry.clock import parse_iso
+from registry.certification.audit_models import Auditor, AuditRecord
+from registry.certification.audits import Accreditation
 from registry.errors import InvalidInput
+from registry.kernel.caller import Role
+from registry.kernel.clock import parse_iso
 
 
 class AuditorOut(msgspec.Struct):

@@ -17,11 +17,11 @@ from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import opt, roles
-from registry.accounts.models import Role
 from registry.blacklist.committee import QueueItem
 from registry.blacklist.models import Appeal, BlacklistCase, CommitteeMember, Recusal, Repair, Vote
 from registry.blacklist.states import RecusalReason
 from registry.errors import InvalidInput
+from registry.kernel.caller import Role
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)
 MEMBERS = roles(Role.COMMITTEE_MEMBER)

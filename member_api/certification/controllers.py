@@ -29,9 +29,9 @@ from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.models import Role
 from registry.certification.machine import Trigger
 from registry.errors import NotFound
+from registry.kernel.caller import Role
 from registry.settings import Settings
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)

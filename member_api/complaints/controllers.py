@@ -45,10 +45,10 @@ from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.models import Role
 from registry.complaints.consumers import FiledComplaint
 from registry.complaints.messages import FILED
 from registry.complaints.models import ComplaintStatus
+from registry.kernel.caller import Role
 from registry.pagination import Page
 
 ComplaintSecret = Annotated[

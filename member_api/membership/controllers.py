@@ -27,8 +27,8 @@ from member_api.membership.schemas import (
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
-from registry.accounts.models import Role
 from registry.client_address import UNKNOWN_CLIENT
+from registry.kernel.caller import Role
 from registry.membership.models import ApplicationStatus
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)

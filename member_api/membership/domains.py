@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from member_api.deps import CallerDep, ServicesDep
 from registry.accounts.access import opt, roles
-from registry.accounts.models import Role
+from registry.kernel.caller import Role
 from registry.membership.domains import proof_url
 from registry.membership.models import VendorDomain
 

@@ -15,7 +15,7 @@ from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import PageOut, page_out
 from registry.accounts.access import opt, roles
-from registry.accounts.models import Role
+from registry.kernel.caller import Role
 from registry.notifications.models import OutboxMessage, WebhookEndpoint
 from registry.notifications.services import DeliveryView
 

@@ -12,32 +12,39 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Final
 
 from litestar import Request, get, post
-from litestar.datastructures import Cookie
-from litestar.params import CookieParameter, FromPath, QueryParameter, URLEncodedBody
+from litestar.di import Provide
+from litestar.params import FromPath, QueryParameter, URLEncodedBody
 from litestar.response import Template
 
 from public_site.controller import SitePageController
+from public_site.form_token import (
+    CsrfCookie,
+    FormTokens,
+    FormTokensDep,
+    provide_form_tokens,
+    with_form_token,
+)
 from public_site.i18n import N_
 from public_site.site import ServicesDep, SiteDep, SiteRequest
 from registry.accounts.access import PUBLIC, opt
-from registry.complaints.consumers import FormToken
 from registry.complaints.figures import ComplaintFigures
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.messages import (
     CATEGORY_NAMES,
     FIELD_NAMES,
     FILED,
+    HONEYPOT,
     PROVINCES,
     STATUS_NAMES,
     SUBJECT_KIND_NAMES,
     Bilingual,
+    ComplaintRefused,
     Text,
 )
 from registry.complaints.models import Complaint, ComplaintStatus
 from registry.errors import NotFound
 from registry.services import Services
 
-CSRF_COOKIE: Final = "complaint_csrf"
 HONEYPOT_FIELD: Final = "website"
 SEARCH_RESULTS: Final = 10
 FORM_FIELDS: Final = (
@@ -71,7 +78,6 @@ EVENTS: Final = {
     "vendor_attached": N_("passed to the member vendor it concerns"),
 }
 """Thread entries other than transitions (translated in the template)."""
-CsrfCookie = Annotated[str | None, CookieParameter(name=CSRF_COOKIE)]
 FormData = URLEncodedBody[dict[str, str]]
 
 
@@ -88,21 +94,10 @@ def translated(texts: Mapping[str, Text], code: str) -> dict[str, str]:
     return {key: text.in_language(code) for key, text in texts.items()}
 
 
-def with_form_token(page: Template, token: FormToken) -> Template:
-    """Set the CSRF cookie that must come back with the form's hidden field."""
-    page.cookies.append(
-        Cookie(
-            key=CSRF_COOKIE,
-            value=token.value,
-            max_age=token.max_age_seconds,
-            path="/complaints",
-            httponly=True,
-            secure=token.secure,
-            samesite="strict",
-        )
-    )
-    page.headers["Cache-Control"] = "no-store"
-    return page
+def check_honeypot(value: str | None) -> None:
+    """People never see the honeypot field; anything in it was typed by a bot."""
+    if value:
+        raise ComplaintRefused(HONEYPOT)
 
 
 def figures_context(figures: ComplaintFigures) -> dict[str, Any]:
@@ -123,23 +118,30 @@ class ComplaintPagesController(SitePageController):
     """The bilingual complaint form and the consumer's tracking page."""
 
     path = "/complaints"
+    dependencies = {
+        **SitePageController.dependencies,
+        "form_tokens": Provide(provide_form_tokens, sync_to_thread=False),
+    }
 
     @get("/new", opt=opt(PUBLIC))
     async def new(
         self,
         site: SiteDep,
         services: ServicesDep,
+        form_tokens: FormTokensDep,
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
         vendor: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> Template:
         """The empty form; `?q=` searches member vendors, `?vendor=` preselects one."""
-        return await _form_page(site, services, {"vendor": vendor or ""}, {}, q=q)
+        return await _form_page(site, services, form_tokens, {"vendor": vendor or ""}, {}, q=q)
 
     @post("/new", opt=opt(PUBLIC), status_code=200)
     async def submit(
         self,
+        *,
         site: SiteDep,
         services: ServicesDep,
+        form_tokens: FormTokensDep,
         request: Request[Any, Any, Any],
         data: FormData,
         csrf: CsrfCookie = None,
@@ -147,15 +149,17 @@ class ComplaintPagesController(SitePageController):
         """File the complaint, or show the form again with every problem named."""
         language = site.lang.code
         try:
-            services.complaints.consumers.check_form_token(csrf, data.get("csrf_token"))
-            services.complaints.consumers.check_honeypot(data.get(HONEYPOT_FIELD))
+            form_tokens.check(csrf, data.get("csrf_token"))
+            check_honeypot(data.get(HONEYPOT_FIELD))
             filed = await services.complaints.consumers.file(
                 submission_from(data, language), client_ip=client_ip(request)
             )
         except Bilingual as exc:
             detail, fields = exc.localised(language)
             status = exc.status_override or (404 if isinstance(exc, NotFound) else 422)
-            return await _form_page(site, services, data, fields, detail=detail, status_code=status)
+            return await _form_page(
+                site, services, form_tokens, data, fields, detail=detail, status_code=status
+            )
         page = site.page(
             "complaints/filed.html",
             filed=filed,
@@ -168,7 +172,7 @@ class ComplaintPagesController(SitePageController):
     async def track_form(
         self,
         site: SiteDep,
-        services: ServicesDep,
+        form_tokens: FormTokensDep,
         code: Annotated[str | None, QueryParameter(max_length=20)] = None,
     ) -> Template:
         """Ask for the tracking code and the secret."""
@@ -177,34 +181,42 @@ class ComplaintPagesController(SitePageController):
                 "complaints/track.html",
                 code=code or "",
                 error=None,
-                csrf_token=(token := services.complaints.consumers.issue_form_token()).value,
+                csrf_token=(token := form_tokens.issue()).value,
             ),
             token,
         )
 
     @post("/track", opt=opt(PUBLIC), status_code=200)
     async def track(
-        self, site: SiteDep, services: ServicesDep, data: FormData, csrf: CsrfCookie = None
+        self,
+        site: SiteDep,
+        services: ServicesDep,
+        form_tokens: FormTokensDep,
+        data: FormData,
+        csrf: CsrfCookie = None,
     ) -> Template:
         """Show the complaint (PUBLIC at the guard; code and secret checked in the service)."""
-        return await _act(site, services, data, csrf, action=None)
+        return await _act(site, services, form_tokens, data, csrf, action=None)
 
     @post("/track/{action:str}", opt=opt(PUBLIC), status_code=200)
     async def act(
         self,
+        *,
         site: SiteDep,
         services: ServicesDep,
+        form_tokens: FormTokensDep,
         action: FromPath[str],
         data: FormData,
         csrf: CsrfCookie = None,
     ) -> Template:
         """Reply, accept, reject, rate or erase (PUBLIC at the guard; secret checked)."""
-        return await _act(site, services, data, csrf, action=action)
+        return await _act(site, services, form_tokens, data, csrf, action=action)
 
 
 async def _form_page(
     site: SiteRequest,
     services: Services,
+    form_tokens: FormTokens,
     values: Mapping[str, str],
     errors: Mapping[str, str],
     *,
@@ -213,7 +225,7 @@ async def _form_page(
     status_code: int = 200,
 ) -> Template:
     code = site.lang.code
-    token = services.complaints.consumers.issue_form_token()
+    token = form_tokens.issue()
     found = (await services.membership.directory(q, 0, SEARCH_RESULTS)).items if q else []
     chosen = None
     if values.get("vendor"):
@@ -245,6 +257,7 @@ async def _form_page(
 async def _act(
     site: SiteRequest,
     services: Services,
+    form_tokens: FormTokens,
     data: Mapping[str, str],
     csrf: str | None,
     *,
@@ -257,7 +270,7 @@ async def _act(
     error: str | None = None
     complaint: Complaint | None = None
     try:
-        services.complaints.consumers.check_form_token(csrf, data.get("csrf_token"))
+        form_tokens.check(csrf, data.get("csrf_token"))
         complaint = await _run(services, action, code, secret, data)
         notice = site.lang.gettext("Done") if action else None
     except Bilingual as exc:
@@ -269,7 +282,7 @@ async def _act(
                 complaint = await services.complaints.consumers.view(code, secret)
             except Bilingual:
                 complaint = None
-    token = services.complaints.consumers.issue_form_token()
+    token = form_tokens.issue()
     if complaint is None:
         page = site.page(
             "complaints/track.html",

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
+from registry.kernel.caller import Caller, Role
 
 ACCESS_OPT = "access"
 

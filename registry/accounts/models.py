@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db.base import Base, CreatedAtMixin, IdMixin
-
-
-class Role(enum.StrEnum):
-    """Every role the registry knows; consumers are anonymous and have none."""
-
-    FEDERATION_ADMIN = "federation_admin"
-    ASSOCIATION_ADMIN = "association_admin"
-    VENDOR_ADMIN = "vendor_admin"
-    AUDITOR = "auditor"
-    COMMITTEE_MEMBER = "committee_member"
-    MEDIATOR = "mediator"
-    GOVERNMENT_PARTNER = "government_partner"
+from registry.kernel.caller import Role
 
 
 def _role_enum() -> Enum:

@@ -7,8 +7,8 @@ signs a one-time server nonce wrapped in a DSSE envelope.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,10 +19,7 @@ from attestations.canonical import canonicalize, parse_json
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import ApiToken, LoginChallenge, Principal, Role
-from registry.audits.services import auditor_for_key
-from registry.clock import isoformat
+from registry.accounts.models import ApiToken, LoginChallenge, Principal
 from registry.context import RegistryContext
 from registry.errors import (
     AuthenticationFailed,
@@ -33,8 +30,11 @@ from registry.errors import (
     RegistryError,
 )
 from registry.federation.models import Association
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
+from registry.kernel.ids import hash_token
+from registry.kernel.members import vendor_by_id, vendor_by_slug
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
-from registry.membership.models import Vendor
 from registry.rate_limits import Limit, fingerprint_key, spend
 
 TOKEN_PREFIX = "trt_"  # noqa: S105 - a public marker, not a secret
@@ -90,16 +90,28 @@ _TOKEN_BY_HASH = (
 )
 
 
-def hash_token(token: str) -> str:
-    """The stored form of a bearer token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+async def revoke_tokens_obtained_with(session: AsyncSession, key_id: str, now: datetime) -> None:
+    """Withdraw every live token a login with `key_id` obtained: a token is only as good
+    as the key that obtained it (the reaction to a key's revocation)."""
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.via_key_id == key_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+AuditorPrincipal = Callable[[AsyncSession, SigningKeyRecord, datetime], Awaitable[int]]
+"""The principal id an accredited auditor's key logs in as; raises a `RegistryError`
+once the accreditation lapsed. Accreditation belongs to certification, which depends on
+accounts, so the composition root hands this in (`registry.services`)."""
 
 
 class AccountService:
     """Creates principals and tokens, logs key holders in, and resolves bearer tokens."""
 
-    def __init__(self, ctx: RegistryContext) -> None:
+    def __init__(self, ctx: RegistryContext, *, auditor_principal: AuditorPrincipal) -> None:
         self.ctx = ctx
+        self._auditor_principal = auditor_principal
         self._fingerprints = fingerprint_key(ctx.federation_key.seed)
 
     async def create_principal_with_token(
@@ -321,7 +333,9 @@ class AccountService:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 raise Conflict("this challenge was already used; ask for a new one")
-            principal, vendor_slug = await _principal_for_key(session, key, now)
+            principal, vendor_slug = await _principal_for_key(
+                session, key, now, self._auditor_principal
+            )
             return await self._mint(
                 session,
                 principal,
@@ -351,9 +365,7 @@ async def _resolve_scope(
     if role is Role.VENDOR_ADMIN:
         if not vendor_slug:
             raise InvalidInput("a vendor_admin token needs --vendor")
-        vendor = (
-            await session.execute(select(Vendor).where(Vendor.slug == vendor_slug))
-        ).scalar_one_or_none()
+        vendor = await vendor_by_slug(session, vendor_slug)
         if vendor is None:
             raise NotFound(f"no vendor with slug {vendor_slug!r}")
         vendor_id, association_id = vendor.id, vendor.association_id
@@ -388,7 +400,10 @@ async def _why_not_active(session: AsyncSession, key_id: str) -> str:
 
 
 async def _principal_for_key(
-    session: AsyncSession, key: SigningKeyRecord, now: datetime
+    session: AsyncSession,
+    key: SigningKeyRecord,
+    now: datetime,
+    auditor_principal: AuditorPrincipal,
 ) -> tuple[Principal, str | None]:
     """The principal a key logs in as; a vendor key acts as that vendor's admin, an
     accredited auditor's key as its organisation while the accreditation lasts."""
@@ -398,7 +413,7 @@ async def _principal_for_key(
             raise AuthenticationFailed("the account of this key is disabled")
         return principal, None
     if key.owner_kind is KeyOwnerKind.VENDOR and key.vendor_id is not None:
-        vendor = await session.get(Vendor, key.vendor_id)
+        vendor = await vendor_by_id(session, key.vendor_id)
         if vendor is None:
             raise AuthenticationFailed("the vendor of this key no longer exists")
         principal = (
@@ -426,10 +441,10 @@ async def _principal_for_key(
         return principal, vendor.slug
     if key.owner_kind is KeyOwnerKind.AUDITOR and key.auditor_id is not None:
         try:
-            auditor = await auditor_for_key(session, key, now)
+            principal_id = await auditor_principal(session, key, now)
         except RegistryError as exc:
             raise AuthenticationFailed(f"this auditor key cannot log in: {exc.detail}") from exc
-        principal = await session.get(Principal, auditor.principal_id)
+        principal = await session.get(Principal, principal_id)
         if principal is None or principal.disabled_at is not None:
             raise AuthenticationFailed("the account of this auditor is disabled")
         return principal, None

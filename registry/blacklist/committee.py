@@ -21,13 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations.envelope import Envelope
 from attestations.keys import PublicKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Principal, Role
+from registry.accounts.models import Principal
 from registry.blacklist.calendar import window_end
 from registry.blacklist.decisions import (
     appeal_result,
     ballot_closes,
-    cascade_actor,
     cascade_on_end,
     cascade_on_final,
     cascade_on_listing,
@@ -37,6 +35,7 @@ from registry.blacklist.decisions import (
 )
 from registry.blacklist.events import ListingBecameFinal, ListingDecided, ListingEnded
 from registry.blacklist.listings import listing_owner
+from registry.blacklist.lookups import association_by_slug, case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
     Appeal,
     BlacklistCase,
@@ -65,8 +64,8 @@ from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
+from registry.kernel.caller import Caller, Role
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
-from registry.membership.models import Vendor
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
@@ -259,7 +258,6 @@ class BlacklistCommitteeService:
     ) -> CommitteeMember:
         """Put a person on an association's committee with the Ed25519 key their votes
         carry: a `committee_member` principal, its active key and the membership, logged."""
-        from registry.blacklist.services import association_by_slug
 
         name = display_name.strip()
         if not name or len(name) > 200:
@@ -398,7 +396,6 @@ class BlacklistCommitteeService:
     async def vote(self, caller: Caller, reference: str, envelope: Envelope) -> Vote:
         """Record a signed vote on one of the case's ballots; refused votes write nothing.
         The same envelope again returns the recorded vote."""
-        from registry.blacklist.services import case_by_reference
 
         predicate = read_vote(envelope)
         now = self.ctx.clock.now()
@@ -431,7 +428,7 @@ class BlacklistCommitteeService:
                     "envelope": envelope.to_dict(),
                 },
                 now,
-                vendor_slug=await _slug(session, case.vendor_id),
+                vendor_slug=await vendor_slug_of(session, case.vendor_id),
                 actor_principal_id=caller.principal_id,
             )
             row = Vote(
@@ -463,7 +460,6 @@ class BlacklistCommitteeService:
         detail: str | None,
     ) -> Recusal:
         """A member stands aside from a ballot (a declared conflict, or by choice), logged."""
-        from registry.blacklist.services import case_by_reference
 
         text = (detail or "").strip()
         if reason is not RecusalReason.AFFILIATED and not text:
@@ -494,7 +490,7 @@ class BlacklistCommitteeService:
                 StepKind.RECUSAL,
                 {"ballot": ballot, "member": member.id, "reason": reason.value},
                 now,
-                vendor_slug=await _slug(session, case.vendor_id),
+                vendor_slug=await vendor_slug_of(session, case.vendor_id),
                 actor_principal_id=caller.principal_id,
             )
             row = Recusal(
@@ -514,7 +510,6 @@ class BlacklistCommitteeService:
 
     async def extend(self, caller: Caller, reference: str, reason: str) -> BlacklistCase:
         """Extend a case's decision deadline once, with a reason (the association's admins)."""
-        from registry.blacklist.services import case_by_reference
 
         text = reason.strip()
         if not text or len(text) > MAX_REASON_CHARS:
@@ -543,7 +538,7 @@ class BlacklistCommitteeService:
                 StepKind.DEADLINE_EXTENDED,
                 {"decision_due_at": isoformat(case.decision_due_at), "reason": text},
                 now,
-                vendor_slug=await _slug(session, case.vendor_id),
+                vendor_slug=await vendor_slug_of(session, case.vendor_id),
                 actor_principal_id=caller.principal_id,
             )
             return case
@@ -609,7 +604,7 @@ class BlacklistCommitteeService:
         deadline_passed: bool,
     ) -> None:
         case = ballot.case
-        slug = await _slug(session, case.vendor_id)
+        slug = await vendor_slug_of(session, case.vendor_id)
         body: dict[str, Any] = {"ballot": ballot.facts.ballot, "tally": count.to_json()}
         if ballot.appeal is not None:
             await _decide_appeal(session, case, ballot.appeal, count, body=body, slug=slug, now=now)
@@ -730,7 +725,7 @@ async def end_listing(
             step_kind,
             {"listing": listing.id, "state": state.value, "end": end_ref},
             now,
-            vendor_slug=await _slug(session, listing.vendor_id),
+            vendor_slug=await vendor_slug_of(session, listing.vendor_id),
             ref=listing_owner(listing.id),
         )
     if listing.vendor_id is None:
@@ -739,11 +734,8 @@ async def end_listing(
     # know: its reaction leaves a revoked certificate alone.
     trigger = cascade_on_end(listing.tier, revoked=False)
     if trigger is not None:
-        actor = cascade_actor(listing.id, None, f"listing {case.reference} {state.value}")
-        publish(
-            session,
-            ListingEnded(listing.id, listing.vendor_id, trigger, actor.reason or "", None, now),
-        )
+        reason = f"blacklist listing {case.reference} {state.value}"
+        publish(session, ListingEnded(listing.id, listing.vendor_id, trigger, reason, None, now))
 
 
 def became_final(listing: Listing, case: BlacklistCase, now: datetime) -> ListingBecameFinal | None:
@@ -865,11 +857,3 @@ def _affiliated_to(member: CommitteeMember, item: QueueItem) -> bool:
         {"kind": a.get("kind"), "value": a.get("value")} == subject
         for a in [*(member.affiliations or []), *(member.declared_conflicts or [])]
     )
-
-
-async def _slug(session: AsyncSession, vendor_id: int | None) -> str | None:
-    if vendor_id is None:
-        return None
-    return (
-        await session.execute(select(Vendor.slug).where(Vendor.id == vendor_id))
-    ).scalar_one_or_none()

@@ -7,8 +7,8 @@ tested (tests/unit/test_blacklist_process.py):
 - no listing without a quorate decision to list (`listing_terms` refuses anything else);
 - no `published_until` beyond the tier's maximum (`publication_until` refuses it);
 - a listing's certificate cause is raised and lifted only by that listing's own decisions
-  (`cascade_actor` is the only actor the cascade uses, and the certificate machine lets
-  no other actor lift a `listing:<id>` cause).
+  (the composition root acts on `HoldAction`s as `blacklist_listing(<id>)` alone, and the
+  certificate machine lets no other actor lift a `listing:<id>` cause).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from registry.blacklist.events import HoldAction
 from registry.blacklist.listings import (
     TIER_POLICIES,
     CertificateEffect,
@@ -30,7 +31,6 @@ from registry.blacklist.states import (
     VoteChoice,
 )
 from registry.blacklist.tally import Tally
-from registry.certification.machine import Actor, Trigger, blacklist_listing
 from registry.errors import Conflict
 
 
@@ -105,29 +105,24 @@ def listing_terms(
     return ListingTerms(tally.tier, decided_at, decided_at, until)
 
 
-def cascade_actor(listing_id: int, principal_id: int | None, reason: str) -> Actor:
-    """The only actor the cascade uses: the listing's own decision (`listing:<id>`)."""
-    return blacklist_listing(listing_id, principal_id, reason)
-
-
-def cascade_on_listing(tier: Tier) -> Trigger | None:
+def cascade_on_listing(tier: Tier) -> HoldAction | None:
     """What publishing a listing of `tier` asks of the certificate: general and serious
     suspend (a serious one is revoked only once final), minor leaves it alone."""
     effect = TIER_POLICIES[tier].effect
-    return None if effect is CertificateEffect.NONE else Trigger.SUSPEND
+    return None if effect is CertificateEffect.NONE else HoldAction.SUSPEND
 
 
-def cascade_on_final(tier: Tier) -> Trigger | None:
+def cascade_on_final(tier: Tier) -> HoldAction | None:
     """What a listing that can no longer be appealed asks: serious revokes."""
-    return Trigger.REVOKE if TIER_POLICIES[tier].effect is CertificateEffect.REVOKE else None
+    return HoldAction.REVOKE if TIER_POLICIES[tier].effect is CertificateEffect.REVOKE else None
 
 
-def cascade_on_end(tier: Tier, *, revoked: bool) -> Trigger | None:
+def cascade_on_end(tier: Tier, *, revoked: bool) -> HoldAction | None:
     """What a listing's end (expiry, retraction, repair) asks: its hold is lifted, unless
     the tier never held the certificate or the revocation already took effect."""
     if TIER_POLICIES[tier].effect is CertificateEffect.NONE or revoked:
         return None
-    return Trigger.REINSTATE
+    return HoldAction.REINSTATE
 
 
 LISTING_ENDS: frozenset[ListingState] = frozenset(

@@ -1,19 +1,30 @@
 """What the blacklist tells other aggregates: a listing was decided, became final, ended.
 
 The certificate of a listed member vendor reacts to these (the composition root wires
-`registry.certification.listing_cascade`); the blacklist never imports certification
-services. Each event carries the certificate trigger its listing's tier asks for
+the reaction, `certification.follow_listing`); the blacklist imports nothing of
+certification. Each event carries what its listing's tier asks of the certificate
 (`registry.blacklist.decisions`), so the reaction needs no knowledge of tiers, and the
 actor is always the listing's own decision (`listing:<id>`).
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from registry.certification.machine import Trigger
 from registry.events import DomainEvent
+
+
+class HoldAction(enum.StrEnum):
+    """What a listing asks of its vendor's certificate, under the listing's own cause."""
+
+    SUSPEND = "suspend"
+    """Raise the listing's hold (general and serious listings, on publication)."""
+    REVOKE = "revoke"
+    """Revoke (a serious listing, once it can no longer be appealed)."""
+    REINSTATE = "reinstate"
+    """Lift the listing's hold (its end: expiry, retraction, repair)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +33,7 @@ class ListingEvent(DomainEvent):
 
     listing_id: int
     vendor_id: int
-    trigger: Trigger
-    """SUSPEND on publication, REVOKE once a serious listing is final, REINSTATE at its end."""
+    action: HoldAction
     reason: str
     """Why, in the words the transition records (no personal data)."""
     principal_id: int | None

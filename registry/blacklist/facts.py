@@ -21,7 +21,6 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts.models import Principal
-from registry.audits.models import AuditRecord
 from registry.blacklist.rules import (
     AttestationFact,
     AuditFact,
@@ -30,6 +29,7 @@ from registry.blacklist.rules import (
     SubjectFacts,
 )
 from registry.blacklist.states import SubjectKind
+from registry.certification.audit_models import AuditRecord
 from registry.certification.models import AttestationRecord
 from registry.complaints.models import (
     Complaint,
@@ -39,7 +39,8 @@ from registry.complaints.models import (
 )
 from registry.complaints.models import SubjectKind as ComplaintSubjectKind
 from registry.federation.models import Association
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.members import VendorStatus
+from registry.membership.models import Vendor
 from registry.transparency.entries import EntryType
 from registry.transparency.models import LogEntry
 

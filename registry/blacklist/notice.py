@@ -24,10 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attestations.canonical import canonicalize
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.blacklist.calendar import window_end
 from registry.blacklist.committee import sits_on_an_appeal_of
+from registry.blacklist.lookups import association_by_slug, case_by_reference
 from registry.blacklist.models import BlacklistCase, CaseAnswer, CaseStep
 from registry.blacklist.rulebooks import Terms
 from registry.blacklist.states import AnswerChannel, CaseState, DayCounting, StepKind
@@ -35,6 +34,7 @@ from registry.blacklist.timeline import record_step
 from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from registry.kernel.caller import Caller, Role
 from registry.keys.services import usable_vendor_key
 from registry.membership.models import Vendor
 from registry.pagination import Page
@@ -155,7 +155,6 @@ class BlacklistNoticeService:
 
     async def case(self, caller: Caller, reference: str) -> CaseView:
         """A case, to those who may read it; anyone else learns nothing (NotFound)."""
-        from registry.blacklist.services import case_by_reference
 
         async with self.ctx.db.read() as session:
             case = await case_by_reference(session, reference)
@@ -199,7 +198,6 @@ class BlacklistNoticeService:
     ) -> Page[BlacklistCase]:
         """The cases an association governs, newest first, for its admins, committee and
         mediators (and the federation admin)."""
-        from registry.blacklist.services import association_by_slug
 
         async with self.ctx.db.read() as session:
             association = await association_by_slug(session, association_slug)
@@ -225,7 +223,6 @@ class BlacklistNoticeService:
     async def answer(self, caller: Caller, reference: str, envelope: Envelope) -> CaseView:
         """The member vendor's signed answer; the case moves to voting. A repeat of the
         same envelope returns the case as it is."""
-        from registry.blacklist.services import case_by_reference
 
         statement = open_statement(envelope, ANSWER_PREDICATE)
         claims = decode_predicate(statement, AnswerClaims)
@@ -288,7 +285,6 @@ class BlacklistNoticeService:
         evidence_digests: list[str],
     ) -> CaseView:
         """A mediator of the governing association relays a non-member subject's answer."""
-        from registry.blacklist.services import case_by_reference
 
         text, cleaned, digests = _answer_parts(statement, remedies, evidence_digests)
         now = self.ctx.clock.now()

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attestations.envelope import Envelope
 from attestations.keys import PublicKey
 from registry.blacklist.committee import parse_ballot
+from registry.blacklist.lookups import case_by_reference
 from registry.blacklist.models import CaseStep, CommitteeMember
 from registry.blacklist.states import StepKind
 from registry.blacklist.tally import LoggedVote, TallyError, VotingRule, recount
@@ -118,7 +119,6 @@ class BlacklistRecountService:
 
     async def recount(self, reference: str) -> list[Recount]:
         """Every decided ballot of the case, recounted from the log."""
-        from registry.blacklist.services import case_by_reference
 
         async with self.ctx.db.read() as session:
             case = await case_by_reference(session, reference)

@@ -28,11 +28,11 @@ from attestations.envelope import Envelope, sign_envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import SigningKey
 from attestations.statement import make_statement
-from registry.accounts.caller import Caller
-from registry.accounts.models import Principal, Role
+from registry.accounts.models import Principal
 from registry.blacklist.calendar import window_end
-from registry.blacklist.committee import _slug, became_final, end_listing
+from registry.blacklist.committee import became_final, end_listing
 from registry.blacklist.listings import TIER_POLICIES, repair_open_from
+from registry.blacklist.lookups import case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
     Appeal,
     BlacklistCase,
@@ -63,8 +63,8 @@ from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
+from registry.kernel.caller import Caller, Role
 from registry.keys.services import usable_vendor_key
-from registry.membership.models import Vendor
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
@@ -184,18 +184,16 @@ class BlacklistRemedyService:
         *,
         claims: AppealClaims | RepairClaims,
         signed_at: datetime,
-    ) -> tuple[BlacklistCase, Listing, Vendor, str]:
+    ) -> tuple[BlacklistCase, Listing, str, str]:
         """The listed case of the calling vendor, and the key that signed `envelope`."""
-        from registry.blacklist.services import case_by_reference
 
         case = await case_by_reference(session, reference)
         if case.vendor_id is None or not caller.speaks_for_vendor(case.vendor_id):
             raise NotFound(f"no blacklist case {reference!r} addressed to you")
-        vendor = await session.get(Vendor, case.vendor_id)
-        assert vendor is not None  # noqa: S101 - foreign key
-        if claims.case != case.reference or claims.vendor != vendor.slug:
+        vendor = await vendor_slug_of(session, case.vendor_id)
+        if claims.case != case.reference or claims.vendor != vendor:
             raise InvalidInput(
-                f"the statement must name case {case.reference} and vendor {vendor.slug}",
+                f"the statement must name case {case.reference} and vendor {vendor}",
                 fields={"case": "mismatch", "vendor": "mismatch"},
             )
         listing = (
@@ -204,7 +202,9 @@ class BlacklistRemedyService:
         if listing is None:
             raise Conflict(f"case {reference} has no listing")
         key_id = envelope.signatures[0].keyid if envelope.signatures else ""
-        key = await usable_vendor_key(session, key_id, vendor.id, signed_at, self.ctx.clock.now())
+        key = await usable_vendor_key(
+            session, key_id, case.vendor_id, signed_at, self.ctx.clock.now()
+        )
         try:
             verify_envelope(envelope, {key_id: key}, require={key_id})
         except AttestationError as exc:
@@ -245,7 +245,7 @@ class BlacklistRemedyService:
                 StepKind.APPEALED,
                 {"listing": listing.id, "key_id": key_id, "envelope": envelope.to_dict()},
                 now,
-                vendor_slug=vendor.slug,
+                vendor_slug=vendor,
                 actor_principal_id=caller.principal_id,
             )
             appeal = Appeal(
@@ -358,7 +358,7 @@ class BlacklistRemedyService:
                 "decision_due_at": isoformat(appeal.decision_due_at),
             },
             now,
-            vendor_slug=await _slug(session, case.vendor_id),
+            vendor_slug=await vendor_slug_of(session, case.vendor_id),
             ref=f"appeal:{appeal.id}",
         )
         return True
@@ -419,7 +419,7 @@ class BlacklistRemedyService:
                     "fee": "none",
                 },
                 now,
-                vendor_slug=vendor.slug,
+                vendor_slug=vendor,
                 actor_principal_id=caller.principal_id,
             )
             row = Repair(

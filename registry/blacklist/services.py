@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
 from registry.blacklist.calendar import window_end
 from registry.blacklist.facts import (
     MemberSubject,
@@ -25,6 +24,7 @@ from registry.blacklist.facts import (
     member_subjects,
     nonmember_subjects,
 )
+from registry.blacklist.lookups import association_by_slug, case_by_reference
 from registry.blacklist.models import (
     BlacklistCase,
     BlacklistRule,
@@ -67,7 +67,7 @@ from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
-from registry.membership.models import Vendor
+from registry.kernel.caller import Caller
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf, lock_head
 
@@ -139,7 +139,7 @@ class BlacklistRuleService:
     async def terms(self, association_slug: str) -> Terms:
         """The association's blacklist terms (the defaults when it set none). Public."""
         async with self.ctx.db.read() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             return await terms_of(session, association.id, self.ctx.settings)
 
     async def set_terms(
@@ -153,7 +153,7 @@ class BlacklistRuleService:
             )
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             if not caller.administers_association(association.id):
                 raise PermissionDenied("only this association's admins may change its terms")
             current = await terms_of(session, association.id, self.ctx.settings)
@@ -208,7 +208,7 @@ class BlacklistRuleService:
     async def rulebooks(self, association_slug: str) -> list[RulebookView]:
         """Every published version, newest first, with its rules. Public."""
         async with self.ctx.db.read() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             books = (
                 await session.execute(
                     select(Rulebook)
@@ -244,7 +244,7 @@ class BlacklistRuleService:
         parsed = [rule_input(rule) for rule in rules]
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             if not caller.administers_association(association.id):
                 raise PermissionDenied("only this association's admins may publish its rules")
             terms = await terms_of(session, association.id, self.ctx.settings)
@@ -638,39 +638,6 @@ async def open_case(
         appender=appender,
     )
     return case
-
-
-async def case_by_reference(session: AsyncSession, reference: str) -> BlacklistCase:
-    """A case by its public reference, or NotFound."""
-    case = (
-        await session.execute(
-            select(BlacklistCase).where(BlacklistCase.reference == reference.strip().upper())
-        )
-    ).scalar_one_or_none()
-    if case is None:
-        raise NotFound(f"no blacklist case {reference!r}")
-    return case
-
-
-async def _association(session: AsyncSession, slug: str) -> Association:
-    association = (
-        await session.execute(select(Association).where(Association.slug == slug))
-    ).scalar_one_or_none()
-    if association is None:
-        raise NotFound(f"no association {slug!r}")
-    return association
-
-
-async def association_by_slug(session: AsyncSession, slug: str) -> Association:
-    """An association by slug, or NotFound."""
-    return await _association(session, slug)
-
-
-async def vendor_slug_of(session: AsyncSession, vendor_id: int | None) -> str | None:
-    """The slug of a vendor id (None for none)."""
-    if vendor_id is None:
-        return None
-    return await session.scalar(select(Vendor.slug).where(Vendor.id == vendor_id))
 
 
 __all__ = [

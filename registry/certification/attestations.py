@@ -27,13 +27,12 @@ from attestations.canonical import CanonicalJSON
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.accounts.caller import Caller
 from registry.certification.catalogue import parse_scheme_label, scheme_version
 from registry.certification.events import AttestationAccepted
 from registry.certification.machine import AttestationFact, Trigger
 from registry.certification.models import AttestationRecord, Scheme, TransitionCause
 from registry.certification.schemes import DEFAULT_L3_PERIODS, SchemeVersion
-from registry.certification.services import MemberVendorRef, member_vendor, member_vendor_ref_of
+from registry.certification.services import MemberVendorRef, member_vendor_ref_of
 from registry.certification.transitions import (
     DECISION_BRANCHES,
     DECISION_LAYOUT,
@@ -44,7 +43,6 @@ from registry.certification.transitions import (
     reevaluate,
     rules_of,
 )
-from registry.clock import parse_iso
 from registry.context import RegistryContext
 from registry.db.base import tagged_row
 from registry.db.bulk import DriverInsert
@@ -57,9 +55,13 @@ from registry.errors import (
     RegistryError,
 )
 from registry.events import publish
+from registry.kernel.caller import Caller
+from registry.kernel.clock import parse_iso
+from registry.kernel.members import VendorStatus, member_vendor
+from registry.kernel.predicates import ATTESTATION_PREDICATE
 from registry.keys.models import SigningKeyRecord
 from registry.keys.services import VendorKeyColumns, vendor_key_of
-from registry.membership.models import Vendor, VendorStatus
+from registry.membership.models import Vendor
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
@@ -77,7 +79,6 @@ from registry.transparency.services import (
 
 logger = logging.getLogger(__name__)
 
-ATTESTATION_PREDICATE = "https://trust-registry.dev/attestations/self-regulation/v1"
 
 # Statements of the submission path, built once (construction costs more than SQLite's
 # answer); see docs/performance.md, "Attestation ingestion".

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
 from registry.certification.models import Scheme
 from registry.certification.schemes import (
     DEFAULT_SCHEME_DOCUMENT,
@@ -24,6 +23,7 @@ from registry.certification.schemes import (
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
+from registry.kernel.caller import Caller
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 

@@ -16,14 +16,15 @@ from typing import Protocol
 from sqlalchemy import select
 
 from attestations.keys import SigningKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Principal, Role
-from registry.audits.models import Auditor
-from registry.audits.services import Accreditation
+from registry.accounts.demo import demo_admin
+from registry.accounts.models import Principal
+from registry.certification.audit_models import Auditor
+from registry.certification.audits import Accreditation
 from registry.certification.machine import Trigger
 from registry.certification.models import Certification
 from registry.certification.signing import GOOD_METRICS, attestation_envelope, audit_envelope
-from registry.clock import ManualClock
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
 from registry.services import Services
 
@@ -94,8 +95,6 @@ class _Scenario:
         await services.audits.submit(await _auditor_caller(services), envelope)
 
     async def admin(self, days_ago: float, action: Trigger, reason: str) -> None:
-        from registry.demo import demo_admin
-
         services = self.at(days_ago)
         await services.certification.decide_by_admin(
             await demo_admin(services), self.vendor.slug, action, reason
@@ -208,8 +207,6 @@ SCENARIOS: tuple[tuple[str, Step], ...] = (
 
 async def accredit_demo_auditor(services: Services, key: SigningKey, scopes: Sequence[str]) -> None:
     """Accredit the demo auditor (two years back, three ahead) unless it already is."""
-    from registry.demo import demo_admin
-
     async with services.ctx.db.read() as session:
         if await session.scalar(select(Auditor.id).where(Auditor.slug == DEMO_AUDITOR[0])):
             return

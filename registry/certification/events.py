@@ -9,12 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from registry.certification.models import TransitionCause
 from registry.certification.status import CertificationState
 from registry.events import DomainEvent
 
-__all__ = ["AttestationAccepted", "AuditRecorded", "CertificateTransitioned"]
+__all__ = [
+    "CERTIFICATION_CHANGED_EVENT",
+    "RENEWAL_REMINDER_EVENT",
+    "AttestationAccepted",
+    "AuditRecorded",
+    "CertificateTransitioned",
+    "RenewalReminderDue",
+]
+
+CERTIFICATION_CHANGED_EVENT = "certification.changed"
+"""The webhook a vendor receives for each `CertificateTransitioned`."""
+RENEWAL_REMINDER_EVENT = "certification.renewal_reminder"
+"""The webhook a vendor receives for each `RenewalReminderDue`."""
 
 _GRANTABLE_FROM = frozenset({None, CertificationState.APPLIED, CertificationState.EXPIRED})
 _CERTIFIED = frozenset({CertificationState.ACTIVE, CertificationState.RENEWAL_DUE})
@@ -40,6 +53,8 @@ class CertificateTransitioned(DomainEvent):
     cause_ref: str | None
     log_index: int
     at: datetime
+    record: dict[str, Any]
+    """The decision as its log leaf states it (what the vendor's webhook carries)."""
 
     @property
     def granted(self) -> bool:
@@ -92,4 +107,17 @@ class AuditRecorded(DomainEvent):
     """The criteria the auditor found a major nonconformity in, sorted."""
     period_end: datetime
     log_index: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalReminderDue(DomainEvent):
+    """A certified vendor's validity ends within one of its scheme's reminder windows
+    (once per window)."""
+
+    certification_id: int
+    vendor_id: int
+    scheme_label: str
+    valid_until: datetime
+    days_left: int
     at: datetime

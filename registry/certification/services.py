@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
-from registry.audits.models import Auditor, AuditRecord
+from registry.certification.audit_models import Auditor, AuditRecord
+from registry.certification.events import RenewalReminderDue
 from registry.certification.machine import RefusedTransition, Trigger, association_admin
 from registry.certification.models import (
     Certification,
@@ -27,13 +26,12 @@ from registry.certification.status import (
     written_language,
 )
 from registry.certification.transitions import Cause, reevaluate, rules_of
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from registry.membership.models import Vendor, VendorStatus
-from registry.notifications.services import enqueue_event
+from registry.events import publish
+from registry.kernel.caller import Caller
+from registry.kernel.members import VENDOR, VendorStatus, is_member, member_vendor, vendor_by_slug
 
-RENEWAL_REMINDER_EVENT = "certification.renewal_reminder"
 _CERTIFIED = (CertificationState.ACTIVE, CertificationState.RENEWAL_DUE)
 _GRANTED = (*_CERTIFIED, CertificationState.SUSPENDED)
 
@@ -56,8 +54,8 @@ class CertificationService:
     async def public_status(self, slug: str) -> PublicCertification | None:
         """What anyone may know of a member vendor's certificate; None for no such member."""
         async with self.ctx.db.read() as session:
-            vendor = await _member_vendor_or_none(session, slug)
-            if vendor is None:
+            vendor = await vendor_by_slug(session, slug)
+            if vendor is None or not is_member(vendor.status):
                 return None
             row = (
                 await session.execute(
@@ -161,18 +159,23 @@ class CertificationService:
                 rows = list(
                     (
                         await session.execute(
-                            select(Certification, Vendor)
-                            .join(Vendor, Vendor.id == Certification.vendor_id)
+                            select(
+                                Certification,
+                                VENDOR.c.id,
+                                VENDOR.c.slug,
+                                VENDOR.c.association_id,
+                            )
+                            .join(VENDOR, VENDOR.c.id == Certification.vendor_id)
                             .where(due, Certification.id > after)
                             .order_by(Certification.id)
                             .limit(batch)
                         )
                     ).all()
                 )
-                for row, vendor in rows:
+                for row, *vendor in rows:
                     transition = await reevaluate(
                         session,
-                        vendor,
+                        MemberVendorRef(*vendor),
                         Trigger.DEADLINE,
                         Cause(TransitionCause.DEADLINE, ref=_deadline_ref(row, now)),
                         now,
@@ -208,16 +211,16 @@ class CertificationService:
                 if not due or (row.reminded_days is not None and row.reminded_days <= min(due)):
                     continue
                 row.reminded_days = min(due)
-                await enqueue_event(
+                publish(
                     session,
-                    vendor_id=row.vendor_id,
-                    event=RENEWAL_REMINDER_EVENT,
-                    data={
-                        "valid_until": isoformat(row.valid_until),
-                        "days_left": max(0, (row.valid_until - now).days),
-                        "scheme": scheme.label,
-                    },
-                    now=now,
+                    RenewalReminderDue(
+                        certification_id=row.id,
+                        vendor_id=row.vendor_id,
+                        scheme_label=scheme.label,
+                        valid_until=row.valid_until,
+                        days_left=max(0, (row.valid_until - now).days),
+                        at=now,
+                    ),
                 )
                 sent += 1
         return sent
@@ -323,21 +326,6 @@ class MemberVendorRef:
 def member_vendor_ref_of(row: tuple[int, int, VendorStatus] | None, slug: str) -> MemberVendorRef:
     """`member_vendor` as plain columns, from (id, association id, status) already read
     (None: no such vendor); the same refusal."""
-    if row is None or row[2] is VendorStatus.APPLICANT:
+    if row is None or not is_member(row[2]):
         raise NotFound(f"no member vendor with slug {slug!r}")
     return MemberVendorRef(row[0], slug, row[1])
-
-
-async def _member_vendor_or_none(session: AsyncSession, slug: str) -> Vendor | None:
-    vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
-    if vendor is None or vendor.status is VendorStatus.APPLICANT:
-        return None
-    return vendor
-
-
-async def member_vendor(session: AsyncSession, slug: str) -> Vendor:
-    """The member vendor with `slug`, or NotFound (applicants are not members yet)."""
-    vendor = await _member_vendor_or_none(session, slug)
-    if vendor is None:
-        raise NotFound(f"no member vendor with slug {slug!r}")
-    return vendor

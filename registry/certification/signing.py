@@ -14,10 +14,9 @@ from typing import Any
 from attestations.envelope import Envelope, sign_envelope
 from attestations.keys import SigningKey
 from attestations.statement import Subject, make_statement
-from registry.audits.services import AUDIT_PREDICATE
-from registry.certification.attestations import ATTESTATION_PREDICATE
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT, DEFAULT_SCHEME_SLUG
-from registry.clock import isoformat
+from registry.kernel.clock import isoformat
+from registry.kernel.predicates import ATTESTATION_PREDICATE, AUDIT_PREDICATE
 
 DEFAULT_SCHEME_LABEL = f"{DEFAULT_SCHEME_SLUG}@1"
 DEFAULT_CRITERIA: tuple[str, ...] = tuple(c["id"] for c in DEFAULT_SCHEME_DOCUMENT["criteria"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from registry.clock import isoformat, parse_iso
+from registry.kernel.clock import isoformat, parse_iso
 
 WRITTEN_LANGUAGES: Final = ("zh", "en")
 """The languages a person may write a reason in: the two the public site speaks."""

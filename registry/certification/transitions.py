@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Row, bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.audits.models import AuditRecord, AuditResult
+from registry.certification.audit_models import AuditRecord, AuditResult
 from registry.certification.events import CertificateTransitioned
 from registry.certification.machine import (
     Actor,
@@ -46,14 +46,12 @@ from registry.certification.status import (
     causes_of,
     ordered_causes,
 )
-from registry.clock import isoformat
 from registry.db.base import tagged_row
 from registry.events import publish
-from registry.notifications.services import enqueue_event
+from registry.kernel.clock import isoformat
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
-CERTIFICATION_CHANGED_EVENT = "certification.changed"
 _OPEN_TO_NEW_VERSION = frozenset(
     {CertificationState.APPLIED, CertificationState.EXPIRED, CertificationState.RENEWAL_DUE}
 )
@@ -375,7 +373,8 @@ async def record_decision(
     now: datetime,
     appender: LogAppender | None = None,
 ) -> CertificationTransition:
-    """Write the certificate, its transition row, the log leaf and the outbox event.
+    """Write the certificate, its transition row and the log leaf, and publish the
+    transition (the vendor's webhook is queued by its subscriber).
 
     The causes raised and cleared (against those in force on `row`) are part of the
     signed leaf; each raised cause is stamped with the leaf's index, which is what a
@@ -473,13 +472,7 @@ async def record_decision(
             cause_ref=cause.ref,
             log_index=index,
             at=now,
+            record=body,
         ),
-    )
-    await enqueue_event(
-        session,
-        vendor_id=vendor.id,
-        event=CERTIFICATION_CHANGED_EVENT,
-        data={**body, "log_index": index},
-        now=now,
     )
     return transition

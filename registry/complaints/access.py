@@ -14,8 +14,6 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from registry.accounts.caller import Caller
-from registry.accounts.services import hash_token
 from registry.complaints.messages import (
     NOT_FOUND,
     STATUS_NAMES,
@@ -26,6 +24,8 @@ from registry.complaints.messages import (
 )
 from registry.complaints.models import Complaint, ComplaintStatus
 from registry.errors import NotFound
+from registry.kernel.caller import Caller
+from registry.kernel.ids import hash_token
 
 FINISHED = frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED})
 VENDOR_OPEN = frozenset(

@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from registry.accounts.caller import Caller
 from registry.complaints.filing import checked_text
 from registry.complaints.forwarding import record_event
 from registry.complaints.messages import ComplaintInvalid
@@ -19,6 +18,7 @@ from registry.complaints.models import ActorKind, Complaint, EventKind
 from registry.complaints.pii import Contact, PiiVault, load_or_create_pii_key
 from registry.context import RegistryContext
 from registry.errors import NotFound
+from registry.kernel.caller import Caller
 from registry.pagination import Page
 
 

@@ -11,8 +11,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
-from registry.clock import isoformat
 from registry.complaints.actor_service import ComplaintActorService
 from registry.complaints.events import ComplaintEscalated, ComplaintSlaBreached
 from registry.complaints.forwarding import notify_mediators, policy_row
@@ -28,6 +26,8 @@ from registry.complaints.models import (
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
 from registry.federation.models import Association
+from registry.kernel.caller import Caller
+from registry.kernel.clock import isoformat
 from registry.membership.models import Vendor
 from registry.notifications.services import enqueue_event
 from registry.transparency.entries import EntryType

@@ -8,7 +8,6 @@ fingerprints of the contact and the address, never the values themselves.
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.services import hash_token
 from registry.complaints.access import (
     FINISHED,
     consumer_complaint,
@@ -44,13 +42,10 @@ from registry.complaints.forwarding import (
 from registry.complaints.messages import (
     ALREADY_RATED,
     BAD_SCORE,
-    FORM_EXPIRED,
-    HONEYPOT,
     RATE_LIMITED,
     UNKNOWN_VENDOR,
     ComplaintInvalid,
     ComplaintRateLimited,
-    ComplaintRefused,
     ComplaintStateConflict,
     field_problem,
 )
@@ -62,7 +57,9 @@ from registry.complaints.models import (
     EventKind,
     SubjectKind,
 )
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.ids import hash_token
+from registry.kernel.members import member_condition
+from registry.membership.models import Vendor
 
 # Unambiguous upper-case alphabet (no 0/O, 1/I/L): tracking codes are read aloud on phones.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -82,16 +79,6 @@ class FiledComplaint:
     first_response_due_at: datetime | None
 
 
-@dataclass(frozen=True)
-class FormToken:
-    """A CSRF token for the public form: the same value goes in a cookie and a hidden field."""
-
-    value: str
-    max_age_seconds: int
-    secure: bool
-    """Whether the cookie is `Secure` (the registry is served over https)."""
-
-
 def _new_tracking_code() -> str:
     groups = (
         "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_GROUP_LENGTH))
@@ -102,37 +89,6 @@ def _new_tracking_code() -> str:
 
 class ConsumerComplaintService(ComplaintActorService):
     """What a consumer does: file, then view, message, accept, reject, rate and erase."""
-
-    # --- the public form's CSRF token (double-submit, HMAC-signed, time-limited) ---------
-
-    def issue_form_token(self) -> FormToken:
-        """A fresh token for the form page."""
-        issued = str(int(self.ctx.clock.now().timestamp()))
-        body = f"{issued}.{secrets.token_urlsafe(16)}"
-        ttl = int(self.ctx.settings.complaint_form_token_ttl.total_seconds())
-        return FormToken(
-            f"{body}.{self.vault.form_mac(body)}", ttl, secure=self.ctx.settings.serves_https
-        )
-
-    def check_form_token(self, cookie: str | None, field: str | None) -> None:
-        """Refuse the post unless cookie and field carry the same fresh token we signed."""
-        if not cookie or not field or not hmac.compare_digest(cookie.encode(), field.encode()):
-            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
-        body, _, mac = field.rpartition(".")
-        issued, _, _nonce = body.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(
-            mac.encode(), self.vault.form_mac(body).encode()
-        ):
-            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
-        age = self.ctx.clock.now().timestamp() - int(issued)
-        if not 0 <= age <= self.ctx.settings.complaint_form_token_ttl.total_seconds():
-            raise ComplaintRefused(FORM_EXPIRED, {"csrf_token": FORM_EXPIRED})
-
-    @staticmethod
-    def check_honeypot(value: str | None) -> None:
-        """People never see the honeypot field; anything in it was typed by a bot."""
-        if value:
-            raise ComplaintRefused(HONEYPOT)
 
     # --- filing ----------------------------------------------------------------------------
 
@@ -235,7 +191,7 @@ class ConsumerComplaintService(ComplaintActorService):
                 .outerjoin(
                     ComplaintSlaPolicy, ComplaintSlaPolicy.association_id == Vendor.association_id
                 )
-                .where(Vendor.slug == filing.subject_value, Vendor.status != VendorStatus.APPLICANT)
+                .where(Vendor.slug == filing.subject_value, member_condition(Vendor.status))
             )
         ).one_or_none()
         if row is None:

@@ -14,15 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
-from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.messages import PROVINCES
 from registry.complaints.models import ComplaintCategory, MediationOutcome, SubjectKind
 from registry.complaints.services import ComplaintServices
 from registry.federation.models import Association
-from registry.membership.credit_code import check_character
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import ManualClock
+from registry.kernel.credit_code import check_character
 from registry.services import Services
 
 DEMO_COMPLAINTS_PER_VENDOR = (12, 10, 9, 8, 7, 6, 5, 4, 3)

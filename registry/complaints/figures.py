@@ -13,7 +13,8 @@ from sqlalchemy import select
 from registry.complaints.actor_service import ComplaintActorService
 from registry.complaints.models import Complaint
 from registry.errors import NotFound
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.members import member_condition
+from registry.membership.models import Vendor
 
 SATISFIED_FROM = 4
 """Ratings of 4 or 5 count as satisfied (the programme's "satisfaction ≥ 80%" KPI)."""
@@ -76,9 +77,7 @@ class ComplaintFiguresService(ComplaintActorService):
         k = settings.complaint_figures_min_count
         async with self.ctx.db.read() as session:
             vendor_id = await session.scalar(
-                select(Vendor.id).where(
-                    Vendor.slug == slug, Vendor.status != VendorStatus.APPLICANT
-                )
+                select(Vendor.id).where(Vendor.slug == slug, member_condition(Vendor.status))
             )
             if vendor_id is None:
                 raise NotFound(f"no member vendor with slug {slug!r}")

@@ -29,8 +29,8 @@ from registry.complaints.messages import (
 )
 from registry.complaints.models import ComplaintCategory, SubjectKind
 from registry.complaints.pii import Contact
-from registry.membership.credit_code import CreditCodeError, normalise_credit_code
-from registry.membership.services import DOMAIN_PATTERN, EMAIL_PATTERN
+from registry.kernel.credit_code import CreditCodeError, normalise_credit_code
+from registry.kernel.patterns import DOMAIN_PATTERN, EMAIL_PATTERN
 from registry.settings import Settings
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")

@@ -1,10 +1,11 @@
 """The thread's bookkeeping and forwarding a complaint to the vendor it is about.
 
-Kept apart from `services` because membership calls it too: when an applicant vendor is
-admitted, complaints already filed against its credit code or one of its domains are
-attached to it and forwarded in the same transaction as the admission (so a complaint is
-never left waiting for a vendor that is already a member). This module imports no other
-service module, so `registry.membership.services` may import it without a cycle.
+Kept apart from `services` because the composition root's reactions to membership
+events call it too: when an applicant vendor is admitted (`VendorAdmitted`) or a member
+proves a domain (`VendorDomainVerified`), complaints already filed against its credit
+code or that domain are attached to it and forwarded in the same transaction (so a
+complaint is never left waiting for a vendor that is already a member). This module
+imports no other service module.
 
 Every step is a thread entry with its time and actor; attachment and SLA breaches are
 also registry decisions, so each is a transparency-log leaf. Notifications carry only a

@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.complaints.access import (
     MEDIATION_STATES,
     awaiting_join,
@@ -44,7 +42,9 @@ from registry.complaints.models import (
 )
 from registry.complaints.pii import Contact
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.caller import Caller, Role
+from registry.kernel.members import VendorStatus
+from registry.membership.models import Vendor
 from registry.pagination import Page
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf

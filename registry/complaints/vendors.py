@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
 from registry.complaints.access import open_states, require_state, vendor_complaint
 from registry.complaints.actor_service import ComplaintActorService
 from registry.complaints.events import ComplaintFirstResponded, publish_complaint_fact
@@ -22,6 +21,7 @@ from registry.complaints.models import (
 )
 from registry.complaints.pii import Contact
 from registry.errors import PermissionDenied
+from registry.kernel.caller import Caller
 from registry.pagination import Page
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from registry.context import RegistryContext
 from registry.errors import InvalidInput
 from registry.federation.models import Association
-from registry.membership.services import SLUG_PATTERN
+from registry.kernel.patterns import SLUG_PATTERN
 
 
 class FederationService:

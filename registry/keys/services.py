@@ -6,7 +6,7 @@ every token the key logged in for is revoked in the same transaction, and nothin
 key signs is accepted once the registry's clock has passed `revoked_at`, whatever time
 the statement claims. Envelopes accepted before stay valid. A revocation for compromise
 may say since when the key was compromised; what it signed from then on is listed for
-review (see `registry.keys.compromise`).
+review (see `registry.certification.compromise`).
 """
 
 from __future__ import annotations
@@ -15,19 +15,22 @@ from datetime import datetime
 from typing import Protocol
 
 import msgspec
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import ApiToken
-from registry.clock import isoformat, parse_iso
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
+from registry.events import publish
+from registry.kernel.caller import Caller
+from registry.kernel.clock import isoformat, parse_iso
+from registry.kernel.members import VendorRef, member_vendor, vendor_by_id
+from registry.kernel.predicates import ROTATION_PREDICATE
+from registry.keys.events import KeyRevoked
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
-from registry.membership.models import Vendor, VendorStatus
+from registry.keys.registration import any_registered, register_key
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
@@ -36,8 +39,6 @@ from registry.signed_statements import (
 )
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
-
-ROTATION_PREDICATE = "https://trust-registry.dev/attestations/key-rotation/v1"
 
 
 class RotationClaims(msgspec.Struct, forbid_unknown_fields=True):
@@ -76,7 +77,7 @@ class VendorKeyColumns(Protocol):
 
 async def vendor_key_for(
     session: AsyncSession, caller: Caller, key_id: str, *, refusal: str
-) -> tuple[SigningKeyRecord, Vendor]:
+) -> tuple[SigningKeyRecord, VendorRef]:
     """A vendor's key and its vendor, for the vendor itself or an admin of its association
     (the federation admin included); anyone else gets PermissionDenied with `refusal`."""
     key = (
@@ -84,7 +85,7 @@ async def vendor_key_for(
     ).scalar_one_or_none()
     if key is None or key.vendor_id is None:
         raise NotFound(f"no vendor key {key_id}")
-    vendor = await session.get(Vendor, key.vendor_id)
+    vendor = await vendor_by_id(session, key.vendor_id)
     assert vendor is not None  # noqa: S101 - foreign key guarantees it
     if not (
         caller.speaks_for_vendor(vendor.id) or caller.administers_association(vendor.association_id)
@@ -157,7 +158,7 @@ class KeyService:
     async def vendor_keys(self, slug: str) -> list[SigningKeyRecord]:
         """Every key a member vendor ever registered, oldest first (public)."""
         async with self.ctx.db.read() as session:
-            vendor = await _member_vendor(session, slug)
+            vendor = await member_vendor(session, slug)
             rows = await session.execute(
                 select(SigningKeyRecord)
                 .where(SigningKeyRecord.vendor_id == vendor.id)
@@ -181,12 +182,10 @@ class KeyService:
         now = self.ctx.clock.now()
         signed_at = check_issued_at(claims.issued_at, now, self.ctx.settings)
         async with self.ctx.db.transaction() as session:
-            vendor = await _member_vendor(session, slug)
+            vendor = await member_vendor(session, slug)
             if not caller.speaks_for_vendor(vendor.id):
                 raise PermissionDenied("only the vendor's own admin may rotate its keys")
-            if await session.scalar(
-                select(SigningKeyRecord.id).where(SigningKeyRecord.key_id == new_key.key_id)
-            ):
+            if await any_registered(session, [new_key.key_id]):
                 raise Conflict(f"key {new_key.key_id} is already registered")
             authority = await self._authorising_key(
                 session, envelope, vendor.id, signed_at, new_key, received_at=now
@@ -197,17 +196,9 @@ class KeyService:
                 raise InvalidSignature(
                     f"the new key must also sign the rotation (proof of possession): {exc.reason}"
                 ) from exc
-            record = SigningKeyRecord(
-                key_id=new_key.key_id,
-                public_key=new_key.raw,
-                owner_kind=KeyOwnerKind.VENDOR,
-                vendor_id=vendor.id,
-                status=KeyStatus.ACTIVE,
-                created_at=now,
-                activated_at=now,
-                authorised_by_key_id=authority,
+            record = register_key(
+                session, new_key, now, vendor_id=vendor.id, authorised_by_key_id=authority
             )
-            session.add(record)
             record.log_index = await LogAppender(session, now).append(
                 PendingLeaf(
                     EntryType.KEY_ROTATED,
@@ -309,11 +300,11 @@ class KeyService:
             key.revoked_at = now
             key.compromised_since = since
             key.revocation_reason = reason
-            # A token is only as good as the key that obtained it.
-            await session.execute(
-                update(ApiToken)
-                .where(ApiToken.via_key_id == key_id, ApiToken.revoked_at.is_(None))
-                .values(revoked_at=now)
+            # A token is only as good as the key that obtained it: accounts withdraws
+            # those it minted (a subscriber, `registry.services`).
+            publish(
+                session,
+                KeyRevoked(key_id=key_id, vendor_id=vendor.id, compromised_since=since, at=now),
             )
             key.revocation_log_index = await LogAppender(session, now).append(
                 PendingLeaf(
@@ -333,10 +324,3 @@ class KeyService:
                 )
             )
             return key
-
-
-async def _member_vendor(session: AsyncSession, slug: str) -> Vendor:
-    vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
-    if vendor is None or vendor.status is VendorStatus.APPLICANT:
-        raise NotFound(f"no member vendor with slug {slug!r}")
-    return vendor

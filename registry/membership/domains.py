@@ -24,14 +24,14 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
-from registry.clock import isoformat
-from registry.complaints.forwarding import attach_domain_complaints
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.events import publish
+from registry.kernel.caller import Caller
+from registry.kernel.clock import isoformat
+from registry.kernel.members import VendorStatus, is_member
 from registry.membership.events import VendorDomainVerified
-from registry.membership.models import Vendor, VendorDomain, VendorStatus
+from registry.membership.models import Vendor, VendorDomain
 from registry.outbound import OutboundRefused, outbound_client, parse_target, send
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
@@ -109,7 +109,7 @@ class DomainProofService:
             vendor = (
                 await session.execute(select(Vendor).where(Vendor.slug == slug))
             ).scalar_one_or_none()
-            if vendor is None or vendor.status is VendorStatus.APPLICANT:
+            if vendor is None or not is_member(vendor.status):
                 raise NotFound(f"no member vendor {slug!r}")
             claim = await _claim(session, vendor, domain, for_update=True)
             if claim.verified:
@@ -149,22 +149,13 @@ class DomainProofService:
                     at=now,
                 ),
             )
-            if vendor.status is VendorStatus.ACTIVE:
-                # As at admission: complaints reach only an active member.
-                await attach_domain_complaints(
-                    session, self.ctx.settings, vendor, claim.domain, now
-                )
             return claim
 
 
 async def _own_vendor(session: AsyncSession, caller: Caller, slug: str) -> Vendor:
     """The member vendor `slug`, if the caller speaks for it; others learn nothing."""
     vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
-    if (
-        vendor is None
-        or vendor.status is VendorStatus.APPLICANT
-        or not caller.speaks_for_vendor(vendor.id)
-    ):
+    if vendor is None or not is_member(vendor.status) or not caller.speaks_for_vendor(vendor.id):
         raise NotFound(f"no vendor {slug!r} that you administer")
     return vendor
 

@@ -9,15 +9,7 @@ from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db.base import Base, CreatedAtMixin, IdMixin
-
-
-class VendorStatus(enum.StrEnum):
-    """Membership status; certification has its own state machine."""
-
-    APPLICANT = "applicant"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    EXPELLED = "expelled"
+from registry.kernel.members import VendorStatus
 
 
 class ApplicationStatus(enum.StrEnum):

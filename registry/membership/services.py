@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,24 +16,21 @@ from sqlalchemy.orm import selectinload
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Principal, Role
-from registry.clock import isoformat
-from registry.complaints.forwarding import attach_waiting_complaints
+from registry.accounts.models import Principal
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
 from registry.federation.models import Association
-from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
-from registry.membership.credit_code import CreditCodeError, normalise_credit_code
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
+from registry.kernel.credit_code import CreditCodeError, normalise_credit_code
+from registry.kernel.members import VendorStatus, is_member, member_condition
+from registry.kernel.patterns import DOMAIN_PATTERN, EMAIL_PATTERN, SLUG_PATTERN
+from registry.kernel.predicates import APPLICATION_PREDICATE
+from registry.keys.models import KeyStatus, SigningKeyRecord
+from registry.keys.registration import any_registered, register_key
 from registry.membership.events import VendorAdmitted
-from registry.membership.models import (
-    ApplicationStatus,
-    Vendor,
-    VendorApplication,
-    VendorDomain,
-    VendorStatus,
-)
+from registry.membership.models import ApplicationStatus, Vendor, VendorApplication, VendorDomain
 from registry.outbound import is_public_suffix
 from registry.pagination import Page
 from registry.rate_limits import Limit, fingerprint_key, spend
@@ -47,13 +43,6 @@ from registry.signed_statements import (
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
-APPLICATION_PREDICATE = "https://trust-registry.dev/attestations/vendor-application/v1"
-SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-DOMAIN_PATTERN = re.compile(
-    r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$"
-)
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s]{2,63}$")
-"""An e-mail address as far as a form can tell (a local part, @, a dotted domain)."""
 MAX_DOMAINS = 20
 NAME_MAX_CHARS = 200
 WEBSITE_MAX_CHARS = 300
@@ -269,9 +258,7 @@ class MembershipService:
                     f"no association with slug {claims.association!r}",
                     fields={"association": "unknown"},
                 )
-            if await session.scalar(
-                select(SigningKeyRecord.id).where(SigningKeyRecord.key_id == public_key.key_id)
-            ):
+            if await any_registered(session, [public_key.key_id]):
                 raise Conflict(
                     "this public key is already registered; generate a new key to apply",
                     fields={"public_key": "already registered"},
@@ -287,16 +274,7 @@ class MembershipService:
                 vendor.website, vendor.contact_email = website, contact_email
                 vendor.updated_at = now
             await spend(session, self._fingerprints, limits, now, "applications")
-            session.add(
-                SigningKeyRecord(
-                    key_id=public_key.key_id,
-                    public_key=public_key.raw,
-                    owner_kind=KeyOwnerKind.VENDOR,
-                    vendor_id=vendor.id,
-                    status=KeyStatus.PENDING,
-                    created_at=now,
-                )
-            )
+            register_key(session, public_key, now, vendor_id=vendor.id, pending=True)
             application = VendorApplication(
                 vendor_id=vendor.id,
                 envelope=envelope.to_json(),
@@ -370,7 +348,7 @@ class MembershipService:
             session.add(vendor)
             await session.flush()
             return vendor, False
-        if vendor.status is not VendorStatus.APPLICANT:
+        if is_member(vendor.status):
             raise Conflict(
                 f"a vendor with credit code {credit_code} is already a member",
                 fields={"credit_code": "already a member"},
@@ -490,7 +468,8 @@ class MembershipService:
                 # The vendor becomes what this application, of all that were pending for
                 # the credit code, claims; the others are refused with it.
                 await self._apply_claims(session, vendor, application_claims(application), now)
-                await session.flush()
+                # Complaints waiting for it attach when this transaction ends (a
+                # subscriber, `registry.services`).
                 publish(
                     session,
                     VendorAdmitted(
@@ -520,10 +499,7 @@ class MembershipService:
                         reason=f"application {application.id} for the same credit code was approved",
                         now=now,
                     )
-                # Complaints filed before it joined reach it now: by credit code, and by any
-                # domain it has proven (a claim still pending attaches nothing).
-                await attach_waiting_complaints(session, self.ctx.settings, vendor, now)
-            elif not competing and vendor.status is VendorStatus.APPLICANT:
+            elif not competing and not is_member(vendor.status):
                 # Refused and nothing else pending: its domains and slug are free for
                 # whoever applies next (the credit code always is).
                 await session.refresh(vendor, ["domains"])
@@ -627,7 +603,7 @@ class MembershipService:
 
     async def directory(self, query: str | None, offset: int, limit: int) -> Page[Vendor]:
         """Member vendors matching `query` in either name, the credit code or a domain."""
-        statement = select(Vendor).where(Vendor.status != VendorStatus.APPLICANT)
+        statement = select(Vendor).where(member_condition(Vendor.status))
         if query and query.strip():
             needle = query.strip()
             pattern = f"%{_escape_like(needle.lower())}%"
@@ -663,7 +639,7 @@ class MembershipService:
             vendor = (
                 await session.execute(
                     select(Vendor)
-                    .where(Vendor.slug == slug, Vendor.status != VendorStatus.APPLICANT)
+                    .where(Vendor.slug == slug, member_condition(Vendor.status))
                     .options(selectinload(Vendor.domains))
                 )
             ).scalar_one_or_none()
@@ -711,7 +687,7 @@ async def _refuse_member_domains(session: AsyncSession, domains: list[str]) -> N
         .where(
             VendorDomain.domain.in_(domains),
             VendorDomain.verified_at.is_not(None),
-            Vendor.status != VendorStatus.APPLICANT,
+            member_condition(Vendor.status),
         )
         .limit(1)
     )

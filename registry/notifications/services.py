@@ -29,12 +29,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations.canonical import canonicalize
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from registry.membership.models import Vendor, VendorStatus
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
+from registry.kernel.members import is_member
+from registry.membership.models import Vendor
 from registry.notifications.models import (
     DeliveryStatus,
     OutboxMessage,
@@ -471,10 +471,6 @@ class NotificationService:
 async def _own_vendor(session: AsyncSession, caller: Caller, slug: str) -> Vendor:
     """The member vendor `slug`, if the caller is its admin; others learn nothing."""
     vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
-    if (
-        vendor is None
-        or vendor.status is VendorStatus.APPLICANT
-        or not caller.speaks_for_vendor(vendor.id)
-    ):
+    if vendor is None or not is_member(vendor.status) or not caller.speaks_for_vendor(vendor.id):
         raise NotFound(f"no vendor {slug!r} that you administer")
     return vendor

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from attestations.canonical import canonicalize
-from registry.clock import isoformat
+from registry.kernel.clock import isoformat
 
 LEAF_FORMAT_VERSION = 1
 

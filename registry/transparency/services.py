@@ -23,7 +23,7 @@ from attestations.checkpoint import Checkpoint, sign_checkpoint, verifier_key
 from registry.context import RegistryContext
 from registry.db.bulk import DriverInsert
 from registry.errors import InvalidInput, NotFound
-from registry.membership.models import Vendor
+from registry.kernel.members import VENDOR
 from registry.pagination import Page
 from registry.transparency.entries import EntryType, leaf_bytes
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
@@ -414,11 +414,11 @@ class TransparencyLogService:
                         LogEntry.index,
                         LogEntry.entry_type,
                         LogEntry.created_at,
-                        Vendor.slug,
-                        Vendor.name_zh,
-                        Vendor.name_en,
+                        VENDOR.c.slug,
+                        VENDOR.c.name_zh,
+                        VENDOR.c.name_en,
                     )
-                    .outerjoin(Vendor, Vendor.id == LogEntry.vendor_id)
+                    .outerjoin(VENDOR, VENDOR.c.id == LogEntry.vendor_id)
                     .where(
                         LogEntry.index < total - offset,
                         LogEntry.index >= total - offset - limit,
@@ -431,7 +431,9 @@ class TransparencyLogService:
     async def vendor_history(self, vendor_slug: str, *, offset: int, limit: int) -> Page[LogEntry]:
         """Every log entry about a vendor (applicant or member), oldest first."""
         async with self.ctx.db.read() as session:
-            vendor_id = await session.scalar(select(Vendor.id).where(Vendor.slug == vendor_slug))
+            vendor_id = await session.scalar(
+                select(VENDOR.c.id).where(VENDOR.c.slug == vendor_slug)
+            )
             if vendor_id is None:
                 raise NotFound(f"no vendor with slug {vendor_slug!r} has ever applied")
             total = (

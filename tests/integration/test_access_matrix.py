@@ -15,8 +15,8 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from registry.accounts.access import ACCESS_OPT, Access
-from registry.accounts.models import Role
 from registry.app import create_app
+from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import member_vendor
@@ -113,7 +113,7 @@ async def test_expired_and_revoked_tokens_are_refused(
     """A logged-out token stops working; an expired one too."""
     from datetime import timedelta
 
-    from registry.clock import ManualClock
+    from registry.kernel.clock import ManualClock
 
     assert isinstance(clock, ManualClock)
     issued = await services.accounts.create_principal_with_token(

@@ -12,10 +12,11 @@ import httpx
 from sqlalchemy import func, select
 
 from attestations.keys import SigningKey
-from registry.accounts.models import LoginChallenge, Role
+from registry.accounts.models import LoginChallenge
 from registry.client import application_envelope
-from registry.clock import ManualClock
 from registry.db.base import Base
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor, VendorDomain
 from registry.rate_limits import ClientAction
 from registry.scheduling import forget_transient_rows_job

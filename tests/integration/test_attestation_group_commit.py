@@ -18,8 +18,8 @@ from attestations.envelope import Envelope
 from registry.certification.attestations import SubmittedAttestation
 from registry.certification.models import AttestationRecord
 from registry.certification.signing import attestation_envelope
-from registry.clock import ManualClock
 from registry.errors import Conflict
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from registry.transparency.entries import EntryType
 from registry.transparency.models import LogEntry

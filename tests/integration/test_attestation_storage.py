@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection
 from attestations.envelope import Envelope
 from registry.certification.models import AttestationRecord
 from registry.certification.signing import attestation_envelope
-from registry.clock import ManualClock
 from registry.db.migrate import alembic_config, upgrade
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from tests.factories import member_vendor
 

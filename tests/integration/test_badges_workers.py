@@ -12,8 +12,8 @@ import pytest
 
 from registry.app import build_context
 from registry.certification.machine import Trigger
-from registry.clock import SystemClock
 from registry.db.migrate import upgrade
+from registry.kernel.clock import SystemClock
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import admin_caller, vendor_in_state

@@ -14,8 +14,6 @@ from sqlalchemy import func, select
 from attestations.canonical import canonicalize
 from attestations.envelope import Envelope
 from attestations.keys import SigningKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.blacklist.models import (
     BlacklistCase,
     BlacklistRule,
@@ -31,6 +29,7 @@ from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.db.base import Base
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound
+from registry.kernel.caller import Caller, Role
 from registry.notifications.models import OutboxMessage
 from registry.services import Services
 from registry.transparency.models import LogEntry
@@ -44,27 +43,9 @@ async def _count(services: Services, model: type[Base]) -> int:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def _adopt_default_rules(services: Services, clock: ManualClock | None = None) -> None:
-    """Publish the default rulebook; it takes effect after the 30-day notice period, which
-    passes at once when `clock` is given."""
+async def _adopt_default_rules(services: Services) -> None:
+    """Publish the default rulebook; it takes effect after the 30-day notice period."""
     assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
-    if clock is not None:
-        clock.advance(timedelta(days=31))
-
-
-async def open_case_of(services: Services, slug: str) -> BlacklistCase:
-    """The vendor's open case after the scheduled evaluation ran, whether that run or the
-    reaction to the last substantiated complaint opened it."""
-    await services.blacklist_rules.evaluate()
-    async with services.ctx.db.read() as session:
-        return (
-            await session.execute(
-                select(BlacklistCase).where(
-                    BlacklistCase.subject_value == slug,
-                    BlacklistCase.state.in_([CaseState.AWAITING_ANSWER, CaseState.VOTING]),
-                )
-            )
-        ).scalar_one()
 
 
 async def _evaluated_after_notice(services: Services, clock: ManualClock) -> str:
@@ -337,7 +318,8 @@ async def test_an_audit_contradicting_an_attestation_opens_both_audit_rules_at_o
     vendor = await member_vendor(
         services, association, "leaky-cloud", applied_before=AUDITED_VENDOR_AGE
     )
-    await _adopt_default_rules(services, clock)
+    await _adopt_default_rules(services)
+    clock.advance(timedelta(days=31))
     now = clock.now()
     caller = await services.accounts.authenticate(vendor.token)
     attested = await services.attestations.submit(

@@ -13,14 +13,15 @@ from typing import Any
 import httpx
 
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
 from registry.blacklist.signing import answer_envelope
 from registry.certification.signing import attestation_envelope
 from registry.clock import ManualClock, SystemClock
+from registry.kernel.caller import Role
 from registry.services import Services
 from tests.cli import operator_env, run_cli
 from tests.factories import member_vendor
-from tests.integration.test_blacklist_cases import conceded_complaints, open_case_of
+from tests.integration.test_blacklist_cases import conceded_complaints
+from tests.integration.test_blacklist_votes import open_case_of
 
 
 async def _cli(args: list[str], env: dict[str, str] | None = None) -> Any:

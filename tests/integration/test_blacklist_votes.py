@@ -13,8 +13,6 @@ from sqlalchemy import func, select
 
 from attestations.envelope import Envelope
 from attestations.keys import SigningKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Role
 from registry.blacklist.models import (
     Appeal,
     BlacklistCase,
@@ -42,15 +40,12 @@ from registry.certification.signing import attestation_envelope
 from registry.certification.status import CertificationState
 from registry.clock import ManualClock
 from registry.errors import Conflict, InvalidSignature, NotFound
+from registry.kernel.caller import Caller, Role
 from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.services import Services
 from registry.transparency.models import LogEntry
 from tests.factories import MemberVendor, admin_caller, member_vendor
-from tests.integration.test_blacklist_cases import (
-    _adopt_default_rules,
-    conceded_complaints,
-    open_case_of,
-)
+from tests.integration.test_blacklist_cases import conceded_complaints
 
 OTHER = "caict"
 
@@ -101,6 +96,26 @@ async def listed_vendor(
     case = await _case(services, case.reference)
     assert case.state is CaseState.VOTING
     return vendor, case
+
+
+async def adopt_rules(services: Services, clock: ManualClock) -> None:
+    """The default rulebook, in force: published a notice period ago."""
+    assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
+    clock.advance(timedelta(days=31))
+
+
+async def open_case_of(services: Services, slug: str) -> BlacklistCase:
+    """The case the vendor's substantiated complaints opened (in their own transaction)."""
+    await services.blacklist_rules.evaluate()  # opens nothing more: the facts did already
+    async with services.ctx.db.read() as session:
+        return (
+            await session.execute(
+                select(BlacklistCase).where(
+                    BlacklistCase.subject_value == slug,
+                    BlacklistCase.state == CaseState.AWAITING_ANSWER,
+                )
+            )
+        ).scalar_one()
 
 
 async def certificate_state(services: Services, slug: str) -> CertificationState | None:
@@ -168,7 +183,7 @@ async def test_a_general_listing_suspends_until_another_associations_panel_overt
     admin cannot lift it); anyone recounts the tally from the logged envelopes; the
     appeal is heard by a panel of the other association drawn from a logged seed, and
     overturning it retracts the listing (kept) and reinstates the certificate."""
-    await _adopt_default_rules(services, clock)
+    await adopt_rules(services, clock)
     await services.federation.ensure_association(OTHER, "中国信息通信研究院", "CAICT")
     members = await committee(services, association, 3)
     others = await committee(services, OTHER, 4)
@@ -358,7 +373,7 @@ async def test_no_quorum_lapses_and_repair_and_expiry_end_listings(
     """One vote of three at the deadline is no quorum: the case closes without a listing.
     A general listing is repaired only after three months, by the committee's signed
     votes, with a watch period; a minor listing expires by the scheduler's job."""
-    await _adopt_default_rules(services, clock)
+    await adopt_rules(services, clock)
     members = await committee(services, association, 3)
     vote = services.blacklist_committee.vote
 
@@ -462,7 +477,7 @@ async def test_recusal_affiliation_and_the_one_extension(
 ) -> None:
     """An affiliated member is recused automatically and cannot vote; another stands aside
     (logged); the two who remain decide; the deadline extends once, with a reason."""
-    await _adopt_default_rules(services, clock)
+    await adopt_rules(services, clock)
     vendor, case = await listed_vendor(services, association, clock, "related")
     admin = await admin_caller(services)
     members = await committee(services, association, 3)

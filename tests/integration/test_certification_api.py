@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from attestations.envelope import PAYLOAD_TYPE_INTOTO, Envelope, EnvelopeSignature, sign_envelope
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
-from registry.audits.models import AuditRecord
+from registry.certification.audit_models import AuditRecord
 from registry.certification.models import AttestationRecord, CertificationTransition
 from registry.certification.signing import attestation_envelope, audit_envelope
-from registry.clock import ManualClock
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
 from registry.notifications.models import OutboxMessage
 from registry.services import Services

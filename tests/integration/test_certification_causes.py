@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from attestations.envelope import sign_envelope
-from registry.accounts.models import Role
 from registry.certification.machine import Trigger, blacklist_listing
 from registry.certification.models import TransitionCause
 from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.certification.transitions import Cause, reevaluate
-from registry.clock import ManualClock
 from registry.db.migrate import alembic_config, upgrade
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests.cli import run_cli

@@ -7,11 +7,11 @@ import copy
 import httpx
 from sqlalchemy import func, select
 
-from registry.accounts.models import Role
 from registry.certification.models import Scheme
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import audit_envelope
-from registry.clock import ManualClock
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from tests.factories import member_vendor
 from tests.integration.test_certification_api import DAY, PROBLEM, _attest, _auth, _counts

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from registry.clock import ManualClock, SystemClock, isoformat, parse_iso
+from registry.kernel.clock import ManualClock, SystemClock, isoformat, parse_iso
 from registry.services import Services
 from tests.cli import operator_env, run_cli
 from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from registry.clock import ManualClock, SystemClock
+from registry.kernel.clock import ManualClock, SystemClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests import conftest

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import httpx
 
-from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from tests.factories import member_vendor
 

@@ -4,12 +4,18 @@ errors, filing, and following the complaint with its code and secret."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
-from registry.accounts.models import Role
+from public_site.form_token import FormTokens
+from registry.clock import ManualClock
+from registry.complaints.messages import ComplaintRefused
 from registry.complaints.models import Complaint
+from registry.context import RegistryContext
+from registry.kernel.caller import Role
 from registry.services import Services
 from tests.factories import member_vendor
 
@@ -92,6 +98,31 @@ async def test_form_files_and_tracks_without_javascript(
     )
     assert wrong.status_code == 404
     assert "查询码或查询密码不正确" in wrong.text
+
+
+async def test_a_form_token_holds_only_while_fresh_and_unaltered(
+    ctx: RegistryContext, clock: ManualClock
+) -> None:
+    """A token checks against itself until its lifetime ends; a different cookie, an
+    altered MAC or issue time, or an expired token is refused as an expired form."""
+    tokens = FormTokens(ctx)
+    token = tokens.issue()
+    assert token.max_age_seconds == int(ctx.settings.complaint_form_token_ttl.total_seconds())
+    tokens.check(token.value, token.value)
+    issued, nonce, mac = token.value.split(".")
+    later = str(int(issued) + 1)
+    refused = [
+        (None, token.value),
+        (tokens.issue().value, token.value),
+        (f"{issued}.{nonce}.{mac[::-1]}",) * 2,
+        (f"{later}.{nonce}.{mac}",) * 2,
+    ]
+    for cookie, field in refused:
+        with pytest.raises(ComplaintRefused):
+            tokens.check(cookie, field)
+    clock.advance(ctx.settings.complaint_form_token_ttl + timedelta(seconds=1))
+    with pytest.raises(ComplaintRefused):
+        tokens.check(token.value, token.value)
 
 
 async def test_form_refuses_forgery_bots_and_bad_fields(

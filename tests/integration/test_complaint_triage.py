@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from registry.accounts.models import Role
-from registry.clock import ManualClock, isoformat
 from registry.complaints.jobs import escalate_complaint_breaches_job
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock, isoformat
 from registry.membership.models import VendorDomain
 from registry.notifications.models import OutboxMessage
 from registry.services import Services

@@ -14,14 +14,14 @@ import httpx
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from registry.accounts.models import Role
-from registry.clock import ManualClock
 from registry.complaints.consumers import ConsumerComplaintService
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.jobs import escalate_complaint_breaches_job
 from registry.complaints.messages import ComplaintRateLimited
-from registry.complaints.models import Complaint, ComplaintEvent
+from registry.complaints.models import Complaint, ComplaintEvent, MediationOutcome
 from registry.db.base import Base
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, run_jobs_once
 from registry.services import Services
@@ -434,6 +434,38 @@ async def test_filing_after_closure_starts_a_new_complaint(
             )
         )
     assert linked is None
+
+
+async def test_filing_after_a_mediator_closed_the_complaint_starts_anew(
+    services: Services, association: str, role_tokens: dict[Role, str]
+) -> None:
+    """The other way a complaint closes (mediated, then closed by the mediator) frees the
+    contact too: filing again is a new complaint, not a repeat awaiting a join, while a
+    filing made before the closure stays linked."""
+    vendor = await member_vendor(services, association, "mediated-vendor")
+    vendor_caller = await services.accounts.authenticate(vendor.token)
+    mediator = await services.accounts.authenticate(role_tokens[Role.MEDIATOR])
+    form = ComplaintSubmission(**complaint_body(vendor.slug))  # type: ignore[arg-type]
+    first = await services.complaints.consumers.file(form, client_ip="198.51.100.1")
+    repeat = await services.complaints.consumers.file(form, client_ip="198.51.100.1")
+    code = first.tracking_code
+    await services.complaints.vendors.propose_resolution(
+        vendor_caller, code, "部分退款", concede=False
+    )
+    await services.complaints.consumers.reject(code, first.secret, "只退了一部分")
+    await services.complaints.mediators.decide(mediator, code, MediationOutcome.UPHELD, "应退")
+    closed = await services.complaints.mediators.close(mediator, code, "")
+    assert closed.closed_at is not None
+    anew = await services.complaints.consumers.file(form, client_ip="198.51.100.1")
+    async with services.ctx.db.read() as session:
+        rows = await session.execute(
+            select(Complaint.tracking_code, Complaint.duplicate_of_id).where(
+                Complaint.tracking_code.in_([repeat.tracking_code, anew.tracking_code])
+            )
+        )
+        links = {row.tracking_code: row.duplicate_of_id for row in rows}
+        first_id = await session.scalar(select(Complaint.id).where(Complaint.tracking_code == code))
+    assert links == {repeat.tracking_code: first_id, anew.tracking_code: None}
 
 
 async def test_per_ip_limit(services: Services, association: str) -> None:

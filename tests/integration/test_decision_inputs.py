@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from registry.audits.models import AuditRecord, AuditResult
+from registry.certification.audit_models import AuditRecord, AuditResult
 from registry.certification.models import AttestationRecord, Certification
 from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.certification.transitions import load_decision_inputs
-from registry.clock import ManualClock
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor
 

@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import select
 
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
 from registry.app import create_app
-from registry.clock import ManualClock
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from registry.settings import Settings
 from registry.transparency.models import LogEntry

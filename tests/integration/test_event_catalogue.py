@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.models import Role
-from registry.audits.models import AuditRecord
+from registry.certification.audit_models import AuditRecord
 from registry.certification.events import (
     AttestationAccepted,
     AuditRecorded,
@@ -21,7 +20,6 @@ from registry.certification.events import (
 from registry.certification.models import AttestationRecord, Certification
 from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.certification.status import CertificationState
-from registry.clock import ManualClock
 from registry.complaints.events import (
     ComplaintClosed,
     ComplaintEscalated,
@@ -37,8 +35,11 @@ from registry.complaints.events import (
 from registry.complaints.filing import ComplaintSubmission
 from registry.complaints.models import Complaint, ComplaintStatus, MediationOutcome
 from registry.events import DomainEvent
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
+from registry.kernel.members import VendorStatus
 from registry.membership.events import VendorAdmitted, VendorDomainVerified
-from registry.membership.models import Vendor, VendorDomain, VendorStatus
+from registry.membership.models import Vendor, VendorDomain
 from registry.services import Services
 from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor
 

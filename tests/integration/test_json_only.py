@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from member_api.media import reads_json
 from registry.accounts.access import ACCESS_OPT, Access
-from registry.accounts.models import Role
 from registry.app import create_app
 from registry.complaints.models import Complaint
+from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import member_vendor

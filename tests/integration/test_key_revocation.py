@@ -23,12 +23,13 @@ from sqlalchemy.engine import Connection
 from attestations.canonical import canonicalize
 from attestations.envelope import sign_envelope
 from attestations.keys import SigningKey
-from registry.accounts.models import ApiToken, Role
+from registry.accounts.models import ApiToken
 from registry.certification.models import AttestationRecord
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
-from registry.clock import ManualClock, isoformat
 from registry.db.migrate import alembic_config, upgrade
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock, isoformat
 from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.services import Services
 from registry.transparency.offline import verify_entry_bundle

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from attestations.envelope import Envelope, EnvelopeSignature, sign_envelope
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
 from registry.client import application_envelope, rotation_envelope
-from registry.clock import ManualClock
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.keys.models import SigningKeyRecord
 from registry.membership.models import Vendor, VendorApplication
 from registry.services import Services

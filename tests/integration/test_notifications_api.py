@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from attestations.canonical import parse_json
 from registry.certification.machine import Trigger
-from registry.clock import ManualClock
+from registry.kernel.clock import ManualClock
 from registry.notifications.models import WebhookDelivery, WebhookEndpoint
 from registry.notifications.signing import WebhookSignatureError, verify_webhook
 from registry.services import Services

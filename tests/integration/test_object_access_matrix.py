@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from attestations.envelope import sign_envelope
 from attestations.keys import SigningKey
-from registry.accounts.models import Role
+from public_site.form_token import FormTokens
 from registry.app import create_app
 from registry.blacklist.remedies import appeal_envelope, repair_envelope
 from registry.blacklist.signing import answer_envelope
@@ -37,6 +37,7 @@ from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
 from registry.clock import ManualClock
 from registry.db.base import Base
+from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import MemberVendor, admin_caller, apply_vendor, member_vendor
@@ -542,7 +543,7 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
         endpoint_id=endpoint.id,
         complaint=code,
         other_secret=others["secret"],
-        form_token=services.complaints.consumers.issue_form_token().value,
+        form_token=FormTokens(services.ctx).issue().value,
         clock_now=services.ctx.clock.now(),
         blacklist_case=blacklist_case,
         other_member=other_member,

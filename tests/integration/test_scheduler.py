@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from registry.certification.signing import attestation_envelope, audit_envelope
-from registry.clock import ManualClock
+from registry.kernel.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, SchedulerLock, run_jobs_once, start_scheduler
 from registry.services import Services

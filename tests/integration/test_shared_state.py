@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from registry.certification.models import AttestationRecord
 from registry.certification.signing import DEFAULT_CRITERIA, attestation_envelope
-from registry.clock import ManualClock
+from registry.kernel.clock import ManualClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests.factories import MemberVendor, member_vendor

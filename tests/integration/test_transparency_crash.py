@@ -26,13 +26,13 @@ from attestations.canonical import parse_json
 from attestations.checkpoint import open_checkpoint
 from attestations.keys import SigningKey
 from attestations.merkle import TreeBuilder, leaf_hash, verify_consistency, verify_inclusion
-from registry.accounts.models import Role
 from registry.client import application_envelope
-from registry.clock import SystemClock
 from registry.context import RegistryContext
 from registry.db.migrate import upgrade
 from registry.db.session import Database, create_engine
 from registry.federation.keyring import load_or_create_federation_key
+from registry.kernel.caller import Role
+from registry.kernel.clock import SystemClock
 from registry.keys.models import SigningKeyRecord
 from registry.membership.models import VendorApplication
 from registry.services import Services

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from click.testing import Result
 
-from registry.accounts.models import Role
-from registry.clock import ManualClock, SystemClock, isoformat
+from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock, SystemClock, isoformat
 from registry.services import Services
 from tests.cli import operator_env, run_cli
 

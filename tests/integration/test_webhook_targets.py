@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from registry.app import create_app
-from registry.clock import ManualClock
+from registry.kernel.clock import ManualClock
 from registry.notifications.models import WebhookDelivery
 from registry.notifications.services import DELIVERY_FAILED, enqueue_event
 from registry.notifications.signing import WebhookSignatureError, verify_webhook

@@ -21,13 +21,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from registry.blacklist.decisions import (
     NoDecisionToList,
     ballot_closes,
-    cascade_actor,
     cascade_on_end,
     cascade_on_final,
     cascade_on_listing,
     case_result,
     listing_terms,
 )
+from registry.blacklist.events import HoldAction
 from registry.blacklist.listings import (
     TIER_POLICIES,
     CertificateEffect,
@@ -53,6 +53,7 @@ from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT, parse_rules
 from registry.certification.signing import GOOD_METRICS
 from registry.certification.status import CauseKind
 from registry.certification.status import CertificationState as S
+from registry.services import LISTING_TRIGGERS
 
 RULES = parse_rules(DEFAULT_SCHEME_DOCUMENT)
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
@@ -148,8 +149,10 @@ class CaseProcess(RuleBasedStateMachine):
         if trigger is not None:
             self._cascade(trigger)
 
-    def _cascade(self, trigger: Trigger) -> None:
-        actor = cascade_actor(LISTING_ID, 30, "listing")
+    def _cascade(self, action: HoldAction) -> None:
+        # As the composition root does: the listing's own decision, and nothing else.
+        actor = blacklist_listing(LISTING_ID, 30, "listing")
+        trigger = LISTING_TRIGGERS[action]
         decision = decide(self.certificate, trigger, RULES, FACTS, self.now, by=actor)
         if decision is not None:
             self.certificate = decision.certificate

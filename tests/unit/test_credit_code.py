@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from registry.membership.credit_code import (
+from registry.kernel.credit_code import (
     ALPHABET,
     CreditCodeError,
     check_character,

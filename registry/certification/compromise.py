@@ -10,6 +10,10 @@ public pages flag them.
 
 A key signs three kinds of record: its own application (the key that applied), key
 rotations it authorised (new keys it let in) and attestations.
+
+It lives with certification, not keys: it reads the records of three aggregates
+(membership's applications, keys' rotations, certification's attestations), and only
+certification sits above the other two, so only here does the listing add no cycle.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts.caller import Caller
 from registry.certification.models import AttestationRecord
-from registry.certification.services import member_vendor
 from registry.context import RegistryContext
+from registry.kernel.caller import Caller
+from registry.kernel.members import member_vendor
 from registry.keys.models import SigningKeyRecord
 from registry.keys.services import vendor_key_for
 from registry.membership.models import VendorApplication

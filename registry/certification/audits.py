@@ -22,25 +22,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.accounts.caller import Caller
-from registry.accounts.models import Principal, Role
-from registry.audits.models import Auditor, AuditRecord, AuditResult
+from registry.accounts.models import Principal
 from registry.certification.attestations import parse_period
+from registry.certification.audit_models import Auditor, AuditRecord, AuditResult
 from registry.certification.catalogue import scheme_version
 from registry.certification.events import AuditRecorded
 from registry.certification.machine import Trigger
 from registry.certification.models import TransitionCause
-from registry.certification.services import member_vendor
 from registry.certification.transitions import Cause, reevaluate, rules_of
-from registry.clock import isoformat, parse_iso
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound, PermissionDenied
 from registry.events import publish
 from registry.federation.models import Association
+from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat, parse_iso
+from registry.kernel.members import VENDOR, VendorRef, member_vendor
+from registry.kernel.patterns import SLUG_PATTERN
+from registry.kernel.predicates import AUDIT_PREDICATE
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
+from registry.keys.registration import any_registered, register_key
 from registry.keys.services import refuse_if_revoked
-from registry.membership.models import Vendor
-from registry.membership.services import SLUG_PATTERN
 from registry.signed_statements import (
     check_issued_at,
     decode_predicate,
@@ -50,7 +51,6 @@ from registry.signed_statements import (
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
-AUDIT_PREDICATE = "https://trust-registry.dev/attestations/audit-result/v1"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 Outcome = Literal["conformity", "minor_nonconformity", "major_nonconformity"]
@@ -135,11 +135,7 @@ class AuditService:
                 )
             if await session.scalar(select(Auditor.id).where(Auditor.slug == grant.slug)):
                 raise Conflict(f"auditor {grant.slug!r} is already accredited")
-            if await session.scalar(
-                select(SigningKeyRecord.id).where(
-                    SigningKeyRecord.key_id.in_([k.key_id for k in keys])
-                )
-            ):
+            if await any_registered(session, [k.key_id for k in keys]):
                 raise Conflict("one of these keys is already registered")
             principal = Principal(role=Role.AUDITOR, display_name=grant.name_en, created_at=now)
             session.add(principal)
@@ -156,19 +152,14 @@ class AuditService:
             )
             session.add(auditor)
             await session.flush()
-            session.add_all(
-                SigningKeyRecord(
-                    key_id=key.key_id,
-                    public_key=key.raw,
-                    owner_kind=KeyOwnerKind.AUDITOR,
+            for key in keys:
+                register_key(
+                    session,
+                    key,
+                    now,
                     auditor_id=auditor.id,
-                    status=KeyStatus.ACTIVE,
-                    created_at=now,
-                    activated_at=now,
                     authorised_by_principal_id=caller.principal_id,
                 )
-                for key in keys
-            )
             auditor.log_index = await LogAppender(session, now).append(
                 PendingLeaf(
                     EntryType.AUDITOR_ACCREDITED,
@@ -331,8 +322,8 @@ class AuditService:
                 select(func.count()).where(AuditRecord.auditor_id == auditor.id)
             )
             rows = await session.execute(
-                select(AuditRecord, Vendor.slug)
-                .join(Vendor, Vendor.id == AuditRecord.vendor_id)
+                select(AuditRecord, VENDOR.c.slug)
+                .join(VENDOR, VENDOR.c.id == AuditRecord.vendor_id)
                 .where(AuditRecord.auditor_id == auditor.id)
                 .order_by(AuditRecord.id.desc())
                 .offset(offset)
@@ -364,7 +355,7 @@ def _check_accreditation(auditor: Auditor, signed_at: datetime) -> None:
 
 
 def _check_period(
-    auditor: Auditor, vendor: Vendor, period_start: datetime, period_end: datetime
+    auditor: Auditor, vendor: VendorRef, period_start: datetime, period_end: datetime
 ) -> None:
     """The audited period lies within the auditor's accreditation (an auditor cannot vouch
     for months it was not accredited for) and does not start before the day the vendor
@@ -468,18 +459,21 @@ async def _continuity(
 async def _audit_by_digest(session: AsyncSession, digest: str) -> SubmittedAudit | None:
     row = (
         await session.execute(
-            select(AuditRecord, Vendor.slug)
-            .join(Vendor, Vendor.id == AuditRecord.vendor_id)
+            select(AuditRecord, VENDOR.c.slug)
+            .join(VENDOR, VENDOR.c.id == AuditRecord.vendor_id)
             .where(AuditRecord.envelope_digest == digest)
         )
     ).one_or_none()
     return None if row is None else SubmittedAudit(row[0], created=False, vendor=row[1])
 
 
-async def auditor_for_key(session: AsyncSession, key: SigningKeyRecord, now: datetime) -> Auditor:
-    """The accredited auditor a key logs in as; refused once the accreditation lapsed."""
+async def auditor_principal_for_key(
+    session: AsyncSession, key: SigningKeyRecord, now: datetime
+) -> int:
+    """The principal an accredited auditor's key logs in as; refused once the
+    accreditation lapsed (handed to `AccountService` by the composition root)."""
     auditor = await session.get(Auditor, key.auditor_id) if key.auditor_id else None
     if auditor is None:
         raise NotFound("no auditor for this key")
     _check_accreditation(auditor, now)
-    return auditor
+    return auditor.principal_id

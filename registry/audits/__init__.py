@@ -1,1 +1,0 @@
-"""Accredited auditors and the signed audit results they submit."""
