@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from attestations.canonical import canonicalize  # noqa: E402
 from attestations.keys import SigningKey  # noqa: E402
-from registry.accounts.models import Role  # noqa: E402
 from registry.certification.signing import attestation_envelope  # noqa: E402
 from registry.context import RegistryContext  # noqa: E402
 from registry.db.migrate import upgrade  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
 from registry.federation.keyring import load_or_create_federation_key  # noqa: E402
+from registry.kernel.caller import Role  # noqa: E402
 from registry.kernel.clock import SystemClock  # noqa: E402
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402

@@ -29,11 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.attestation_ingest import BATCH_SIZE, _envelopes, _prepare  # noqa: E402
-from registry.accounts.models import Role  # noqa: E402
 from registry.context import RegistryContext  # noqa: E402
 from registry.db.session import Database, create_engine  # noqa: E402
 from registry.federation.keyring import load_or_create_federation_key  # noqa: E402
-from registry.kernel.caller import Caller  # noqa: E402
+from registry.kernel.caller import Caller, Role  # noqa: E402
 from registry.kernel.clock import SystemClock  # noqa: E402
 from registry.services import Services  # noqa: E402
 from registry.settings import Settings  # noqa: E402

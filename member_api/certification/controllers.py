@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
@@ -27,7 +29,7 @@ from member_api.certification.schemas import (
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, page_out, strict_json_body
+from member_api.schemas import page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.certification.machine import Trigger
 from registry.errors import NotFound
@@ -147,7 +149,7 @@ class AttestationController(Controller):
         services: ServicesDep,
         caller: CallerDep,
         slug: FromPath[str],
-        data: JSONBody[EnvelopeIn],
+        data: JSONBody[dict[str, Any]],
     ) -> Response[AttestationOut]:
         """Submit a self-regulation attestation.
 
@@ -155,7 +157,9 @@ class AttestationController(Controller):
         `https://trust-registry.dev/attestations/self-regulation/v1`, signed by an active key
         of the vendor. The same envelope again returns the stored attestation with 200.
         """
-        result = await services.attestations.submit(caller, slug, data.to_envelope())
+        # Parsed by the service, as each envelope of a batch is: one set of rules and
+        # one answer for a malformed envelope on both routes.
+        result = await services.attestations.submit(caller, slug, data)
         return Response(
             attestation_out(result.record, result.scheme),
             status_code=HTTP_201_CREATED if result.created else HTTP_200_OK,

@@ -9,7 +9,7 @@ import msgspec
 
 from member_api.errors import PROBLEM_TYPE_BASE
 from member_api.schemas import PageOut
-from registry.certification.attestations import BatchItem, StoredAttestation
+from registry.certification.attestation_reads import BatchItem, StoredAttestation
 from registry.certification.models import AttestationRecord, CertificationTransition, Scheme
 from registry.certification.status import (
     AuditSummary,

@@ -3,7 +3,7 @@ the member's queue, vote and recuse (signed with the member's key file, as `regi
 attest` signs with a vendor's), extend a deadline, appeal and repair (signed with the
 vendor's key file), appeal panels, and recount every decision from the log.
 
-The commands join the `blacklist` group of `registry.cli_blacklist`."""
+The commands join the `blacklist` group of `registry.cli.blacklist`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from rich.progress import Progress
 
 from attestations.keys import SigningKey, load_public_key, load_signing_key
 from registry.blacklist.states import RecusalReason, Tier, VoteChoice
-from registry.cli import (
-    _call,
+from registry.cli.blacklist import API, blacklist
+from registry.cli.running import (
+    call,
     fail,
     guarded,
     print_json,
@@ -24,7 +25,6 @@ from registry.cli import (
     token_option,
     url_option,
 )
-from registry.cli_blacklist import API, blacklist
 from registry.client import RegistryClient
 from registry.clock import SystemClock
 from registry.services import Services
@@ -87,7 +87,7 @@ def appoint(
     def work() -> Any:
         key = load_public_key(public_key_path)
         body = {"display_name": name, "public_key": key.to_base64(), "affiliations": links}
-        return _call(url, token, "POST", f"{API}/associations/{association}/committee/", json=body)
+        return call(url, token, "POST", f"{API}/associations/{association}/committee/", json=body)
 
     print_json(guarded(work))
 
@@ -197,7 +197,7 @@ def extend(reference: str, reason: str, token: str, url: str) -> None:
     """Extend case REFERENCE's decision deadline, once (an association admin's token)."""
     print_json(
         guarded(
-            lambda: _call(
+            lambda: call(
                 url, token, "POST", f"{API}/cases/{reference}/extension", json={"reason": reason}
             )
         )
@@ -290,7 +290,7 @@ def panel(appeal_id: int, draw: bool, token: str, url: str) -> None:
             f"{API}/appeals/{appeal_id}",
         )
     )
-    print_json(guarded(lambda: _call(url, token, method, path)))
+    print_json(guarded(lambda: call(url, token, method, path)))
 
 
 @blacklist.command("recount")

@@ -13,8 +13,8 @@ import click
 from rich.progress import Progress
 
 from attestations.keys import load_signing_key
-from registry.cli import (
-    _call,
+from registry.cli.running import (
+    call,
     fail,
     guarded,
     print_json,
@@ -142,7 +142,7 @@ def rulebook_show(association: str, version: int | None, url: str) -> None:
     path = f"{API}/associations/{association}/rulebooks"
     if version is not None:
         path += f"/{version}"
-    print_json(guarded(lambda: _call(url, None, "GET", path)))
+    print_json(guarded(lambda: call(url, None, "GET", path)))
 
 
 @rulebook.command("publish")
@@ -174,7 +174,7 @@ def rulebook_publish(
         ],
     }
     path = f"{API}/associations/{association}/rulebooks"
-    print_json(guarded(lambda: _call(url, token, "POST", path, json=body)))
+    print_json(guarded(lambda: call(url, token, "POST", path, json=body)))
 
 
 @blacklist.command("terms")
@@ -186,13 +186,13 @@ def terms(association: str, assignments: tuple[str, ...], token: str | None, url
     """Show an association's blacklist terms, or change some with --set (admin token)."""
     path = f"{API}/associations/{association}/terms"
     if not assignments:
-        print_json(guarded(lambda: _call(url, None, "GET", path)))
+        print_json(guarded(lambda: call(url, None, "GET", path)))
         return
     changes: dict[str, Any] = {}
     for assignment in assignments:
         name, _, value = assignment.partition("=")
         changes[name.strip()] = int(value) if value.strip().isdigit() else value.strip()
-    print_json(guarded(lambda: _call(url, token, "PUT", path, json=changes)))
+    print_json(guarded(lambda: call(url, token, "PUT", path, json=changes)))
 
 
 @blacklist.command("cases")
@@ -211,7 +211,7 @@ def cases(
         path, params = f"{API}/vendors/{vendor}/cases", {}
     else:
         path, params = f"{API}/associations/{association}/cases", {"state": state} if state else {}
-    print_json(guarded(lambda: _call(url, token, "GET", path, params=params)))
+    print_json(guarded(lambda: call(url, token, "GET", path, params=params)))
 
 
 @blacklist.command("case")
@@ -220,7 +220,7 @@ def cases(
 @url_option
 def case(reference: str, token: str, url: str) -> None:
     """One case with its evidence, windows and timeline."""
-    print_json(guarded(lambda: _call(url, token, "GET", f"{API}/cases/{reference}")))
+    print_json(guarded(lambda: call(url, token, "GET", f"{API}/cases/{reference}")))
 
 
 @blacklist.command("answer")
@@ -286,4 +286,4 @@ def relay_answer(
     """Relay a non-member subject's answer (mediator token of the governing association)."""
     body = {"statement": statement, "remedies": list(remedies), "evidence_digests": list(digests)}
     path = f"{API}/cases/{reference}/relayed-answer"
-    print_json(guarded(lambda: _call(url, token, "POST", path, json=body)))
+    print_json(guarded(lambda: call(url, token, "POST", path, json=body)))
