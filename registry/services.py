@@ -16,7 +16,7 @@ from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
-from registry.blacklist.services import BlacklistRuleService
+from registry.blacklist.services import BlacklistRuleService, evaluate_member
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -75,21 +75,6 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
-        self._subscribe_blacklist_rules()
-
-    def _subscribe_blacklist_rules(self) -> None:
-        """A new fact about a member (a complaint substantiated, an audit recorded)
-        re-evaluates its blacklist rules at the fact's time, in the same transaction: a
-        case may open at once, never a listing. The hourly job catches the rest (SLA
-        breaches, which the scan dates at the missed deadline, and rules taking effect)."""
-        bus = self.ctx.db.events
-
-        async def evaluate(session: AsyncSession, event: MemberFact) -> None:
-            if event.vendor_id is not None:
-                await self.blacklist_rules.evaluate_member_in(session, event.vendor_id, event.at)
-
-        bus.subscribe(ComplaintSubstantiated, evaluate, name="blacklist.rules.complaint")
-        bus.subscribe(AuditRecorded, evaluate, name="blacklist.rules.audit")
 
 
 def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
@@ -168,6 +153,16 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         bus.subscribe(
             listing_event, follow_listing_on_certificate, name="certification.follow_listing"
         )
+
+    async def evaluate_blacklist_rules(session: AsyncSession, event: MemberFact) -> None:
+        # A new fact about a member re-evaluates its rules at the fact's own time: a case
+        # may open at once, never a listing. The hourly job catches the rest (SLA breaches,
+        # which the scan dates at the missed deadline, and rulebooks taking effect).
+        if event.vendor_id is not None:
+            await evaluate_member(session, settings, event.vendor_id, event.at)
+
+    bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
+    bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
 
 
 LISTING_TRIGGERS = {

@@ -68,6 +68,7 @@ from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
 from registry.kernel.caller import Caller
+from registry.settings import Settings
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf, lock_head
 
@@ -320,7 +321,7 @@ class BlacklistRuleService:
             return []
         candidates: list[Candidate] = []
         for member in await member_subjects(session):
-            candidates += await self._member_candidates(
+            candidates += await _member_candidates(
                 session, member, slugs=slugs, books=books, since=since, now=now, result=result
             )
         for subject in await nonmember_subjects(session, since):
@@ -330,7 +331,7 @@ class BlacklistRuleService:
                 continue
             facts = await load_facts(session, subject, None, since=since, at=now)
             result.subjects += 1
-            candidates += self._holding(
+            candidates += _holding(
                 facts,
                 rules,
                 now,
@@ -344,98 +345,6 @@ class BlacklistRuleService:
             )
         return candidates
 
-    async def _member_candidates(
-        self,
-        session: AsyncSession,
-        member: MemberSubject,
-        *,
-        slugs: dict[int, str],
-        books: dict[int, list[BlacklistRule]],
-        since: datetime,
-        now: datetime,
-        result: EvaluationResult,
-    ) -> list[Candidate]:
-        rules = books.get(member.association_id, [])
-        if not rules:
-            return []
-        subject = Subject(SubjectKind.VENDOR, member.slug)
-        facts = await load_facts(session, subject, member.vendor_id, since=since, at=now)
-        result.subjects += 1
-        return self._holding(
-            facts,
-            rules,
-            now,
-            result,
-            association=(member.association_id, slugs[member.association_id], "member"),
-            vendor=(member.vendor_id, member.slug),
-        )
-
-    async def evaluate_member_in(
-        self, session: AsyncSession, vendor_id: int, now: datetime
-    ) -> list[str]:
-        """Evaluate one member vendor's rules at `now` inside the caller's transaction:
-        the reaction to a new fact about it (a complaint substantiated, an audit). Opens
-        cases like the scheduled job, never lists; returns references. `now` is the fact's
-        own time, so the reaction does not depend on which clock wired it."""
-        evaluated: set[int] = session.info.setdefault(_EVALUATED_IN_UNIT, set())
-        if vendor_id in evaluated:
-            # Subscribers run after the publisher's writes: one evaluation per vendor and
-            # unit of work sees every fact of a batch.
-            return []
-        evaluated.add(vendor_id)
-        member = await member_subject(session, vendor_id)
-        if member is None:
-            return []
-        slugs, books = await _books_in_force(session, now, only=member.association_id)
-        since = _since(books, now)
-        if since is None:
-            return []
-        result = EvaluationResult(at=now)
-        opened = []
-        for candidate in await self._member_candidates(
-            session, member, slugs=slugs, books=books, since=since, now=now, result=result
-        ):
-            spec = spec_of(candidate.rule)
-            bundle = evidence_bundle(
-                spec, candidate.subject, candidate.association_slug, candidate.verdict, now
-            )
-            await lock_head(session)
-            if await _covered(session, candidate, bundle):
-                continue
-            case = await open_case(session, self.ctx, candidate, spec=spec, bundle=bundle, now=now)
-            opened.append(case.reference)
-        return opened
-
-    @staticmethod
-    def _holding(
-        facts: SubjectFacts,
-        rules: list[BlacklistRule],
-        now: datetime,
-        result: EvaluationResult,
-        *,
-        association: tuple[int, str, str],
-        vendor: tuple[int | None, str | None],
-    ) -> list[Candidate]:
-        found = []
-        for rule in rules:
-            verdict = evaluate(spec_of(rule), facts, now)
-            result.rules_tested += 1
-            if verdict.holds:
-                result.holding += 1
-                found.append(
-                    Candidate(
-                        association[0],
-                        association[1],
-                        association[2],
-                        facts.subject,
-                        vendor[0],
-                        vendor[1],
-                        rule,
-                        verdict,
-                    )
-                )
-        return found
-
     async def _open_if_uncovered(self, candidate: Candidate, now: datetime) -> str | None:
         """Open the case in its own transaction unless an open case, a listing in force or
         earlier cases with the same evidence cover it."""
@@ -448,7 +357,9 @@ class BlacklistRuleService:
             await lock_head(session)
             if await _covered(session, candidate, bundle):
                 return None
-            case = await open_case(session, self.ctx, candidate, spec=spec, bundle=bundle, now=now)
+            case = await open_case(
+                session, self.ctx.settings, candidate, spec=spec, bundle=bundle, now=now
+            )
             return case.reference
 
     # --- replay -------------------------------------------------------------------------
@@ -500,6 +411,99 @@ class BlacklistRuleService:
                 ).scalars()
             )
         return [await self.replay(reference) for reference in references]
+
+
+async def evaluate_member(
+    session: AsyncSession, settings: Settings, vendor_id: int, now: datetime
+) -> list[str]:
+    """Evaluate one member vendor's rules at `now` inside the caller's transaction: the
+    reaction to a new fact about it (a complaint substantiated, an audit recorded). Opens
+    cases like the scheduled job, never lists; returns their references. `now` is the
+    fact's own time, so the reaction does not depend on which clock wired it."""
+    evaluated: set[int] = session.info.setdefault(_EVALUATED_IN_UNIT, set())
+    if vendor_id in evaluated:
+        # Subscribers run after the publisher's writes: one evaluation per vendor and
+        # unit of work sees every fact of a batch.
+        return []
+    evaluated.add(vendor_id)
+    member = await member_subject(session, vendor_id)
+    if member is None:
+        return []
+    slugs, books = await _books_in_force(session, now, only=member.association_id)
+    since = _since(books, now)
+    if since is None:
+        return []
+    result = EvaluationResult(at=now)
+    opened = []
+    for candidate in await _member_candidates(
+        session, member, slugs=slugs, books=books, since=since, now=now, result=result
+    ):
+        spec = spec_of(candidate.rule)
+        bundle = evidence_bundle(
+            spec, candidate.subject, candidate.association_slug, candidate.verdict, now
+        )
+        await lock_head(session)
+        if await _covered(session, candidate, bundle):
+            continue
+        case = await open_case(session, settings, candidate, spec=spec, bundle=bundle, now=now)
+        opened.append(case.reference)
+    return opened
+
+
+async def _member_candidates(
+    session: AsyncSession,
+    member: MemberSubject,
+    *,
+    slugs: dict[int, str],
+    books: dict[int, list[BlacklistRule]],
+    since: datetime,
+    now: datetime,
+    result: EvaluationResult,
+) -> list[Candidate]:
+    rules = books.get(member.association_id, [])
+    if not rules:
+        return []
+    subject = Subject(SubjectKind.VENDOR, member.slug)
+    facts = await load_facts(session, subject, member.vendor_id, since=since, at=now)
+    result.subjects += 1
+    return _holding(
+        facts,
+        rules,
+        now,
+        result,
+        association=(member.association_id, slugs[member.association_id], "member"),
+        vendor=(member.vendor_id, member.slug),
+    )
+
+
+def _holding(
+    facts: SubjectFacts,
+    rules: list[BlacklistRule],
+    now: datetime,
+    result: EvaluationResult,
+    *,
+    association: tuple[int, str, str],
+    vendor: tuple[int | None, str | None],
+) -> list[Candidate]:
+    found = []
+    for rule in rules:
+        verdict = evaluate(spec_of(rule), facts, now)
+        result.rules_tested += 1
+        if verdict.holds:
+            result.holding += 1
+            found.append(
+                Candidate(
+                    association[0],
+                    association[1],
+                    association[2],
+                    facts.subject,
+                    vendor[0],
+                    vendor[1],
+                    rule,
+                    verdict,
+                )
+            )
+    return found
 
 
 async def _books_in_force(
@@ -558,7 +562,7 @@ async def _covered(session: AsyncSession, candidate: Candidate, bundle: dict[str
 
 async def open_case(
     session: AsyncSession,
-    ctx: RegistryContext,
+    settings: Settings,
     candidate: Candidate,
     *,
     spec: RuleSpec,
@@ -568,7 +572,7 @@ async def open_case(
     """Write the case, its `opened` leaf (with the whole bundle) and the notice."""
     from registry.blacklist.notice import give_notice
 
-    terms = await terms_of(session, candidate.association_id, ctx.settings)
+    terms = await terms_of(session, candidate.association_id, settings)
     watch = bool(
         await session.scalar(
             select(func.count())
