@@ -31,6 +31,7 @@ from registry.db.base import Base
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound
 from registry.kernel.caller import Caller, Role
 from registry.notifications.models import OutboxMessage
+from registry.scheduling import JOBS, run_jobs_once
 from registry.services import Services
 from registry.transparency.models import LogEntry
 from tests.factories import AUDITED_VENDOR_AGE, MemberVendor, accredited_auditor, member_vendor
@@ -143,11 +144,27 @@ async def test_evaluation_opens_a_case_logs_its_evidence_and_never_lists(
 
     assert (await services.blacklist_rules.evaluate()).opened == []
     assert (await services.blacklist_rules.replay(case.reference)).reproduced
+    blacklist_jobs = [job for job in JOBS if job.id.startswith("blacklist-")]
+    clock.set(case.answer_due_at - timedelta(seconds=1))
+    await run_jobs_once(services, blacklist_jobs)
+    assert (await _case(services, case.reference)).state is CaseState.AWAITING_ANSWER
     clock.set(case.answer_due_at)
-    assert await services.blacklist_notice.close_answer_windows() == 1
+    await run_jobs_once(services, blacklist_jobs)
+    await run_jobs_once(services, blacklist_jobs)  # idempotent: nothing more happens
     assert (await _case(services, case.reference)).state is CaseState.VOTING
-    assert (await services.blacklist_rules.evaluate()).opened == []
+    assert await _count(services, BlacklistCase) == 1
     assert await _count(services, Listing) == 0
+    async with services.ctx.db.read() as session:
+        kinds = (
+            await session.execute(
+                select(CaseStep.kind).where(CaseStep.case_id == case.id).order_by(CaseStep.id)
+            )
+        ).scalars()
+        assert list(kinds) == [
+            StepKind.OPENED,
+            StepKind.NOTIFIED,
+            StepKind.ANSWER_WINDOW_CLOSED,
+        ]
 
 
 async def test_replay_reproduces_the_bundle_and_digest_after_the_facts_moved_on(
