@@ -112,6 +112,7 @@ class ComplaintClockService(ComplaintActorService):
         return SlaPolicy(association_slug, first_response, resolution, custom=True)
 
     # --- the SLA scan (scheduler job) ------------------------------------------------------
+
     async def escalate_breaches(self) -> SlaScanResult:
         """Escalate every complaint whose running clock has expired, recording the breach.
 
@@ -159,76 +160,88 @@ class ComplaintClockService(ComplaintActorService):
         now: datetime,
         counts: dict[SlaClock, int],
     ) -> None:
-        updates: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        leaves: list[PendingLeaf] = []
-        for row in due:
-            clock = row.sla_clock or SlaClock.FIRST_RESPONSE
+        """Escalate one batch: one bulk update, one bulk insert of thread entries, the log
+        leaves, then each complaint's events and notifications."""
+        breaches = [(row, row.sla_clock or SlaClock.FIRST_RESPONSE) for row in due]
+        for _row, clock in breaches:
             counts[clock] += 1
-            updates.append(
-                {
-                    "id": row.id,
-                    "status": ComplaintStatus.ESCALATED,
-                    "escalated_at": now,
-                    "breached_clock": clock,
-                    "breached_at": row.sla_due_at,
-                    "sla_due_at": None,
-                    "sla_clock": None,
-                }
-            )
-            events.append(
-                {
-                    "complaint_id": row.id,
-                    "created_at": now,
-                    "kind": EventKind.TRANSITION,
-                    "actor": ActorKind.SYSTEM,
-                    "from_status": row.status,
-                    "to_status": ComplaintStatus.ESCALATED,
-                    "body": f"{clock.value} due {isoformat(row.sla_due_at)} was missed",
-                }
-            )
-            leaves.append(
-                PendingLeaf(
-                    EntryType.COMPLAINT_SLA_BREACH,
-                    {
-                        "tracking_code": row.tracking_code,
-                        "clock": clock.value,
-                        "due_at": isoformat(row.sla_due_at),
-                        "category": row.category.value,
-                    },
-                    vendor_id=row.vendor_id,
-                    vendor_slug=row.slug,
-                )
-            )
         # ORM bulk UPDATE by primary key: one executemany for the whole batch.
-        await session.execute(update(Complaint), updates)
-        await session.execute(insert(ComplaintEvent), events)
-        await LogAppender(session, now).append_many(leaves)
-        for row in due:
-            facts = {
-                "complaint_id": row.id,
-                "tracking_code": row.tracking_code,
-                "vendor_id": row.vendor_id,
-                "association_id": row.association_id,
-            }
-            clock = row.sla_clock or SlaClock.FIRST_RESPONSE
-            publish(session, ComplaintSlaBreached(**facts, at=row.sla_due_at, clock=clock))
-            publish(session, ComplaintEscalated(**facts, at=now, reason="sla_breach"))
-            await enqueue_event(
-                session,
-                vendor_id=row.vendor_id,
-                event="complaint.escalated",
-                data={"tracking_code": row.tracking_code, "reason": "sla_breach"},
-                now=now,
-            )
-            await notify_mediators(
-                session,
-                association_id=row.association_id,
-                tracking_code=row.tracking_code,
-                event="complaint.escalated",
-                reason="sla_breach",
-                now=now,
-            )
+        await session.execute(update(Complaint), [_escalated(r, c, now) for r, c in breaches])
+        await session.execute(
+            insert(ComplaintEvent), [_breach_entry(r, c, now) for r, c in breaches]
+        )
+        await LogAppender(session, now).append_many([_breach_leaf(r, c) for r, c in breaches])
+        for row, clock in breaches:
+            await _announce_breach(session, row, clock, now)
+
+
+def _escalated(row: Any, clock: SlaClock, now: datetime) -> dict[str, Any]:
+    """The complaint's new columns: escalated, the breach dated at the missed deadline,
+    no clock running any more."""
+    return {
+        "id": row.id,
+        "status": ComplaintStatus.ESCALATED,
+        "escalated_at": now,
+        "breached_clock": clock,
+        "breached_at": row.sla_due_at,
+        "sla_due_at": None,
+        "sla_clock": None,
+    }
+
+
+def _breach_entry(row: Any, clock: SlaClock, now: datetime) -> dict[str, Any]:
+    """The thread entry: the registry moved the complaint to `escalated`, saying why."""
+    return {
+        "complaint_id": row.id,
+        "created_at": now,
+        "kind": EventKind.TRANSITION,
+        "actor": ActorKind.SYSTEM,
+        "from_status": row.status,
+        "to_status": ComplaintStatus.ESCALATED,
+        "body": f"{clock.value} due {isoformat(row.sla_due_at)} was missed",
+    }
+
+
+def _breach_leaf(row: Any, clock: SlaClock) -> PendingLeaf:
+    """The transparency-log leaf of the breach (no contact, no text of the complaint)."""
+    return PendingLeaf(
+        EntryType.COMPLAINT_SLA_BREACH,
+        {
+            "tracking_code": row.tracking_code,
+            "clock": clock.value,
+            "due_at": isoformat(row.sla_due_at),
+            "category": row.category.value,
+        },
+        vendor_id=row.vendor_id,
+        vendor_slug=row.slug,
+    )
+
+
+async def _announce_breach(session: AsyncSession, row: Any, clock: SlaClock, now: datetime) -> None:
+    """Publish the breach and the escalation, and tell the vendor and the mediators."""
+    facts = {
+        "complaint_id": row.id,
+        "tracking_code": row.tracking_code,
+        "vendor_id": row.vendor_id,
+        "association_id": row.association_id,
+    }
+    publish(session, ComplaintSlaBreached(**facts, at=row.sla_due_at, clock=clock))
+    publish(session, ComplaintEscalated(**facts, at=now, reason="sla_breach"))
+    await enqueue_event(
+        session,
+        vendor_id=row.vendor_id,
+        event="complaint.escalated",
+        data={"tracking_code": row.tracking_code, "reason": "sla_breach"},
+        now=now,
+    )
+    await notify_mediators(
+        session,
+        association_id=row.association_id,
+        tracking_code=row.tracking_code,
+        event="complaint.escalated",
+        reason="sla_breach",
+        now=now,
+    )
 
 
 async def _association(session: AsyncSession, slug: str) -> Association:

@@ -108,8 +108,7 @@ class ConsumerComplaintService(ComplaintActorService):
         join the two (`MediationService.join_duplicate`).
         """
         now = self.ctx.clock.now()
-        settings = self.ctx.settings
-        filing = clean_submission(submission, settings, now.date())
+        filing = clean_submission(submission, self.ctx.settings, now.date())
         contact_fp = self.vault.fingerprint("contact", filing.contact.normalised())
         ip_fp = self.vault.fingerprint("ip", client_ip)
         async with self.ctx.db.transaction() as session:
@@ -117,31 +116,10 @@ class ConsumerComplaintService(ComplaintActorService):
             await self._enforce_rate_limits(session, contact_fp, ip_fp, now)
             duplicate_of = await self._recent_duplicate(session, filing, contact_fp, now)
             secret = secrets.token_urlsafe(SECRET_BYTES)
-            complaint = Complaint(
-                created_at=now,
-                tracking_code=_new_tracking_code(),
-                secret_hash=hash_token(secret),
-                association_id=vendor.association_id if vendor else None,
-                vendor_id=vendor.id if vendor else None,
-                subject_kind=filing.subject_kind,
-                subject_value=filing.subject_value,
-                product=filing.product,
-                category=filing.category,
-                description=filing.description,
-                desired_remedy=filing.desired_remedy,
-                region=filing.region,
-                occurred_on=filing.occurred_on,
-                language=filing.language,
-                status=ComplaintStatus.SUBMITTED,
-                contact_sealed=self.vault.seal(filing.contact),
-                contact_fingerprint=contact_fp,
-                ip_fingerprint=ip_fp,
-                consent_to_share=filing.consent_to_share,
-                vendor_conceded=False,
-                substantiated=False,
-                duplicates_merged=0,
-                duplicate_of_id=duplicate_of,
-            )
+            complaint = self._new_complaint(filing, vendor, secret, now)
+            complaint.contact_fingerprint = contact_fp
+            complaint.ip_fingerprint = ip_fp
+            complaint.duplicate_of_id = duplicate_of
             session.add(complaint)
             record_event(
                 session,
@@ -161,23 +139,62 @@ class ConsumerComplaintService(ComplaintActorService):
                 category=complaint.category.value,
                 subject_kind=complaint.subject_kind.value,
             )
-            if vendor is not None:
-                await forward(session, self.ctx.settings, complaint, now, policy)
-            else:
-                await notify_mediators(
-                    session,
-                    association_id=None,
-                    tracking_code=complaint.tracking_code,
-                    event="complaint.awaiting_triage",
-                    reason=complaint.subject_kind.value,
-                    now=now,
-                )
+            await self._send_on(session, complaint, vendor is not None, policy, now)
             return FiledComplaint(
                 complaint.tracking_code,
                 secret,
                 complaint.status,
                 first_response_due_at=complaint.first_response_due_at,
             )
+
+    def _new_complaint(
+        self, filing: CleanFiling, vendor: Vendor | None, secret: str, now: datetime
+    ) -> Complaint:
+        """The complaint as filed: `submitted`, the contact sealed, only the secret's hash."""
+        return Complaint(
+            created_at=now,
+            tracking_code=_new_tracking_code(),
+            secret_hash=hash_token(secret),
+            association_id=vendor.association_id if vendor else None,
+            vendor_id=vendor.id if vendor else None,
+            subject_kind=filing.subject_kind,
+            subject_value=filing.subject_value,
+            product=filing.product,
+            category=filing.category,
+            description=filing.description,
+            desired_remedy=filing.desired_remedy,
+            region=filing.region,
+            occurred_on=filing.occurred_on,
+            language=filing.language,
+            status=ComplaintStatus.SUBMITTED,
+            contact_sealed=self.vault.seal(filing.contact),
+            consent_to_share=filing.consent_to_share,
+            vendor_conceded=False,
+            substantiated=False,
+            duplicates_merged=0,
+        )
+
+    async def _send_on(
+        self,
+        session: AsyncSession,
+        complaint: Complaint,
+        about_member: bool,
+        policy: ComplaintSlaPolicy | None,
+        now: datetime,
+    ) -> None:
+        """Forward a member vendor's complaint (its clocks start); put any other in every
+        association's triage queue."""
+        if about_member:
+            await forward(session, self.ctx.settings, complaint, now, policy)
+            return
+        await notify_mediators(
+            session,
+            association_id=None,
+            tracking_code=complaint.tracking_code,
+            event="complaint.awaiting_triage",
+            reason=complaint.subject_kind.value,
+            now=now,
+        )
 
     async def _subject_vendor(
         self, session: AsyncSession, filing: CleanFiling

@@ -95,59 +95,37 @@ async def load_complaints_demo(services: Services, vendor_slugs: list[str]) -> i
     """File demo complaints against the first vendors; returns how many were filed."""
     rng = random.Random(6)  # noqa: S311 - reproducible demo data, not secrets
     now = services.ctx.clock.now()
-    regions = list(PROVINCES)
     names = [scenario for scenario, weight in SCENARIOS for _ in range(weight)]
     mediators: dict[int, Caller] = {}
     filed = 0
     for slug, count in zip(vendor_slugs, DEMO_COMPLAINTS_PER_VENDOR, strict=False):
-        vendor_admin = await services.accounts.authenticate(
-            (
-                await services.accounts.create_principal_with_token(
-                    role=Role.VENDOR_ADMIN, display_name=f"demo {slug}", vendor_slug=slug
-                )
-            ).token
+        vendor_admin = await _demo_caller(
+            services, Role.VENDOR_ADMIN, f"demo {slug}", vendor_slug=slug
         )
+        association_id = vendor_admin.association_id
+        assert association_id is not None  # noqa: S101 - vendors belong to one
         for index in range(count):
             scenario = names[(index + filed) % len(names)]
             category = list(ComplaintCategory)[(index * 3 + filed) % len(ComplaintCategory)]
-            description, remedy = STORIES[category]
             filed_at = now - timedelta(days=rng.randint(10, 300), hours=rng.randint(0, 23))
             service, clock = _story_clock(services, filed_at)
-            name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-            submission = ComplaintSubmission(
-                vendor=slug,
-                product=f"{slug} 会员服务",
-                category=category.value,
-                description=description,
-                desired_remedy=remedy,
-                region=rng.choice(regions),
-                occurred_on=(filed_at.date() - timedelta(days=rng.randint(0, 20))).isoformat(),
-                contact_name=name,
-                contact_phone=f"13{rng.randint(100000000, 999999999)}",
-                consent_to_share=rng.random() < 0.8,
-                language="zh",
+            result = await service.consumers.file(
+                _member_submission(slug, category, filed_at, rng),
+                client_ip=f"198.51.100.{filed % 250}",
             )
-            result = await service.consumers.file(submission, client_ip=f"198.51.100.{filed % 250}")
-            code = result.tracking_code
             assert result.secret is not None  # noqa: S101 - demo contacts are all distinct
-            association_id = vendor_admin.association_id
-            assert association_id is not None  # noqa: S101 - vendors belong to one
             if association_id not in mediators:
-                slug_of_association = await _association_slug(services, association_id)
-                mediators[association_id] = await services.accounts.authenticate(
-                    (
-                        await services.accounts.create_principal_with_token(
-                            role=Role.MEDIATOR,
-                            display_name="demo mediator",
-                            association_slug=slug_of_association,
-                        )
-                    ).token
+                mediators[association_id] = await _demo_caller(
+                    services,
+                    Role.MEDIATOR,
+                    "demo mediator",
+                    association_slug=await _association_slug(services, association_id),
                 )
             await _play(
                 service,
                 clock,
                 scenario,
-                code,
+                result.tracking_code,
                 result.secret,
                 vendor_admin,
                 mediators[association_id],
@@ -155,6 +133,45 @@ async def load_complaints_demo(services: Services, vendor_slugs: list[str]) -> i
             )
             filed += 1
     return filed + await _file_unregistered(services, rng, now)
+
+
+async def _demo_caller(
+    services: Services,
+    role: Role,
+    display_name: str,
+    *,
+    vendor_slug: str | None = None,
+    association_slug: str | None = None,
+) -> Caller:
+    """A new principal of `role` (scoped to a vendor or association), as its token acts."""
+    issued = await services.accounts.create_principal_with_token(
+        role=role,
+        display_name=display_name,
+        vendor_slug=vendor_slug,
+        association_slug=association_slug,
+    )
+    return await services.accounts.authenticate(issued.token)
+
+
+def _member_submission(
+    slug: str, category: ComplaintCategory, filed_at: datetime, rng: random.Random
+) -> ComplaintSubmission:
+    """A consumer's filing against member vendor `slug`, with a random name and region."""
+    description, remedy = STORIES[category]
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    return ComplaintSubmission(
+        vendor=slug,
+        product=f"{slug} 会员服务",
+        category=category.value,
+        description=description,
+        desired_remedy=remedy,
+        region=rng.choice(list(PROVINCES)),
+        occurred_on=(filed_at.date() - timedelta(days=rng.randint(0, 20))).isoformat(),
+        contact_name=name,
+        contact_phone=f"13{rng.randint(100000000, 999999999)}",
+        consent_to_share=rng.random() < 0.8,
+        language="zh",
+    )
 
 
 async def _file_unregistered(services: Services, rng: random.Random, now: datetime) -> int:

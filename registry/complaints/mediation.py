@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from registry.complaints.access import (
@@ -95,40 +96,8 @@ class MediationService(ComplaintActorService):
         of their own association, the federation admin to any."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            complaint = (await session.execute(complaint_query(tracking_code))).scalar_one_or_none()
-            # A complaint already about a vendor is the business of that vendor's association:
-            # to anyone else it does not exist, so tracking codes cannot be probed here.
-            outside = (
-                complaint is not None
-                and complaint.vendor_id is not None
-                and caller.role is not Role.FEDERATION_ADMIN
-                and complaint.association_id != caller.association_id
-            )
-            if complaint is None or outside:
-                raise NotFound(f"no complaint {normalise_tracking_code(tracking_code)}")
-            if complaint.vendor_id is not None:
-                raise Conflict(
-                    f"complaint {complaint.tracking_code} is already about a member vendor"
-                )
-            require_state(complaint, {ComplaintStatus.SUBMITTED})
-            vendor = (
-                await session.execute(
-                    select(Vendor).where(
-                        Vendor.slug == vendor_slug.strip(), Vendor.status == VendorStatus.ACTIVE
-                    )
-                )
-            ).scalar_one_or_none()
-            if vendor is None:
-                raise InvalidInput(
-                    f"no active member vendor {vendor_slug!r}", fields={"vendor": "unknown"}
-                )
-            if caller.role is not Role.FEDERATION_ADMIN and (
-                caller.association_id != vendor.association_id
-            ):
-                raise PermissionDenied(
-                    f"vendor {vendor.slug} belongs to another association; "
-                    "ask that association or the federation admin to link it"
-                )
+            complaint = await _complaint_to_link(session, caller, tracking_code)
+            vendor = await _vendor_to_link(session, caller, vendor_slug)
             actor = ActorKind.MEDIATOR if caller.role is Role.MEDIATOR else ActorKind.ADMIN
             await attach(
                 session,
@@ -176,15 +145,7 @@ class MediationService(ComplaintActorService):
             if duplicate.duplicate_of_id is None or duplicate.duplicate_joined_at is not None:
                 raise Conflict(f"complaint {duplicate.tracking_code} is no duplicate to join")
             require_state(duplicate, open_states(duplicate))
-            earlier = (
-                await session.execute(
-                    select(Complaint)
-                    .where(Complaint.id == duplicate.duplicate_of_id)
-                    .options(selectinload(Complaint.events))
-                )
-            ).scalar_one_or_none()
-            if earlier is None:
-                raise Conflict(f"the complaint {duplicate.tracking_code} repeats is gone")
+            earlier = await _repeated_complaint(session, duplicate)
             earlier.duplicates_merged += 1
             record_event(
                 session,
@@ -271,19 +232,7 @@ class MediationService(ComplaintActorService):
                         else SubstantiationBasis.VENDOR_CONCEDED
                     ),
                 )
-            await LogAppender(session, now).append(
-                PendingLeaf(
-                    EntryType.COMPLAINT_MEDIATED,
-                    {
-                        "tracking_code": complaint.tracking_code,
-                        "outcome": outcome.value,
-                        "substantiated": complaint.substantiated,
-                        "category": complaint.category.value,
-                    },
-                    vendor_id=complaint.vendor_id,
-                    vendor_slug=complaint.vendor.slug if complaint.vendor else None,
-                )
-            )
+            await LogAppender(session, now).append(_mediation_leaf(complaint, outcome))
             await notify_vendor(session, complaint, "complaint.mediated", now)
             return complaint
 
@@ -314,3 +263,75 @@ class MediationService(ComplaintActorService):
         async with self.ctx.db.transaction() as session:
             complaint = await mediator_complaint(session, caller, tracking_code)
             return self.disclose_contact(session, complaint, caller, ActorKind.MEDIATOR, now)
+
+
+async def _complaint_to_link(
+    session: AsyncSession, caller: Caller, tracking_code: str
+) -> Complaint:
+    """The complaint awaiting triage that `caller` wants to link to a vendor."""
+    complaint = (await session.execute(complaint_query(tracking_code))).scalar_one_or_none()
+    # A complaint already about a vendor is the business of that vendor's association:
+    # to anyone else it does not exist, so tracking codes cannot be probed here.
+    outside = (
+        complaint is not None
+        and complaint.vendor_id is not None
+        and caller.role is not Role.FEDERATION_ADMIN
+        and complaint.association_id != caller.association_id
+    )
+    if complaint is None or outside:
+        raise NotFound(f"no complaint {normalise_tracking_code(tracking_code)}")
+    if complaint.vendor_id is not None:
+        raise Conflict(f"complaint {complaint.tracking_code} is already about a member vendor")
+    require_state(complaint, {ComplaintStatus.SUBMITTED})
+    return complaint
+
+
+async def _vendor_to_link(session: AsyncSession, caller: Caller, vendor_slug: str) -> Vendor:
+    """The active member vendor named, if `caller` may link complaints to it: one of its
+    own association's vendors, or any for the federation admin."""
+    vendor = (
+        await session.execute(
+            select(Vendor).where(
+                Vendor.slug == vendor_slug.strip(), Vendor.status == VendorStatus.ACTIVE
+            )
+        )
+    ).scalar_one_or_none()
+    if vendor is None:
+        raise InvalidInput(f"no active member vendor {vendor_slug!r}", fields={"vendor": "unknown"})
+    if caller.role is not Role.FEDERATION_ADMIN and (
+        caller.association_id != vendor.association_id
+    ):
+        raise PermissionDenied(
+            f"vendor {vendor.slug} belongs to another association; "
+            "ask that association or the federation admin to link it"
+        )
+    return vendor
+
+
+async def _repeated_complaint(session: AsyncSession, duplicate: Complaint) -> Complaint:
+    """The earlier complaint `duplicate` repeats, with its thread."""
+    earlier = (
+        await session.execute(
+            select(Complaint)
+            .where(Complaint.id == duplicate.duplicate_of_id)
+            .options(selectinload(Complaint.events))
+        )
+    ).scalar_one_or_none()
+    if earlier is None:
+        raise Conflict(f"the complaint {duplicate.tracking_code} repeats is gone")
+    return earlier
+
+
+def _mediation_leaf(complaint: Complaint, outcome: MediationOutcome) -> PendingLeaf:
+    """The transparency-log leaf of a mediator's finding (no contact, no text)."""
+    return PendingLeaf(
+        EntryType.COMPLAINT_MEDIATED,
+        {
+            "tracking_code": complaint.tracking_code,
+            "outcome": outcome.value,
+            "substantiated": complaint.substantiated,
+            "category": complaint.category.value,
+        },
+        vendor_id=complaint.vendor_id,
+        vendor_slug=complaint.vendor.slug if complaint.vendor else None,
+    )

@@ -85,14 +85,7 @@ class VendorComplaintService(ComplaintActorService):
             complaint = await vendor_complaint(session, caller, tracking_code)
             require_state(complaint, {ComplaintStatus.FORWARDED, ComplaintStatus.ACKNOWLEDGED})
             if complaint.first_response_at is None:
-                complaint.first_response_at = now
-                publish_complaint_fact(
-                    session,
-                    ComplaintFirstResponded,
-                    complaint,
-                    now,
-                    due_at=complaint.first_response_due_at,
-                )
+                _record_first_response(session, complaint, now)
             complaint.proposal = text
             complaint.vendor_conceded = concede
             # The consumer's turn: no vendor clock runs while the proposal waits.
@@ -128,14 +121,8 @@ class VendorComplaintService(ComplaintActorService):
         now: datetime,
         body: str | None,
     ) -> None:
-        complaint.first_response_at = now
-        publish_complaint_fact(
-            session,
-            ComplaintFirstResponded,
-            complaint,
-            now,
-            due_at=complaint.first_response_due_at,
-        )
+        """Acknowledged: the first-response clock stops and the resolution clock runs."""
+        _record_first_response(session, complaint, now)
         complaint.sla_due_at = complaint.resolution_due_at
         complaint.sla_clock = SlaClock.RESOLUTION
         transition(
@@ -147,3 +134,11 @@ class VendorComplaintService(ComplaintActorService):
             principal_id=caller.principal_id,
             body=body,
         )
+
+
+def _record_first_response(session: AsyncSession, complaint: Complaint, now: datetime) -> None:
+    """The vendor's first response, whatever form it took, is dated and published once."""
+    complaint.first_response_at = now
+    publish_complaint_fact(
+        session, ComplaintFirstResponded, complaint, now, due_at=complaint.first_response_due_at
+    )

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.context import RegistryContext
-from registry.events import DomainEvent, EventOutsideUnitOfWork, dispatch_pending, publish
+from registry.events import (
+    MAX_DISPATCH_ROUNDS,
+    DomainEvent,
+    EventOutsideUnitOfWork,
+    dispatch_pending,
+    publish,
+)
 from registry.federation.models import Association
 from tests.conftest import TEST_EPOCH
 
@@ -103,3 +109,36 @@ async def test_publishing_outside_a_unit_of_work_is_refused(ctx: RegistryContext
     async with ctx.db.read() as session:
         with pytest.raises(EventOutsideUnitOfWork):
             publish(session, AssociationNamed("nowhere"))
+
+
+async def test_many_published_events_commit_but_a_subscriber_loop_rolls_back(
+    ctx: RegistryContext,
+) -> None:
+    """A unit of work may publish more events than the loop guard (a large batch); only
+    events that subscribers keep publishing to each other are cut off."""
+    counted: list[str] = []
+
+    async def count(session: AsyncSession, event: AssociationNamed) -> None:
+        counted.append(event.slug)
+
+    ctx.db.events.subscribe(AssociationNamed, count, name="count")
+    async with ctx.db.transaction() as session:
+        session.add(_association("many"))
+        for index in range(MAX_DISPATCH_ROUNDS + 1):
+            publish(session, AssociationNamed(f"many-{index}"))
+    assert len(counted) == MAX_DISPATCH_ROUNDS + 1
+    assert "many" in await _slugs(ctx)
+
+    async def echo_forever(session: AsyncSession, event: Echoed) -> None:
+        publish(session, Echoed(event.slug))
+
+    ctx.db.events.subscribe(Echoed, echo_forever, name="echo_forever")
+
+    async def loop() -> None:
+        async with ctx.db.transaction() as session:
+            session.add(_association("looped"))
+            publish(session, Echoed("looped"))
+
+    with pytest.raises(RuntimeError, match="keep publishing each other"):
+        await loop()
+    assert "looped" not in await _slugs(ctx)
