@@ -24,6 +24,7 @@ from registry.blacklist.models import (
 from registry.blacklist.rulebooks import DEFAULT_RULES
 from registry.blacklist.signing import answer_envelope
 from registry.blacklist.states import CaseState, StepKind
+from registry.certification.signing import DEFAULT_CRITERIA, attestation_envelope, audit_envelope
 from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.db.base import Base
@@ -32,7 +33,7 @@ from registry.kernel.caller import Caller, Role
 from registry.notifications.models import OutboxMessage
 from registry.services import Services
 from registry.transparency.models import LogEntry
-from tests.factories import MemberVendor, member_vendor
+from tests.factories import AUDITED_VENDOR_AGE, MemberVendor, accredited_auditor, member_vendor
 
 RULE = "complaints-substantiated"
 
@@ -42,9 +43,27 @@ async def _count(services: Services, model: type[Base]) -> int:
         return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
-async def _adopt_default_rules(services: Services) -> None:
-    """Publish the default rulebook; it takes effect after the 30-day notice period."""
+async def _adopt_default_rules(services: Services, clock: ManualClock | None = None) -> None:
+    """Publish the default rulebook; it takes effect after the 30-day notice period, which
+    passes at once when `clock` is given."""
     assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
+    if clock is not None:
+        clock.advance(timedelta(days=31))
+
+
+async def open_case_of(services: Services, slug: str) -> BlacklistCase:
+    """The vendor's open case after the scheduled evaluation ran, whether that run or the
+    reaction to the last substantiated complaint opened it."""
+    await services.blacklist_rules.evaluate()
+    async with services.ctx.db.read() as session:
+        return (
+            await session.execute(
+                select(BlacklistCase).where(
+                    BlacklistCase.subject_value == slug,
+                    BlacklistCase.state.in_([CaseState.AWAITING_ANSWER, CaseState.VOTING]),
+                )
+            )
+        ).scalar_one()
 
 
 async def _evaluated_after_notice(services: Services, clock: ManualClock) -> str:
@@ -305,3 +324,73 @@ async def test_a_mediator_relays_only_for_a_non_member_and_its_own_association(
     outsider = Caller(mediator.principal_id, Role.MEDIATOR, association_id=None)
     with pytest.raises(NotFound):
         await services.blacklist_notice.relay_answer(outsider, reference, "代为陈述", [], [])
+
+
+async def test_an_audit_contradicting_an_attestation_opens_both_audit_rules_at_once(
+    services: Services, association: str, clock: ManualClock
+) -> None:
+    """An audit finding a major nonconformity on information security, for a period the
+    vendor had attested as fully met, opens the leak case and the contradiction case as
+    the audit is recorded; each cites the audit's (and the attestation's) log index, and
+    replays to the same digest."""
+    vendor = await member_vendor(
+        services, association, "leaky-cloud", applied_before=AUDITED_VENDOR_AGE
+    )
+    await _adopt_default_rules(services, clock)
+    now = clock.now()
+    caller = await services.accounts.authenticate(vendor.token)
+    attested = await services.attestations.submit(
+        caller,
+        vendor.slug,
+        attestation_envelope(
+            vendor.key,
+            vendor=vendor.slug,
+            period=(now - timedelta(days=60), now - timedelta(days=30)),
+            issued_at=now,
+        ),
+    )
+    auditor = await accredited_auditor(services, "zhengxin-audit")
+    audited = await services.audits.submit(
+        await services.accounts.authenticate(auditor.token),
+        audit_envelope(
+            auditor.key,
+            auditor="zhengxin-audit",
+            vendor=vendor.slug,
+            period=(now - timedelta(days=180), now - timedelta(days=1)),
+            issued_at=now,
+            report=b"audit report: customer records exposed",
+            passed=False,
+            outcomes=dict.fromkeys(DEFAULT_CRITERIA, "conformity")
+            | {"information-security": "major_nonconformity"},
+        ),
+    )
+    async with services.ctx.db.read() as session:
+        cases = {
+            case.rule_id: case
+            for case in (
+                await session.execute(
+                    select(BlacklistCase).where(BlacklistCase.subject_value == vendor.slug)
+                )
+            ).scalars()
+        }
+    assert set(cases) == {"personal-information-leak", "attestation-contradicted"}
+    leak = cases["personal-information-leak"]
+    assert leak.tier_proposed.value == "serious"
+    assert leak.evidence["items"] == [
+        {
+            "type": "audit",
+            "ref": f"audit:{audited.record.id}",
+            "criterion": "information-security",
+            "outcome": "major_nonconformity",
+            "log_index": audited.record.log_index,
+        }
+    ]
+    (contradiction,) = cases["attestation-contradicted"].evidence["items"]
+    assert contradiction["ref"] == f"attestation:{attested.record.id}"
+    assert contradiction["log_index"] == attested.record.log_index
+    assert contradiction["criteria"] == ["information-security"]
+    assert contradiction["audit_log_index"] == audited.record.log_index
+    assert (await services.blacklist_rules.evaluate()).opened == []
+    for case in cases.values():
+        assert (await services.blacklist_rules.replay(case.reference)).reproduced
+    assert await _count(services, Listing) == 0
