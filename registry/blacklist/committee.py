@@ -70,17 +70,23 @@ from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
 MAX_REASON_CHARS = 2000
+MAX_AFFILIATIONS = 50
+MAX_ROW_ID = 2**31 - 1
+"""Row ids are 32-bit integers: a larger number names nothing (and PostgreSQL refuses it)."""
 
 
 def parse_ballot(ballot: str) -> tuple[BallotKind, int]:
     """`case:12` → (CASE, 12); InvalidInput for anything else."""
     kind, _, number = ballot.partition(":")
     try:
-        return BallotKind(kind), int(number)
+        parsed = BallotKind(kind), int(number)
     except ValueError:
+        parsed = None
+    if parsed is None or not 1 <= parsed[1] <= MAX_ROW_ID or not number.isdigit():
         raise InvalidInput(
             "a ballot is case:<id>, appeal:<id> or repair:<id>", fields={"ballot": "malformed"}
-        ) from None
+        )
+    return parsed
 
 
 @dataclass
@@ -262,6 +268,14 @@ class BlacklistCommitteeService:
         name = display_name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("a member has a display name of 1 to 200 characters")
+        links = [dict(a) for a in affiliations]
+        if len(links) > MAX_AFFILIATIONS or any(
+            set(a) != {"kind", "value"} or not 0 < len(a["value"]) <= 253 for a in links
+        ):
+            raise InvalidInput(
+                f"affiliations are at most {MAX_AFFILIATIONS} objects with a kind and a value",
+                fields={"affiliations": "malformed"},
+            )
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             association = await association_by_slug(session, association_slug)
@@ -306,7 +320,7 @@ class BlacklistCommitteeService:
                 association_id=association.id,
                 principal_id=principal.id,
                 key_id=public_key.key_id,
-                affiliations=[dict(a) for a in affiliations],
+                affiliations=links,
                 declared_conflicts=[],
                 joined_at=now,
                 log_index=log_index,
