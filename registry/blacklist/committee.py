@@ -70,6 +70,15 @@ from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
 MAX_REASON_CHARS = 2000
+TIER_NAMES_ZH = {Tier.MINOR: "轻微", Tier.GENERAL: "一般", Tier.SERIOUS: "严重"}
+LISTING_ENDS_ZH = {
+    ListingState.EXPIRED: "公示期满移出",
+    ListingState.RETRACTED: "经申诉撤销",
+    ListingState.REPAIRED: "经信用修复提前移出",
+    ListingState.LISTED: "公示中",
+}
+"""The reasons a listing's certificate transitions record, in Chinese: they are shown on
+the vendor's public profile (marked as Chinese on English pages), like an admin's reason."""
 MAX_AFFILIATIONS = 50
 MAX_ROW_ID = 2**31 - 1
 """Row ids are 32-bit integers: a larger number names nothing (and PostgreSQL refuses it)."""
@@ -706,7 +715,7 @@ async def _list(
                 listing.id,
                 case.vendor_id,
                 trigger,
-                f"blacklist listing {case.reference} ({terms.tier.value})",
+                f"列入黑名单 {case.reference}（{TIER_NAMES_ZH[terms.tier]}）",
                 None,
                 now,
             ),
@@ -748,7 +757,7 @@ async def end_listing(
     # know: its reaction leaves a revoked certificate alone.
     trigger = cascade_on_end(listing.tier, revoked=False)
     if trigger is not None:
-        reason = f"blacklist listing {case.reference} {state.value}"
+        reason = f"黑名单 {case.reference} {LISTING_ENDS_ZH[state]}"
         publish(session, ListingEnded(listing.id, listing.vendor_id, trigger, reason, None, now))
 
 
@@ -761,7 +770,7 @@ def became_final(listing: Listing, case: BlacklistCase, now: datetime) -> Listin
         listing.id,
         listing.vendor_id,
         trigger,
-        f"blacklist listing {case.reference} is final ({listing.tier.value})",
+        f"黑名单 {case.reference}（{TIER_NAMES_ZH[listing.tier]}）申诉期满，决定生效",
         None,
         now,
     )
