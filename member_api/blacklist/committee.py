@@ -4,11 +4,11 @@ extension; the vendor's appeal and credit repair; appointing members; appeal pan
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from attestations.errors import AttestationError
@@ -17,7 +17,7 @@ from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import opt, roles
-from registry.blacklist.committee import QueueItem
+from registry.blacklist.committee import MAX_ROW_ID, QueueItem
 from registry.blacklist.models import Appeal, BlacklistCase, CommitteeMember, Recusal, Repair, Vote
 from registry.blacklist.states import RecusalReason
 from registry.errors import InvalidInput
@@ -28,6 +28,7 @@ MEMBERS = roles(Role.COMMITTEE_MEMBER)
 VENDORS = roles(Role.VENDOR_ADMIN)
 FEDERATION = roles(Role.FEDERATION_ADMIN)
 ED25519_PUBLIC_KEY_BYTES = 32
+AppealId = Annotated[int, PathParameter(title="appeal id", ge=1, le=MAX_ROW_ID)]
 
 
 class QueueItemOut(msgspec.Struct):
@@ -373,7 +374,7 @@ class BlacklistAppealPanelController(Controller):
     tags = ["blacklist"]
 
     @get("/", opt=opt(FEDERATION))
-    async def appeal(self, services: ServicesDep, appeal_id: FromPath[int]) -> AppealOut:
+    async def appeal(self, services: ServicesDep, appeal_id: AppealId) -> AppealOut:
         """An appeal with its panel, the logged seed it was drawn from, and its tally."""
         return _appeal_out(await services.blacklist_remedies.appeal_of(appeal_id))
 
@@ -384,7 +385,7 @@ class BlacklistAppealPanelController(Controller):
         responses=problems(HTTP_409_CONFLICT),
     )
     async def draw(
-        self, services: ServicesDep, caller: CallerDep, appeal_id: FromPath[int]
+        self, services: ServicesDep, caller: CallerDep, appeal_id: AppealId
     ) -> AppealOut:
         """Draw the panel of an appeal that found too few free members when filed."""
         return _appeal_out(await services.blacklist_remedies.draw_panel(caller, appeal_id))

@@ -70,17 +70,32 @@ from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
 MAX_REASON_CHARS = 2000
+TIER_NAMES_ZH = {Tier.MINOR: "轻微", Tier.GENERAL: "一般", Tier.SERIOUS: "严重"}
+LISTING_ENDS_ZH = {
+    ListingState.EXPIRED: "公示期满移出",
+    ListingState.RETRACTED: "经申诉撤销",
+    ListingState.REPAIRED: "经信用修复提前移出",
+    ListingState.LISTED: "公示中",
+}
+"""The reasons a listing's certificate transitions record, in Chinese: they are shown on
+the vendor's public profile (marked as Chinese on English pages), like an admin's reason."""
+MAX_AFFILIATIONS = 50
+MAX_ROW_ID = 2**31 - 1
+"""Row ids are 32-bit integers: a larger number names nothing (and PostgreSQL refuses it)."""
 
 
 def parse_ballot(ballot: str) -> tuple[BallotKind, int]:
     """`case:12` → (CASE, 12); InvalidInput for anything else."""
     kind, _, number = ballot.partition(":")
     try:
-        return BallotKind(kind), int(number)
+        parsed = BallotKind(kind), int(number)
     except ValueError:
+        parsed = None
+    if parsed is None or not 1 <= parsed[1] <= MAX_ROW_ID or not number.isdigit():
         raise InvalidInput(
             "a ballot is case:<id>, appeal:<id> or repair:<id>", fields={"ballot": "malformed"}
-        ) from None
+        )
+    return parsed
 
 
 @dataclass
@@ -262,6 +277,14 @@ class BlacklistCommitteeService:
         name = display_name.strip()
         if not name or len(name) > 200:
             raise InvalidInput("a member has a display name of 1 to 200 characters")
+        links = [dict(a) for a in affiliations]
+        if len(links) > MAX_AFFILIATIONS or any(
+            set(a) != {"kind", "value"} or not 0 < len(a["value"]) <= 253 for a in links
+        ):
+            raise InvalidInput(
+                f"affiliations are at most {MAX_AFFILIATIONS} objects with a kind and a value",
+                fields={"affiliations": "malformed"},
+            )
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             association = await association_by_slug(session, association_slug)
@@ -306,7 +329,7 @@ class BlacklistCommitteeService:
                 association_id=association.id,
                 principal_id=principal.id,
                 key_id=public_key.key_id,
-                affiliations=[dict(a) for a in affiliations],
+                affiliations=links,
                 declared_conflicts=[],
                 joined_at=now,
                 log_index=log_index,
@@ -692,7 +715,7 @@ async def _list(
                 listing.id,
                 case.vendor_id,
                 trigger,
-                f"blacklist listing {case.reference} ({terms.tier.value})",
+                f"列入黑名单 {case.reference}（{TIER_NAMES_ZH[terms.tier]}）",
                 None,
                 now,
             ),
@@ -734,7 +757,7 @@ async def end_listing(
     # know: its reaction leaves a revoked certificate alone.
     trigger = cascade_on_end(listing.tier, revoked=False)
     if trigger is not None:
-        reason = f"blacklist listing {case.reference} {state.value}"
+        reason = f"黑名单 {case.reference} {LISTING_ENDS_ZH[state]}"
         publish(session, ListingEnded(listing.id, listing.vendor_id, trigger, reason, None, now))
 
 
@@ -747,7 +770,7 @@ def became_final(listing: Listing, case: BlacklistCase, now: datetime) -> Listin
         listing.id,
         listing.vendor_id,
         trigger,
-        f"blacklist listing {case.reference} is final ({listing.tier.value})",
+        f"黑名单 {case.reference}（{TIER_NAMES_ZH[listing.tier]}）申诉期满，决定生效",
         None,
         now,
     )

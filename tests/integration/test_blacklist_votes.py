@@ -328,6 +328,11 @@ async def test_a_general_listing_suspends_until_another_associations_panel_overt
     assert {c.association_id for c in candidates} == {others[0].caller.association_id}
     assert check_draw(appeal.panel_seed, candidates, 3, appeal.panel)
 
+    view = await services.blacklist_notice.case(panel[0].caller, case.reference)
+    assert view.case.reference == case.reference  # the panel reads the case it hears
+    outsider = next(m for m in others if m.member_id not in appeal.panel)
+    with pytest.raises(NotFound):
+        await services.blacklist_notice.case(outsider.caller, case.reference)
     with pytest.raises(NotFound):  # the governing committee does not sit on the appeal
         await vote(
             members[0].caller,

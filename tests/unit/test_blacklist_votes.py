@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from attestations.envelope import Envelope, EnvelopeSignature
 from attestations.keys import SigningKey
+from registry.blacklist.committee import parse_ballot
 from registry.blacklist.listings import (
     TIER_POLICIES,
     TierLimitExceeded,
@@ -418,3 +419,12 @@ def test_published_until_never_exceeds_the_tier_maximum(
         return
     assert within_tier(tier, start, until)
     assert until <= latest_end(tier, start)
+
+
+@pytest.mark.parametrize(
+    "ballot", ["case", "case:", "case:x", "case:-1", "case:0", "vote:1", f"appeal:{2**31}"]
+)
+def test_a_malformed_ballot_is_invalid_input(ballot: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_ballot(ballot)
+    assert parse_ballot("repair:7") == (BallotKind.REPAIR, 7)
