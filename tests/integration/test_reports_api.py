@@ -256,3 +256,41 @@ async def test_certificates_feed_the_vendor_rollup_and_compliance(
         Scope(), Period(202301, 202301), (Dimension.ASSOCIATION, None)
     )
     assert past is None  # past states are not kept: not applicable
+
+
+async def test_a_partner_scoped_to_an_association_sees_that_association_only(
+    services: Services, association: str
+) -> None:
+    from registry.errors import PermissionDenied
+    from registry.kernel.caller import Caller
+
+    other = await services.federation.ensure_association("other-assoc", "另一协会", "Other")
+    mine = await member_vendor(services, association, "scope-mine")
+    theirs = await member_vendor(services, "other-assoc", "scope-theirs")
+    await _handled(services, mine.slug, mine.token, "320000", count=3, first=0)
+    await _handled(services, theirs.slug, theirs.token, "320000", count=3, first=20)
+    scope = await services.reports.check_partner_scope([], [association])
+    issued = await services.accounts.create_principal_with_token(
+        role=Role.GOVERNMENT_PARTNER, display_name="行业主管部门"
+    )
+    await services.reports.grant_partner_scope(issued.token_id, *scope)
+    caller = await services.accounts.authenticate(issued.token)
+    assert isinstance(caller, Caller)
+    report = await services.reports.partner_report(
+        caller,
+        kpis=["complaints"],
+        period=Period.parse("2026-11"),
+        dimensions=[Dimension.ASSOCIATION],
+    )
+    table = report.tables[0]
+    assert [label.key for label in table.rows] == [str(scope[1][0])]
+    assert str(other.id) not in [label.key for label in table.rows]
+    assert table.total.value == 3  # the other association's three are not in it
+    vendor = await services.accounts.authenticate(mine.token)
+    with pytest.raises(PermissionDenied):
+        await services.reports.partner_report(
+            vendor,
+            kpis=["complaints"],
+            period=Period.parse("2026-11"),
+            dimensions=[Dimension.ASSOCIATION],
+        )
