@@ -12,13 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bench.serving import REGISTRY, free_port, registry_env
 from registry.kernel.clock import ManualClock, SystemClock
 from registry.membership.models import Vendor
 from registry.services import Services
 from tests import conftest
 from tests.cli import operator_env, run_cli
 from tests.factories import member_vendor
-from tests.serving import REGISTRY, free_port, registry_env
 
 
 async def _vendor_slugs(services: Services) -> set[str]:

@@ -294,3 +294,31 @@ async def test_a_partner_scoped_to_an_association_sees_that_association_only(
             period=Period.parse("2026-11"),
             dimensions=[Dimension.ASSOCIATION],
         )
+
+
+async def test_create_token_scopes_a_government_partner_and_refuses_a_bad_region(
+    services: Services,
+) -> None:
+    from sqlalchemy import func, select
+
+    from registry.accounts.models import Principal
+    from tests.cli import operator_env, run_cli
+
+    minted = await run_cli(
+        ["admin", "create-token", "--role", "government_partner", "--region", "320000"],
+        operator_env(services),
+    )
+    assert minted.exit_code == 0, minted.output
+    caller = await services.accounts.authenticate(minted.stdout.strip())
+    assert await services.reports.partner_scope(caller) == Scope(regions=frozenset({"320000"}))
+
+    async with services.ctx.db.read() as session:
+        before = await session.scalar(select(func.count()).select_from(Principal))
+    refused = await run_cli(
+        ["admin", "create-token", "--role", "government_partner", "--region", "329999"],
+        operator_env(services),
+    )
+    assert refused.exit_code == 1
+    assert "329999" in refused.output
+    async with services.ctx.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Principal)) == before

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from registry.cli import fail, guarded, run_with_services
+from registry.cli.running import fail, guarded, run_with_services
 from registry.services import Services
 
 
