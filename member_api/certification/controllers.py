@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
@@ -27,9 +29,10 @@ from member_api.certification.schemas import (
 from member_api.contract import problems
 from member_api.deps import CallerDep, ServicesDep
 from member_api.pagination import PageNumber, PageSize, offset_of
-from member_api.schemas import EnvelopeIn, page_out, strict_json_body
+from member_api.schemas import page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.certification.machine import Trigger
+from registry.certification.verdict import verdict
 from registry.errors import NotFound
 from registry.kernel.caller import Role
 from registry.settings import Settings
@@ -47,14 +50,15 @@ class CertificationController(Controller):
     async def status(self, services: ServicesDep, slug: FromPath[str]) -> CertificationOut:
         """State, level, validity, scheme version and the log index of the latest change.
 
-        `certified` is true only in states active and renewal_due (fail closed). `causes`
+        `certified` is true only in states active and renewal_due with a validity that has
+        not ended (fail closed; the badge and badge token say the same). `causes`
         lists every cause in force (an association's suspension, a blacklist listing, a
         failed audit, an unmet criterion, an overdue audit) with who may lift it.
         """
         status = await services.certification.public_status(slug)
         if status is None:
             raise NotFound(f"no member vendor with slug {slug!r}")
-        return certification_out(status)
+        return certification_out(status, verdict(status, services.ctx.clock.now()))
 
     @get("/history", opt=opt(PUBLIC))
     async def history(self, services: ServicesDep, slug: FromPath[str]) -> list[TransitionOut]:
@@ -147,7 +151,7 @@ class AttestationController(Controller):
         services: ServicesDep,
         caller: CallerDep,
         slug: FromPath[str],
-        data: JSONBody[EnvelopeIn],
+        data: JSONBody[dict[str, Any]],
     ) -> Response[AttestationOut]:
         """Submit a self-regulation attestation.
 
@@ -155,7 +159,9 @@ class AttestationController(Controller):
         `https://trust-registry.dev/attestations/self-regulation/v1`, signed by an active key
         of the vendor. The same envelope again returns the stored attestation with 200.
         """
-        result = await services.attestations.submit(caller, slug, data.to_envelope())
+        # Parsed by the service, as each envelope of a batch is: one set of rules and
+        # one answer for a malformed envelope on both routes.
+        result = await services.attestations.submit(caller, slug, data)
         return Response(
             attestation_out(result.record, result.scheme),
             status_code=HTTP_201_CREATED if result.created else HTTP_200_OK,

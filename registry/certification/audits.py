@@ -23,7 +23,7 @@ from attestations.envelope import Envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.accounts.models import Principal
-from registry.certification.attestations import parse_period
+from registry.certification.attestation_claims import parse_period
 from registry.certification.audit_models import Auditor, AuditRecord, AuditResult
 from registry.certification.catalogue import scheme_version
 from registry.certification.events import AuditRecorded

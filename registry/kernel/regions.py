@@ -133,17 +133,27 @@ def prefecture_of(code: str) -> str:
 
 def provinces() -> list[Region]:
     """Every provincial-level division, in code order (34)."""
-    return [r for c, r in sorted(_table().items()) if c.endswith("0000")]
+    return list(_provinces())
+
+
+@cache
+def _provinces() -> tuple[Region, ...]:
+    return tuple(r for c, r in sorted(_table().items()) if c.endswith("0000"))
 
 
 def prefectures(province: str | None = None) -> list[Region]:
     """Every prefecture-level unit (optionally of one province), in code order."""
+    return list(_prefectures(province))
+
+
+@cache
+def _prefectures(province: str | None) -> tuple[Region, ...]:
     units = {prefecture_of(c) for c in _table() if not c.endswith("0000") or c in MUNICIPALITIES}
-    return [
+    return tuple(
         _table()[c]
         for c in sorted(units)
         if c in _table() and (province is None or province_of(c) == province)
-    ]
+    )
 
 
 def rolled_up(code: str, level: RegionLevel) -> str:

@@ -33,8 +33,7 @@ from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.kernel.caller import Caller, Role
 from registry.kernel.clock import isoformat
-from registry.kernel.members import is_member
-from registry.membership.models import Vendor
+from registry.kernel.members import VENDOR, VendorRef, is_member, vendor_by_slug
 from registry.notifications.models import (
     DeliveryStatus,
     OutboxMessage,
@@ -194,7 +193,9 @@ class NotificationService:
         async with self.ctx.db.transaction() as session:
             vendor = await _own_vendor(session, caller, slug)
             # Lock the vendor row so two concurrent additions cannot both pass the count.
-            await session.execute(select(Vendor.id).where(Vendor.id == vendor.id).with_for_update())
+            await session.execute(
+                select(VENDOR.c.id).where(VENDOR.c.id == vendor.id).with_for_update()
+            )
             live = await session.scalar(
                 select(func.count())
                 .select_from(WebhookEndpoint)
@@ -381,11 +382,11 @@ class NotificationService:
         async with self.ctx.db.read() as session:
             rows = (
                 await session.execute(
-                    select(WebhookDelivery.id, WebhookEndpoint, OutboxMessage, Vendor.slug)
+                    select(WebhookDelivery.id, WebhookEndpoint, OutboxMessage, VENDOR.c.slug)
                     .join(ranked, ranked.c.id == WebhookDelivery.id)
                     .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
                     .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.message_id)
-                    .join(Vendor, Vendor.id == OutboxMessage.vendor_id)
+                    .join(VENDOR, VENDOR.c.id == OutboxMessage.vendor_id)
                     .where(ranked.c.rank <= settings.webhook_endpoint_batch)
                     .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
                     .limit(settings.webhook_batch)
@@ -468,9 +469,9 @@ class NotificationService:
                     )
 
 
-async def _own_vendor(session: AsyncSession, caller: Caller, slug: str) -> Vendor:
+async def _own_vendor(session: AsyncSession, caller: Caller, slug: str) -> VendorRef:
     """The member vendor `slug`, if the caller is its admin; others learn nothing."""
-    vendor = (await session.execute(select(Vendor).where(Vendor.slug == slug))).scalar_one_or_none()
+    vendor = await vendor_by_slug(session, slug)
     if vendor is None or not is_member(vendor.status) or not caller.speaks_for_vendor(vendor.id):
         raise NotFound(f"no vendor {slug!r} that you administer")
     return vendor

@@ -25,13 +25,17 @@ from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.certification.audit_models import AuditRecord
 from registry.certification.events import AuditRecorded, CertificateTransitioned
+from registry.certification.models import Certification, CertificationTransition, Scheme
+from registry.certification.status import CertificationState
 from registry.complaints.events import ComplaintFact as ComplaintHappened
 from registry.complaints.models import Complaint, ComplaintCategory
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database
 from registry.events import DomainEvent
 from registry.kernel import regions
+from registry.membership.models import Vendor
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
     NO_ASSOCIATION,
@@ -258,26 +262,34 @@ async def add_vendor_counts(
     await session.execute(statement)
 
 
-async def on_certificate_transitioned(
-    session: AsyncSession, event: CertificateTransitioned
-) -> None:
-    """Grants count in the month they happen; a renewal or an expiry counts as a
-    certificate falling due in the month its validity was to end (renewal KPI)."""
+def certificate_counts(event: CertificateTransitioned) -> list[tuple[int, dict[str, int]]]:
+    """(month, counters) a transition adds: a grant in the month it happens; a renewal in
+    the month it happens and, as a certificate falling due renewed in time, in the month
+    its old validity was to end; an expiry as a certificate falling due, not renewed, in
+    the month its validity ended (renewal KPI)."""
+    counts: list[tuple[int, dict[str, int]]] = []
     if event.granted:
-        await add_vendor_counts(session, month_key(event.at), event.association_id, {"granted": 1})
+        counts.append((month_key(event.at), {"granted": 1}))
     if event.renewed and event.previous_valid_until is not None:
-        await add_vendor_counts(session, month_key(event.at), event.association_id, {"renewed": 1})
-        await add_vendor_counts(
-            session,
-            month_key(event.previous_valid_until),
-            event.association_id,
-            {"due": 1, "renewed_before_expiry": 1},
+        counts.append((month_key(event.at), {"renewed": 1}))
+        counts.append(
+            (month_key(event.previous_valid_until), {"due": 1, "renewed_before_expiry": 1})
         )
     if event.expired:
         ended = event.previous_valid_until or event.valid_until or event.at
-        await add_vendor_counts(
-            session, month_key(ended), event.association_id, {"due": 1, "expired": 1}
-        )
+        counts.append((month_key(ended), {"due": 1, "expired": 1}))
+    return counts
+
+
+async def on_certificate_transitioned(
+    session: AsyncSession, event: CertificateTransitioned
+) -> None:
+    """Subscriber: the vendor rollup follows every certificate transition."""
+    for month, counts in certificate_counts(event):
+        await add_vendor_counts(session, month, event.association_id, counts)
+
+
+MAJOR = "major_nonconformity"
 
 
 async def on_audit_recorded(session: AsyncSession, event: AuditRecorded) -> None:
@@ -351,6 +363,68 @@ async def rebuild_complaints(db: Database, progress: Callable[[int, int], None])
         await rollup_insert.execute(connection, list(_rollup_rows(sums, rollup_columns)))
         progress(total, total)
     return total
+
+
+async def rebuild_vendors(db: Database) -> int:
+    """Recompute vendor_rollup from the certificate transitions and the audits (the same
+    rules as the subscribers, fed from the stored history); returns the rows read."""
+    transitions = (
+        select(
+            CertificationTransition.certification_id,
+            CertificationTransition.vendor_id,
+            Scheme.association_id,
+            Certification.scheme_id,
+            CertificationTransition.from_state,
+            CertificationTransition.to_state,
+            CertificationTransition.level,
+            CertificationTransition.valid_until,
+            CertificationTransition.cause,
+            CertificationTransition.cause_ref,
+            CertificationTransition.log_index,
+            CertificationTransition.at,
+        )
+        .join(Certification, Certification.id == CertificationTransition.certification_id)
+        .join(Scheme, Scheme.id == Certification.scheme_id)
+        .order_by(CertificationTransition.certification_id, CertificationTransition.id)
+    )
+    audits = select(AuditRecord.received_at, AuditRecord.outcomes, Vendor.association_id).join(
+        Vendor, Vendor.id == AuditRecord.vendor_id
+    )
+    sums: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    read = 0
+    async with db.transaction() as session:
+        await session.execute(delete(VendorRollup))
+        previous: dict[int, datetime | None] = {}
+        for row in await session.execute(transitions):
+            read += 1
+            event = CertificateTransitioned(
+                certification_id=row.certification_id,
+                vendor_id=row.vendor_id,
+                association_id=row.association_id,
+                scheme_id=row.scheme_id,
+                from_state=None if row.from_state is None else CertificationState(row.from_state),
+                to_state=CertificationState(row.to_state),
+                level=row.level,
+                previous_valid_until=previous.get(row.certification_id),
+                valid_until=row.valid_until,
+                cause=row.cause,
+                cause_ref=row.cause_ref,
+                log_index=row.log_index,
+                at=row.at,
+                record={},  # the leaf body; the counting rules do not read it
+            )
+            previous[row.certification_id] = row.valid_until
+            for month, counts in certificate_counts(event):
+                for name, value in counts.items():
+                    sums[(month, row.association_id)][name] += value
+        for received_at, outcomes, association_id in await session.execute(audits):
+            read += 1
+            majors = [c for c, outcome in (outcomes or {}).items() if outcome == MAJOR]
+            if any(is_security_criterion(c) for c in majors):
+                sums[(month_key(received_at), association_id)]["security_incidents"] += 1
+        for (month, association_id), counts in sums.items():
+            await add_vendor_counts(session, month, association_id, dict(counts))
+    return read
 
 
 def _rollup_rows(

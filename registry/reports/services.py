@@ -10,7 +10,7 @@ which narrows the scope to the partner's own and records the query.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -547,11 +547,12 @@ class ReportService:
             conditions = _scope_conditions(table, scope, vendor=table is VendorRollup)
             if conditions is not None:
                 query = query.where(conditions)
+            width = len(dims)
+            keyed = [_keyer(d, period) for d in dims]
             for row in await session.execute(query):
-                keys = [_key(d, row[i], period) for i, d in enumerate(dims)]
-                cell = result[(keys[0], keys[1] if columns_by else ALL)]
-                for j, name in enumerate(names):
-                    cell[name] += int(row[len(dims) + j] or 0)
+                cell = result[(keyed[0](row[0]), keyed[1](row[1]) if columns_by else ALL)]
+                for j, name in enumerate(names, start=width):
+                    cell[name] += int(row[j] or 0)
         return result
 
 
@@ -623,10 +624,12 @@ def _column(table: Any, dimension: Dimension) -> Any:
     }[dimension]()
 
 
-def _key(dimension: Dimension, value: Any, period: Period) -> str:
+def _keyer(dimension: Dimension, period: Period) -> Callable[[Any], str]:
+    """How a grouped value becomes a row or column key (months fold into buckets)."""
     if dimension is Dimension.PERIOD:
-        return period.bucket(int(value))
-    return str(value)
+        buckets = {month: period.bucket(month) for month in period.months()}
+        return lambda value: buckets[int(value)]
+    return str
 
 
 def _scope_conditions(table: Any, scope: Scope, *, vendor: bool) -> ColumnElement[bool] | None:

@@ -74,7 +74,7 @@ async def test_queued_single_attestations_share_a_transaction_and_keep_their_own
             callers[member.slug], member.slug, Envelope.from_dict(envelope)
         )
 
-    queue = services.attestations._queue  # observing the group form
+    queue = services.attestations._writer._queue  # observing the group form
     async with services.ctx.db.transaction():
         # Holding the write lock (SQLite) lets every submission reach the queue first; the
         # first one's writer waits for the lock with the rest queued behind it.

@@ -355,6 +355,58 @@ async def test_batch_accepts_and_rejects_each_envelope_on_its_own(
     assert await _counts(services) == before
 
 
+MALFORMED_ENVELOPES: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = [
+    ("no payloadType", lambda good: {k: v for k, v in good.items() if k != "payloadType"}),
+    ("payload not base64", lambda good: {**good, "payload": "not base64!"}),
+    ("signatures not an array", lambda good: {**good, "signatures": "signed"}),
+    ("an unknown member", lambda good: {**good, "comment": "trust me"}),
+    (
+        "a signature without its keyid",
+        lambda good: {**good, "signatures": [{"sig": good["signatures"][0]["sig"]}]},
+    ),
+]
+
+
+async def test_a_malformed_envelope_gets_one_answer_on_both_routes_and_writes_nothing(
+    api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
+) -> None:
+    """Single and batch submissions parse envelopes in one place: the same malformed
+    envelope is the same problem alone (422) as within a batch (rejected on its own)."""
+    vendor = await member_vendor(services, association, "acme-cloud")
+    good = _attest(vendor, clock)
+    malformed = [build(good) for _, build in MALFORMED_ENVELOPES]
+    before = await _counts(services)
+    batch = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations/batch",
+        json={"envelopes": malformed},
+        headers=_auth(vendor.token),
+    )
+    assert batch.status_code == 200, batch.text
+    assert (batch.json()["accepted"], batch.json()["rejected"]) == (0, len(malformed))
+    for (case, _), envelope, item in zip(
+        MALFORMED_ENVELOPES, malformed, batch.json()["items"], strict=True
+    ):
+        single = await api.post(
+            "/api/v1/vendors/acme-cloud/attestations", json=envelope, headers=_auth(vendor.token)
+        )
+        assert single.status_code == 422, (case, single.text)
+        assert single.headers["content-type"].startswith("application/problem+json")
+        problem = single.json()
+        assert problem["type"] == PROBLEM + "invalid-input", case
+        assert problem["detail"].startswith("envelope: "), (case, problem)
+        assert item["status"] == "rejected", case
+        assert (item["problem"]["type"], item["problem"]["detail"]) == (
+            problem["type"],
+            problem["detail"],
+        ), case
+    assert await _counts(services) == before
+    # The well-formed original is still accepted: nothing above left a trace.
+    accepted = await api.post(
+        "/api/v1/vendors/acme-cloud/attestations", json=good, headers=_auth(vendor.token)
+    )
+    assert accepted.status_code == 201, accepted.text
+
+
 async def test_audit_rejections_write_nothing_and_gaps_are_flagged(
     api: httpx.AsyncClient, services: Services, association: str, clock: ManualClock
 ) -> None:

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from public_site.form_token import FormTokens
-from registry.clock import ManualClock
 from registry.complaints.messages import ComplaintRefused
 from registry.complaints.models import Complaint
 from registry.context import RegistryContext
 from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from tests.factories import member_vendor
 

@@ -220,6 +220,7 @@ async def test_certificates_feed_the_vendor_rollup_and_compliance(
     from sqlalchemy import select
 
     from registry.reports.models import VendorRollup
+    from registry.reports.rollups import rebuild_vendors
     from registry.reports.tables import month_key
     from tests.factories import vendor_in_state
 
@@ -234,6 +235,14 @@ async def test_certificates_feed_the_vendor_rollup_and_compliance(
         }
     granted_month = month_key(now)
     assert rows[granted_month][0] == 2
+    # `registry reports rebuild` recomputes the same rows from the stored history.
+    await rebuild_vendors(services.ctx.db)
+    async with services.ctx.db.read() as session:
+        rebuilt = {
+            row.month: (row.granted, row.due, row.expired, row.renewed_before_expiry)
+            for row in await session.scalars(select(VendorRollup))
+        }
+    assert rebuilt == rows
     expired_months = [m for m, values in rows.items() if values[2] == 1]
     assert len(expired_months) == 1
     assert rows[expired_months[0]][1] == 1  # fell due that month, not renewed
@@ -247,3 +256,69 @@ async def test_certificates_feed_the_vendor_rollup_and_compliance(
         Scope(), Period(202301, 202301), (Dimension.ASSOCIATION, None)
     )
     assert past is None  # past states are not kept: not applicable
+
+
+async def test_a_partner_scoped_to_an_association_sees_that_association_only(
+    services: Services, association: str
+) -> None:
+    from registry.errors import PermissionDenied
+    from registry.kernel.caller import Caller
+
+    other = await services.federation.ensure_association("other-assoc", "另一协会", "Other")
+    mine = await member_vendor(services, association, "scope-mine")
+    theirs = await member_vendor(services, "other-assoc", "scope-theirs")
+    await _handled(services, mine.slug, mine.token, "320000", count=3, first=0)
+    await _handled(services, theirs.slug, theirs.token, "320000", count=3, first=20)
+    scope = await services.reports.check_partner_scope([], [association])
+    issued = await services.accounts.create_principal_with_token(
+        role=Role.GOVERNMENT_PARTNER, display_name="行业主管部门"
+    )
+    await services.reports.grant_partner_scope(issued.token_id, *scope)
+    caller = await services.accounts.authenticate(issued.token)
+    assert isinstance(caller, Caller)
+    report = await services.reports.partner_report(
+        caller,
+        kpis=["complaints"],
+        period=Period.parse("2026-11"),
+        dimensions=[Dimension.ASSOCIATION],
+    )
+    table = report.tables[0]
+    assert [label.key for label in table.rows] == [str(scope[1][0])]
+    assert str(other.id) not in [label.key for label in table.rows]
+    assert table.total.value == 3  # the other association's three are not in it
+    vendor = await services.accounts.authenticate(mine.token)
+    with pytest.raises(PermissionDenied):
+        await services.reports.partner_report(
+            vendor,
+            kpis=["complaints"],
+            period=Period.parse("2026-11"),
+            dimensions=[Dimension.ASSOCIATION],
+        )
+
+
+async def test_create_token_scopes_a_government_partner_and_refuses_a_bad_region(
+    services: Services,
+) -> None:
+    from sqlalchemy import func, select
+
+    from registry.accounts.models import Principal
+    from tests.cli import operator_env, run_cli
+
+    minted = await run_cli(
+        ["admin", "create-token", "--role", "government_partner", "--region", "320000"],
+        operator_env(services),
+    )
+    assert minted.exit_code == 0, minted.output
+    caller = await services.accounts.authenticate(minted.stdout.strip())
+    assert await services.reports.partner_scope(caller) == Scope(regions=frozenset({"320000"}))
+
+    async with services.ctx.db.read() as session:
+        before = await session.scalar(select(func.count()).select_from(Principal))
+    refused = await run_cli(
+        ["admin", "create-token", "--role", "government_partner", "--region", "329999"],
+        operator_env(services),
+    )
+    assert refused.exit_code == 1
+    assert "329999" in refused.output
+    async with services.ctx.db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Principal)) == before

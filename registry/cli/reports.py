@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from registry.cli import fail, guarded, run_with_services
+from registry.cli.running import fail, guarded, run_with_services
 from registry.services import Services
 
 
@@ -24,10 +24,11 @@ def reports() -> None:
 
 @reports.command("rebuild")
 def reports_rebuild() -> None:
-    """Recompute the report rollups from the complaint table (after an upgrade, or to check)."""
+    """Recompute the report rollups from the complaints, certificates and audits (after
+    the upgrade to 0014, or to check)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from registry.reports.rollups import rebuild_complaints
+    from registry.reports.rollups import rebuild_complaints, rebuild_vendors
 
     with Progress(
         "[progress.description]{task.description}",
@@ -41,11 +42,17 @@ def reports_rebuild() -> None:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        async def work(services: Services) -> int:
-            return await rebuild_complaints(services.ctx.db, advance)
+        async def work(services: Services) -> tuple[int, int]:
+            complaints = await rebuild_complaints(services.ctx.db, advance)
+            history = await rebuild_vendors(services.ctx.db)
+            return complaints, history
 
-        read = guarded(lambda: run_with_services(work))
-    click.echo(f"rebuilt the complaint rollups from {read} complaints", err=True)
+        complaints, history = guarded(lambda: run_with_services(work))
+    click.echo(
+        f"rebuilt the rollups from {complaints} complaints and {history} certificate "
+        "transitions and audits",
+        err=True,
+    )
 
 
 @reports.command("export")
