@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bench.serving import REGISTRY, registry_env
 from tests.browser.demo_site import (
     ARTIFACTS,
     AXE_OPTIONS,
@@ -21,7 +22,6 @@ from tests.browser.demo_site import (
     blocking_findings,
     report,
 )
-from tests.serving import REGISTRY, registry_env
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
