@@ -1,6 +1,20 @@
 """Imports every model module so the metadata is complete (Alembic, `db check`)."""
 
 from registry.accounts.models import ApiToken, LoginChallenge, Principal
+from registry.blacklist.models import (
+    Appeal,
+    BlacklistCase,
+    BlacklistRule,
+    BlacklistTerms,
+    CaseAnswer,
+    CaseStep,
+    CommitteeMember,
+    Listing,
+    Recusal,
+    Repair,
+    Rulebook,
+    Vote,
+)
 from registry.certification.audit_models import Auditor, AuditRecord
 from registry.certification.models import (
     AttestationRecord,
@@ -27,19 +41,27 @@ from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNo
 
 __all__ = [
     "ApiToken",
+    "Appeal",
     "Association",
     "AttestationRecord",
     "AuditRecord",
     "Auditor",
+    "BlacklistCase",
+    "BlacklistRule",
+    "BlacklistTerms",
+    "CaseAnswer",
+    "CaseStep",
     "Certification",
     "CertificationTransition",
     "ClientAction",
+    "CommitteeMember",
     "Complaint",
     "ComplaintEvent",
     "ComplaintFact",
     "ComplaintRollup",
     "ComplaintSlaPolicy",
     "FederationKeyRecord",
+    "Listing",
     "LogCheckpoint",
     "LogEntry",
     "LogHead",
@@ -48,8 +70,11 @@ __all__ = [
     "OutboxMessage",
     "PartnerScope",
     "Principal",
+    "Recusal",
+    "Repair",
     "ReportAccess",
     "ReportSnapshot",
+    "Rulebook",
     "SchedulerLease",
     "Scheme",
     "SigningKeyRecord",
@@ -57,6 +82,7 @@ __all__ = [
     "VendorApplication",
     "VendorDomain",
     "VendorRollup",
+    "Vote",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -11,6 +11,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts.services import AccountService, revoke_tokens_obtained_with
+from registry.blacklist.committee import BlacklistCommitteeService
+from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
+from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.recount import BlacklistRecountService
+from registry.blacklist.remedies import BlacklistRemedyService
+from registry.blacklist.services import BlacklistRuleService, evaluate_member
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -22,6 +28,8 @@ from registry.certification.events import (
     CertificateTransitioned,
     RenewalReminderDue,
 )
+from registry.certification.listing_cascade import follow_listing
+from registry.certification.machine import Trigger
 from registry.certification.services import CertificationService
 from registry.complaints.events import (
     ComplaintClosed,
@@ -54,6 +62,8 @@ from registry.reports.snapshots import SnapshotService
 from registry.settings import Settings
 from registry.transparency.services import TransparencyLogService
 
+MemberFact = ComplaintSubstantiated | AuditRecorded
+
 
 class Services:
     """Every domain service, sharing one context (settings, database, clock, federation key)."""
@@ -74,6 +84,11 @@ class Services:
         self.attestations = AttestationService(ctx)
         self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)
+        self.blacklist_rules = BlacklistRuleService(ctx)
+        self.blacklist_notice = BlacklistNoticeService(ctx)
+        self.blacklist_committee = BlacklistCommitteeService(ctx)
+        self.blacklist_remedies = BlacklistRemedyService(ctx)
+        self.blacklist_recount = BlacklistRecountService(ctx)
         self.reports = ReportService(ctx)
         self.report_snapshots = SnapshotService(ctx, self.reports)
 
@@ -137,6 +152,34 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         CertificateTransitioned, notify_certificate_change, name="notifications.vendor_webhook"
     )
     bus.subscribe(RenewalReminderDue, notify_renewal_reminder, name="notifications.vendor_webhook")
+
+    async def follow_listing_on_certificate(session: AsyncSession, event: ListingEvent) -> None:
+        # The listing's own decision, and nothing else, raises, escalates or lifts its hold.
+        await follow_listing(
+            session,
+            listing_id=event.listing_id,
+            vendor_id=event.vendor_id,
+            trigger=LISTING_TRIGGERS[event.action],
+            reason=event.reason,
+            principal_id=event.principal_id,
+            at=event.at,
+        )
+
+    for listing_event in LISTING_EVENTS:
+        bus.subscribe(
+            listing_event, follow_listing_on_certificate, name="certification.follow_listing"
+        )
+
+    async def evaluate_blacklist_rules(session: AsyncSession, event: MemberFact) -> None:
+        # A new fact about a member re-evaluates its rules at the fact's own time: a case
+        # may open at once, never a listing. The hourly job catches the rest (SLA breaches,
+        # which the scan dates at the missed deadline, and rulebooks taking effect).
+        if event.vendor_id is not None:
+            await evaluate_member(session, settings, event.vendor_id, event.at)
+
+    bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
+    bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
+
     for complaint_event in (
         ComplaintFiled,
         ComplaintForwarded,
@@ -155,3 +198,11 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
     )
     bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")
+
+
+LISTING_TRIGGERS = {
+    HoldAction.SUSPEND: Trigger.SUSPEND,
+    HoldAction.REVOKE: Trigger.REVOKE,
+    HoldAction.REINSTATE: Trigger.REINSTATE,
+}
+"""What each listing action is in the certificate's state machine."""

@@ -4,8 +4,8 @@ The rollups start empty; `registry reports rebuild` fills them from the complain
 certificate and audit tables (the README's upgrade notes say so), after which the
 domain-event subscribers keep them in step in the same transaction as each event.
 
-Revision ID: 0014_reports
-Revises: 0013
+Revision ID: 0015_reports
+Revises: 0014_blacklist
 Create Date: 2026-12-03 17:20:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import registry.db.base
 
-revision: str = "0014_reports"
-down_revision: str | None = "0013"
+revision: str = "0015_reports"
+down_revision: str | None = "0014_blacklist"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
