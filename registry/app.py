@@ -21,6 +21,17 @@ from litestar.types import ControllerRouterHandler
 from member_api.access import access_guard
 from member_api.accounts.controllers import AuthController
 from member_api.audits.controllers import AuditController, AuditorController
+from member_api.blacklist.committee import (
+    BlacklistAppealPanelController,
+    BlacklistBallotController,
+    BlacklistCommitteeMembersController,
+    BlacklistCommitteeQueueController,
+)
+from member_api.blacklist.controllers import (
+    BlacklistCaseController,
+    BlacklistRulebookController,
+    BlacklistVendorCaseController,
+)
 from member_api.certification.controllers import (
     AttestationController,
     CertificationController,
@@ -76,6 +87,13 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     MediationController,
     MediatorNotificationController,
     ComplaintFiguresController,
+    BlacklistRulebookController,
+    BlacklistVendorCaseController,
+    BlacklistCaseController,
+    BlacklistCommitteeQueueController,
+    BlacklistBallotController,
+    BlacklistCommitteeMembersController,
+    BlacklistAppealPanelController,
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from attestations.keys import SigningKey, load_signing_key
 from registry.accounts.demo import demo_admin
+from registry.blacklist.demo import load_blacklist_demo
 from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.complaints.demo import load_complaints_demo
@@ -304,9 +305,17 @@ async def load_demo(services: Services, *, if_empty: bool) -> str:
         demo_key(services.ctx.settings.demo_keys_dir, "auditor-" + DEMO_AUDITOR[0]),
         [slug for slug, _, _ in ASSOCIATIONS],
     )
+    blacklist_rng = random.Random(14)  # noqa: S311 - reproducible demo data, not secrets
+    cases = await load_blacklist_demo(
+        services,
+        await demo_admin(services),
+        lambda name: demo_key(services.ctx.settings.demo_keys_dir, name),
+        lambda _slug: demo_credit_code(blacklist_rng, "110105"),
+        DEMO_MEMBERSHIP_AGE,
+    )
     await services.log.sign_checkpoint_if_grown()
     return (
         f"demo loaded: {len(ASSOCIATIONS)} associations, {len(vendors)} vendors, "
-        f"{complaints} complaints, {certificates} certificates; "
+        f"{complaints} complaints, {certificates} certificates, {cases} blacklist cases; "
         f"keys in {services.ctx.settings.demo_keys_dir}"
     )

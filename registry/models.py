@@ -1,6 +1,20 @@
 """Imports every model module so the metadata is complete (Alembic, `db check`)."""
 
 from registry.accounts.models import ApiToken, LoginChallenge, Principal
+from registry.blacklist.models import (
+    Appeal,
+    BlacklistCase,
+    BlacklistRule,
+    BlacklistTerms,
+    CaseAnswer,
+    CaseStep,
+    CommitteeMember,
+    Listing,
+    Recusal,
+    Repair,
+    Rulebook,
+    Vote,
+)
 from registry.certification.audit_models import Auditor, AuditRecord
 from registry.certification.models import (
     AttestationRecord,
@@ -19,17 +33,25 @@ from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNo
 
 __all__ = [
     "ApiToken",
+    "Appeal",
     "Association",
     "AttestationRecord",
     "AuditRecord",
     "Auditor",
+    "BlacklistCase",
+    "BlacklistRule",
+    "BlacklistTerms",
+    "CaseAnswer",
+    "CaseStep",
     "Certification",
     "CertificationTransition",
     "ClientAction",
+    "CommitteeMember",
     "Complaint",
     "ComplaintEvent",
     "ComplaintSlaPolicy",
     "FederationKeyRecord",
+    "Listing",
     "LogCheckpoint",
     "LogEntry",
     "LogHead",
@@ -37,12 +59,16 @@ __all__ = [
     "LoginChallenge",
     "OutboxMessage",
     "Principal",
+    "Recusal",
+    "Repair",
+    "Rulebook",
     "SchedulerLease",
     "Scheme",
     "SigningKeyRecord",
     "Vendor",
     "VendorApplication",
     "VendorDomain",
+    "Vote",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

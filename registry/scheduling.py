@@ -24,6 +24,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from registry.blacklist.jobs import (
+    close_answer_windows_job,
+    close_due_ballots_job,
+    end_listings_job,
+    evaluate_blacklist_rules_job,
+)
 from registry.certification.jobs import (
     audit_overdue_job,
     expiry_job,
@@ -66,6 +72,10 @@ def _every_job_interval(settings: Settings) -> int:
     return settings.job_interval_seconds
 
 
+def _blacklist_evaluation_interval(settings: Settings) -> int:
+    return settings.blacklist_evaluation_interval_seconds
+
+
 def _checkpoint_interval(settings: Settings) -> int:
     return settings.checkpoint_interval_seconds
 
@@ -86,6 +96,12 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("certification-renewal-reminders", renewal_reminder_job),
     ScheduledJob("certification-audit-overdue", audit_overdue_job),
     ScheduledJob("complaint-sla-escalation", escalate_complaint_breaches_job),
+    ScheduledJob(
+        "blacklist-evaluation", evaluate_blacklist_rules_job, _blacklist_evaluation_interval
+    ),
+    ScheduledJob("blacklist-answer-windows", close_answer_windows_job),
+    ScheduledJob("blacklist-ballot-deadlines", close_due_ballots_job),
+    ScheduledJob("blacklist-listing-ends", end_listings_job),
     ScheduledJob("webhook-delivery", deliver_webhooks_job),
     ScheduledJob("forget-transient-rows", forget_transient_rows_job, _cleanup_interval),
     ScheduledJob("sign-checkpoint", sign_checkpoint_job, _checkpoint_interval),

@@ -11,6 +11,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts.services import AccountService, revoke_tokens_obtained_with
+from registry.blacklist.committee import BlacklistCommitteeService
+from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
+from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.recount import BlacklistRecountService
+from registry.blacklist.remedies import BlacklistRemedyService
+from registry.blacklist.services import BlacklistRuleService, evaluate_member
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -18,10 +24,14 @@ from registry.certification.compromise import KeyCompromiseService
 from registry.certification.events import (
     CERTIFICATION_CHANGED_EVENT,
     RENEWAL_REMINDER_EVENT,
+    AuditRecorded,
     CertificateTransitioned,
     RenewalReminderDue,
 )
+from registry.certification.listing_cascade import follow_listing
+from registry.certification.machine import Trigger
 from registry.certification.services import CertificationService
+from registry.complaints.events import ComplaintSubstantiated
 from registry.complaints.forwarding import attach_domain_complaints, attach_waiting_complaints
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
@@ -37,6 +47,8 @@ from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService, enqueue_event
 from registry.settings import Settings
 from registry.transparency.services import TransparencyLogService
+
+MemberFact = ComplaintSubstantiated | AuditRecorded
 
 
 class Services:
@@ -58,6 +70,11 @@ class Services:
         self.attestations = AttestationService(ctx)
         self.audits = AuditService(ctx)
         self.notifications = NotificationService(ctx)
+        self.blacklist_rules = BlacklistRuleService(ctx)
+        self.blacklist_notice = BlacklistNoticeService(ctx)
+        self.blacklist_committee = BlacklistCommitteeService(ctx)
+        self.blacklist_remedies = BlacklistRemedyService(ctx)
+        self.blacklist_recount = BlacklistRecountService(ctx)
 
 
 def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
@@ -119,3 +136,38 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         CertificateTransitioned, notify_certificate_change, name="notifications.vendor_webhook"
     )
     bus.subscribe(RenewalReminderDue, notify_renewal_reminder, name="notifications.vendor_webhook")
+
+    async def follow_listing_on_certificate(session: AsyncSession, event: ListingEvent) -> None:
+        # The listing's own decision, and nothing else, raises, escalates or lifts its hold.
+        await follow_listing(
+            session,
+            listing_id=event.listing_id,
+            vendor_id=event.vendor_id,
+            trigger=LISTING_TRIGGERS[event.action],
+            reason=event.reason,
+            principal_id=event.principal_id,
+            at=event.at,
+        )
+
+    for listing_event in LISTING_EVENTS:
+        bus.subscribe(
+            listing_event, follow_listing_on_certificate, name="certification.follow_listing"
+        )
+
+    async def evaluate_blacklist_rules(session: AsyncSession, event: MemberFact) -> None:
+        # A new fact about a member re-evaluates its rules at the fact's own time: a case
+        # may open at once, never a listing. The hourly job catches the rest (SLA breaches,
+        # which the scan dates at the missed deadline, and rulebooks taking effect).
+        if event.vendor_id is not None:
+            await evaluate_member(session, settings, event.vendor_id, event.at)
+
+    bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
+    bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
+
+
+LISTING_TRIGGERS = {
+    HoldAction.SUSPEND: Trigger.SUSPEND,
+    HoldAction.REVOKE: Trigger.REVOKE,
+    HoldAction.REINSTATE: Trigger.REINSTATE,
+}
+"""What each listing action is in the certificate's state machine."""

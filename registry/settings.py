@@ -148,6 +148,28 @@ class Settings:
     complaint_figures_window: timedelta = timedelta(days=365)
     complaint_figures_min_count: int = 5
     """Public figures over fewer complaints than this read "fewer than 5"."""
+    blacklist_notice_period_days: int = 30
+    """A new rulebook version takes effect at least this many days after publication."""
+    blacklist_answer_window_days: int = 10
+    """Working days (or calendar days, per association) a subject has to answer a case."""
+    blacklist_day_counting: str = "working"
+    """`working` (State Council holiday calendar) or `calendar`; associations may differ."""
+    blacklist_decision_window_days: int = 15
+    blacklist_decision_extension_days: int = 15
+    blacklist_quorum_numerator: int = 2
+    blacklist_quorum_denominator: int = 3
+    blacklist_majority: str = "simple"
+    """`simple` (more than half of the votes cast) or `two_thirds`."""
+    blacklist_appeal_window_days: int = 60
+    blacklist_appeal_decision_days: int = 30
+    blacklist_repair_decision_days: int = 10
+    blacklist_watch_period_days: int = 183
+    blacklist_watch_answer_window_days: int = 5
+    """The shortened answer window for a new breach in a repaired listing's watch period."""
+    blacklist_panel_size: int = 3
+    """Committee members of other associations drawn to hear an appeal (never fewer than 3)."""
+    blacklist_evaluation_interval_seconds: int = 3600
+    """How often the scheduler evaluates the rulebooks (`registry blacklist evaluate`)."""
     public_cache_poll_interval: timedelta = timedelta(milliseconds=500)
     """How often each worker reads the log size to drop cached badges and pages."""
     public_cache_max_age: timedelta = timedelta(seconds=60)
@@ -203,6 +225,10 @@ class Settings:
             ),
             complaint_contact_limit=_env_int(
                 "REGISTRY_COMPLAINT_CONTACT_LIMIT", base.complaint_contact_limit
+            ),
+            blacklist_evaluation_interval_seconds=_env_int(
+                "REGISTRY_BLACKLIST_EVALUATION_INTERVAL_SECONDS",
+                base.blacklist_evaluation_interval_seconds,
             ),
         )
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.serving import REGISTRY, free_port, registry_env
+from registry.blacklist.demo import STORIES
 from registry.kernel.clock import ManualClock, SystemClock
 from registry.membership.models import Vendor
 from registry.services import Services
@@ -131,7 +132,7 @@ async def test_demo_reset_asks_then_rebuilds_the_demo(services: Services, associ
     assert "before-reset" not in slugs
     assert {"yunzhan-cloud", "shanhe-health"} <= slugs
     async with services.ctx.db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Vendor)) == 24
+        assert await session.scalar(select(func.count()).select_from(Vendor)) == 24 + len(STORIES)
 
 
 def _start_up_line(env: dict[str, str]) -> str:

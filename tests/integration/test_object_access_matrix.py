@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final
 
@@ -24,17 +24,23 @@ import httpx
 from litestar.routes import HTTPRoute
 from sqlalchemy import func, select
 
+from attestations.envelope import sign_envelope
 from attestations.keys import SigningKey
 from public_site.form_token import FormTokens
 from registry.app import create_app
+from registry.blacklist.remedies import appeal_envelope, repair_envelope
+from registry.blacklist.signing import answer_envelope
+from registry.blacklist.states import VoteChoice
+from registry.blacklist.votes import vote_envelope
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
+from registry.clock import ManualClock
 from registry.db.base import Base
 from registry.kernel.caller import Role
 from registry.services import Services
 from registry.settings import Settings
-from tests.factories import MemberVendor, apply_vendor, member_vendor
+from tests.factories import MemberVendor, admin_caller, apply_vendor, member_vendor
 
 SECRET_HEADER: Final = "X-Complaint-Secret"
 OTHER_ASSOCIATION: Final = "sipa"
@@ -61,6 +67,11 @@ class World:
     """The secret of a complaint of someone else (against the other vendor)."""
     form_token: str
     clock_now: Any
+    blacklist_case: str
+    """A blacklist case against the victim, awaiting its answer."""
+    other_member: str
+    """A committee member of sipa, logged in with its vote key."""
+    other_member_key: SigningKey
 
 
 @dataclass(frozen=True)
@@ -120,6 +131,51 @@ APPLICATION: Final = "/api/v1/applications/{application_id}"
 CONSUMER: Final = "/api/v1/complaints/{tracking_code}"
 INBOX: Final = "/api/v1/inbox/complaints/{tracking_code}"
 MEDIATION: Final = "/api/v1/mediation/complaints/{tracking_code}"
+BLACKLIST: Final = "/api/v1/blacklist"
+BLACKLIST_CASE: Final = f"{BLACKLIST}/cases/{{reference}}"
+BLACKLIST_ASSOCIATION: Final = f"{BLACKLIST}/associations/{{association}}"
+
+
+def _vote(world: World) -> dict[str, Any]:
+    """A well-formed vote by sipa's committee member on csia's case."""
+    return vote_envelope(
+        world.other_member_key,
+        ballot="case:1",
+        case_reference=world.blacklist_case,
+        evidence_digest="0" * 64,
+        choice=VoteChoice.ABSTAIN,
+        reason="越权投票",
+        issued_at=world.clock_now,
+    ).to_dict()
+
+
+def _answer(world: World) -> dict[str, Any]:
+    """Well-formed, signed by the outsider's own key, answering the victim's case."""
+    return answer_envelope(
+        world.other_vendor.key,
+        case=world.blacklist_case,
+        vendor=world.victim.slug,
+        statement="不是我们的问题",
+        issued_at=world.clock_now,
+    ).to_dict()
+
+
+def _rule(minimum: int) -> dict[str, Any]:
+    return {
+        "rule_id": "complaints-substantiated",
+        "kind": "substantiated_complaints",
+        "title_zh": "投诉经查属实",
+        "title_en": "Substantiated complaints",
+        "text_zh": "投诉经查属实。",
+        "text_en": "Substantiated complaints.",
+        "parameters": {
+            "min_complaints": minimum,
+            "min_distinct_complainants": 1,
+            "window_days": 90,
+        },
+        "tier_proposed": "minor",
+    }
+
 
 PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
     # Applications: an admin of another association.
@@ -271,6 +327,83 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
         )
         for token in (w.other_mediator, w.other_admin)
     ],
+    # Blacklist: the victim's case, its inbox, csia's terms, rulebooks and case list.
+    ("GET", BLACKLIST_CASE): lambda w: [
+        Probe(f"{BLACKLIST}/cases/{w.blacklist_case}", token)
+        for token in (w.other_vendor.token, w.other_admin, w.other_mediator)
+    ],
+    ("POST", f"{BLACKLIST_CASE}/answer"): lambda w: _vendor(
+        w, f"{BLACKLIST}/cases/{w.blacklist_case}/answer", _answer(w)
+    ),
+    ("POST", f"{BLACKLIST_CASE}/relayed-answer"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-answer",
+            w.other_mediator,
+            {"statement": "代为陈述"},
+        )
+    ],
+    ("GET", f"{BLACKLIST}/vendors/{{slug}}/cases"): lambda w: [
+        Probe(f"{BLACKLIST}/vendors/{w.victim.slug}/cases", token)
+        for token in (w.other_vendor.token, w.other_admin)
+    ],
+    ("GET", f"{BLACKLIST_ASSOCIATION}/cases"): lambda w: [
+        Probe(f"{BLACKLIST}/associations/csia/cases", token)
+        for token in (w.other_admin, w.other_mediator)
+    ],
+    ("PUT", f"{BLACKLIST_ASSOCIATION}/terms"): lambda w: _admin(
+        w, f"{BLACKLIST}/associations/csia/terms", {"answer_window_days": 1}
+    ),
+    # The committee side: another association's member, admin or vendor on csia's case.
+    ("POST", f"{BLACKLIST_CASE}/votes"): lambda w: [
+        Probe(f"{BLACKLIST}/cases/{w.blacklist_case}/votes", w.other_member, _vote(w))
+    ],
+    ("POST", f"{BLACKLIST_CASE}/recusals"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/recusals",
+            w.other_member,
+            {"ballot": "case:1", "reason": "voluntary", "detail": "与本案无关"},
+        )
+    ],
+    ("POST", f"{BLACKLIST_CASE}/extension"): lambda w: _admin(
+        w, f"{BLACKLIST}/cases/{w.blacklist_case}/extension", {"reason": "需要更多时间"}
+    ),
+    ("POST", f"{BLACKLIST_CASE}/appeal"): lambda w: _vendor(
+        w,
+        f"{BLACKLIST}/cases/{w.blacklist_case}/appeal",
+        appeal_envelope(
+            w.other_vendor.key,
+            case=w.blacklist_case,
+            vendor=w.victim.slug,
+            grounds="不服",
+            issued_at=w.clock_now,
+        ).to_dict(),
+    ),
+    ("POST", f"{BLACKLIST_CASE}/repair"): lambda w: _vendor(
+        w,
+        f"{BLACKLIST}/cases/{w.blacklist_case}/repair",
+        repair_envelope(
+            w.other_vendor.key,
+            case=w.blacklist_case,
+            vendor=w.victim.slug,
+            commitment="承诺整改",
+            changes="已整改",
+            issued_at=w.clock_now,
+        ).to_dict(),
+    ),
+    ("POST", f"{BLACKLIST_ASSOCIATION}/committee"): lambda w: _admin(
+        w,
+        f"{BLACKLIST}/associations/csia/committee",
+        {"display_name": "冒名委员", "public_key": SigningKey.generate().public_key.to_base64()},
+    ),
+    ("GET", f"{BLACKLIST}/appeals/{{appeal_id}}"): lambda w: _admin(w, f"{BLACKLIST}/appeals/1"),
+    ("POST", f"{BLACKLIST}/appeals/{{appeal_id}}/panel"): lambda w: _admin(
+        w, f"{BLACKLIST}/appeals/1/panel"
+    ),
+    ("POST", f"{BLACKLIST_ASSOCIATION}/rulebooks"): lambda w: _admin(
+        w,
+        f"{BLACKLIST}/associations/csia/rulebooks",
+        {"effective_from": "2027-06-01T00:00:00Z", "rules": [_rule(1)]},
+    ),
 }
 """(method, route) -> the outsiders' requests at the victim's object."""
 
@@ -284,6 +417,9 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/associations/{association}/schemes"),
     ("GET", "/api/v1/associations/{slug}/complaint-sla"),
     ("GET", "/api/v1/log/entries/{index}"),
+    ("GET", f"{BLACKLIST_ASSOCIATION}/terms"),
+    ("GET", f"{BLACKLIST_ASSOCIATION}/rulebooks"),
+    ("GET", f"{BLACKLIST_ASSOCIATION}/rulebooks/{{version}}"),
     ("GET", "/transparency/entries/{index}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
@@ -294,8 +430,8 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/docs/assets/{name}"),
 }
 """Routes that name an object but only read what the registry publishes to everyone:
-the directory, keys, certificates and their history, schemes, clocks, the log, badges,
-and the site's own files."""
+the directory, keys, certificates and their history, schemes, clocks, blacklist rulebooks
+and terms, the log, badges, and the site's own files."""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:
@@ -384,6 +520,20 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
     )
     assert rejected.json()["status"] == "escalated", rejected.text
     others = await _file(api, other_vendor.slug, "13900139000")
+    blacklist_case = await _blacklist_case(api, services, victim)
+    member_key = SigningKey.generate()
+    await services.blacklist_committee.appoint(
+        await admin_caller(services),
+        OTHER_ASSOCIATION,
+        display_name="sipa committee member",
+        public_key=member_key.public_key,
+    )
+    challenge = await services.accounts.issue_challenge(member_key.key_id)
+    other_member = (
+        await services.accounts.login(
+            sign_envelope(challenge.payload, [member_key], payload_type=challenge.payload_type)
+        )
+    ).token
     return World(
         victim=victim,
         other_vendor=other_vendor,
@@ -395,7 +545,35 @@ async def _world(api: httpx.AsyncClient, services: Services, association: str) -
         other_secret=others["secret"],
         form_token=FormTokens(services.ctx).issue().value,
         clock_now=services.ctx.clock.now(),
+        blacklist_case=blacklist_case,
+        other_member=other_member,
+        other_member_key=member_key,
     )
+
+
+async def _blacklist_case(api: httpx.AsyncClient, services: Services, victim: MemberVendor) -> str:
+    """A rulebook published a notice period ago; one complaint the victim concedes opens
+    a case against it when its consumer accepts (the substantiation's reaction)."""
+    now = services.ctx.clock.now()
+    earlier = Services(replace(services.ctx, clock=ManualClock(now - timedelta(days=31))))
+    admin = await admin_caller(earlier)
+    await earlier.blacklist_rules.publish(admin, "csia", [_rule(1)], now - timedelta(hours=1))
+    filed = await _file(api, victim.slug, "13700137000")
+    auth = {"Authorization": f"Bearer {victim.token}"}
+    await api.post(
+        f"/api/v1/inbox/complaints/{filed['tracking_code']}/proposal",
+        headers=auth,
+        json={"proposal": "全额退款", "concede": True},
+    )
+    accepted = await api.post(
+        f"/api/v1/complaints/{filed['tracking_code']}/accept",
+        headers={SECRET_HEADER: filed["secret"]},
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert (await services.blacklist_rules.evaluate()).opened == []  # opened on accepting
+    inbox = await api.get(f"/api/v1/blacklist/vendors/{victim.slug}/cases", headers=auth)
+    (case,) = inbox.json()["items"]
+    return str(case["reference"])
 
 
 async def _send(api: httpx.AsyncClient, method: str, probe: Probe) -> httpx.Response:
@@ -419,7 +597,8 @@ async def test_outsiders_are_refused_every_object_and_write_nothing(
     world = await _world(api, services, association)
     before = await _footprint(services)
     assert before["log size"] > 0
-    assert before["complaint"] == 2
+    assert before["complaint"] == 3
+    assert before["blacklist_case"] == 1
     refused: list[str] = []
     wrote: list[str] = []
     sent = 0

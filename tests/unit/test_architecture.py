@@ -71,6 +71,7 @@ def test_member_api_resolves_dependencies_one_at_a_time() -> None:
 AGGREGATES = frozenset(
     {
         "accounts",
+        "blacklist",
         "certification",
         "complaints",
         "federation",
@@ -161,6 +162,26 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     "; the compromise listing reads applications",
     ("complaints", "registry.membership.models"): "a complaint's vendor is an ORM "
     "relationship, and attachment matches the vendor's verified domains",
+    # The blacklist: its rules are evaluated over facts other aggregates hold, and its
+    # signed statements (answers, votes, appeals, repairs) are verified like theirs.
+    ("blacklist", "registry.complaints.models"): "rules count substantiated complaints and "
+    "SLA breaches; evaluation reads them, never writes them",
+    ("blacklist", "registry.certification.models"): "the attestation-contradicted rule "
+    "compares attested periods with audits",
+    ("blacklist", "registry.certification.audit_models"): "the leak and contradiction rules "
+    "read audits' major nonconformities",
+    ("blacklist", "registry.membership.models"): "evaluation and notice read member vendors "
+    "(status, domains) to name and notify the subject",
+    ("blacklist", "registry.transparency.models"): "evidence items carry their log indexes, "
+    "and a recount reads the vote leaves back from the log",
+    ("blacklist", "registry.accounts.models"): "appointing a committee member makes its "
+    "principal in the appointment's transaction; evaluation reads mediators' principals",
+    ("blacklist", "registry.keys.models"): "votes are verified against the member's "
+    "registered key, and appointment registers it",
+    ("blacklist", "registry.keys.services"): "answers, appeals and repairs are checked by the "
+    "same vendor-key rules (usable_vendor_key, refuse_if_revoked) as attestations",
+    ("blacklist", "registry.notifications.services"): "each case step queues its webhook or "
+    "mediators' notice in the step's own transaction (the outbox)",
     # The outbox is below the aggregates that speak to vendors and mediators.
     ("complaints", "registry.notifications.services"): "a complaint's own notices to its "
     "vendor and mediators are queued in the step that causes them (the outbox)",

@@ -1,0 +1,58 @@
+"""What the blacklist tells other aggregates: a listing was decided, became final, ended.
+
+The certificate of a listed member vendor reacts to these (the composition root wires
+the reaction, `certification.follow_listing`); the blacklist imports nothing of
+certification. Each event carries what its listing's tier asks of the certificate
+(`registry.blacklist.decisions`), so the reaction needs no knowledge of tiers, and the
+actor is always the listing's own decision (`listing:<id>`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from registry.events import DomainEvent
+
+
+class HoldAction(enum.StrEnum):
+    """What a listing asks of its vendor's certificate, under the listing's own cause."""
+
+    SUSPEND = "suspend"
+    """Raise the listing's hold (general and serious listings, on publication)."""
+    REVOKE = "revoke"
+    """Revoke (a serious listing, once it can no longer be appealed)."""
+    REINSTATE = "reinstate"
+    """Lift the listing's hold (its end: expiry, retraction, repair)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingEvent(DomainEvent):
+    """A listing of a member vendor changed in a way its certificate must follow."""
+
+    listing_id: int
+    vendor_id: int
+    action: HoldAction
+    reason: str
+    """Why, in the words the transition records (no personal data)."""
+    principal_id: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ListingDecided(ListingEvent):
+    """A committee decided to list the vendor at a tier that holds its certificate."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingBecameFinal(ListingEvent):
+    """A serious listing can no longer be appealed: the certificate is revoked."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListingEnded(ListingEvent):
+    """The listing expired, was retracted on appeal or repaired: its hold is lifted."""
+
+
+LISTING_EVENTS: tuple[type[ListingEvent], ...] = (ListingDecided, ListingBecameFinal, ListingEnded)
