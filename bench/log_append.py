@@ -1,5 +1,6 @@
-"""Transparency-log append rate on SQLite: 100k entries through `LogAppender.append_many`.
+"""Transparency-log append rate: 100k entries through `LogAppender.append_many`.
 
+On SQLite, or on PostgreSQL when `REGISTRY_DATABASE_URL` names one (bench/harness.py).
 Each batch is one write transaction (BEGIN IMMEDIATE … COMMIT), as a batch ingestion of
 attestations would be; every leaf carries a realistic signed DSSE envelope (~1.3 KB), so
 the figure includes RFC 8785 canonicalisation, leaf and node hashing and the inserts.
@@ -12,25 +13,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from attestations.envelope import sign_envelope
-from attestations.keys import SigningKey
-from attestations.merkle import TreeBuilder, leaf_hash
-from attestations.statement import Subject, make_statement
-from registry.context import RegistryContext
-from registry.db.migrate import upgrade
-from registry.db.session import Database, create_engine
-from registry.kernel.clock import SystemClock
-from registry.settings import Settings
-from registry.transparency.entries import EntryType
-from registry.transparency.models import LogEntry
-from registry.transparency.services import LogAppender, PendingLeaf, TransparencyLogService
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from attestations.envelope import sign_envelope  # noqa: E402
+from attestations.keys import SigningKey  # noqa: E402
+from attestations.merkle import TreeBuilder, leaf_hash  # noqa: E402
+from attestations.statement import Subject, make_statement  # noqa: E402
+from bench.harness import Outcome, bench_settings, database_label, print_setting, run  # noqa: E402
+from registry.context import RegistryContext  # noqa: E402
+from registry.db.migrate import upgrade  # noqa: E402
+from registry.db.session import Database, create_engine  # noqa: E402
+from registry.kernel.clock import SystemClock  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+from registry.transparency.entries import EntryType  # noqa: E402
+from registry.transparency.models import LogEntry  # noqa: E402
+from registry.transparency.services import LogAppender, PendingLeaf, TransparencyLogService  # noqa: E402
 
 TARGET_APPENDS_PER_SECOND = 5_000
 
@@ -59,30 +64,24 @@ def sample_envelope() -> dict[str, Any]:
     return sign_envelope(statement.to_bytes(), [key]).to_dict()
 
 
-async def run(entries: int, batch: int) -> float:
-    with tempfile.TemporaryDirectory(prefix="log-append-") as directory:
-        settings = Settings(data_dir=Path(directory))
-        clock = SystemClock()
-        ctx = RegistryContext(
-            settings, Database(create_engine(settings)), clock, SigningKey.generate()
-        )
-        try:
-            await upgrade(ctx.db)
-            envelope = sample_envelope()
-            started = time.perf_counter()
-            for first in range(0, entries, batch):
-                leaves = [
-                    PendingLeaf(
-                        EntryType.ATTESTATION, {"attestation_id": number, "envelope": envelope}
-                    )
-                    for number in range(first, min(first + batch, entries))
-                ]
-                async with ctx.db.transaction() as session:
-                    await LogAppender(session, clock.now()).append_many(leaves)
-            elapsed = time.perf_counter() - started
-            await check(ctx, entries)
-        finally:
-            await ctx.db.dispose()
+async def measure(settings: Settings, entries: int, batch: int) -> float:
+    clock = SystemClock()
+    ctx = RegistryContext(settings, Database(create_engine(settings)), clock, SigningKey.generate())
+    try:
+        await upgrade(ctx.db)
+        envelope = sample_envelope()
+        started = time.perf_counter()
+        for first in range(0, entries, batch):
+            leaves = [
+                PendingLeaf(EntryType.ATTESTATION, {"attestation_id": number, "envelope": envelope})
+                for number in range(first, min(first + batch, entries))
+            ]
+            async with ctx.db.transaction() as session:
+                await LogAppender(session, clock.now()).append_many(leaves)
+        elapsed = time.perf_counter() - started
+        await check(ctx, entries)
+    finally:
+        await ctx.db.dispose()
     return elapsed
 
 
@@ -99,20 +98,26 @@ async def check(ctx: RegistryContext, entries: int) -> None:
         assert await log.root(session, entries) == builder.root(), "stored root differs"
 
 
-def main() -> None:
+def main() -> list[Outcome]:
+    """Append the entries in batches and check the stored root afterwards."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1_000, help="appends per transaction")
     args = parser.parse_args()
-    elapsed = asyncio.run(run(args.entries, args.batch))
+    with bench_settings("log-append") as settings:
+        print_setting(settings)
+        elapsed = asyncio.run(measure(settings, args.entries, args.batch))
     rate = args.entries / elapsed
-    verdict = "meets" if rate >= TARGET_APPENDS_PER_SECOND else "MISSES"
-    print(
-        f"log append (SQLite, {args.entries:,} entries, {args.batch:,} per transaction): "
-        f"{rate:,.0f} appends/s in {elapsed:.1f} s; target >= {TARGET_APPENDS_PER_SECOND:,}/s "
-        f"({verdict})"
-    )
+    return [
+        Outcome(
+            "log append",
+            f"{rate:,.0f} appends/s in {elapsed:.1f} s ({database_label(settings)}, "
+            f"{args.entries:,} entries, {args.batch:,} per transaction; target >= "
+            f"{TARGET_APPENDS_PER_SECOND:,}/s)",
+            rate >= TARGET_APPENDS_PER_SECOND,
+        )
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

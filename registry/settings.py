@@ -52,6 +52,12 @@ class Settings:
     """The federation's name in Chinese, as the Chinese pages show it."""
     log_origin: str = "trust-registry.example/log"
     """C2SP checkpoint origin line; also the signed-note key name of the federation key."""
+    federation_key_seed: str = field(default="", repr=False)
+    """Base64 Ed25519 seed of the federation key, e.g. from a secret store; empty means the
+    key file under `keys_dir`. Kept out of `repr` so the secret never reaches a log."""
+    pii_key: str = field(default="", repr=False)
+    """Base64 32-byte SecretBox key sealing complainants' contacts; empty means the key file
+    under `keys_dir`. Kept out of `repr` like the federation key."""
     public_base_url: str = "http://127.0.0.1:8000"
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or CIDR blocks of the reverse proxies in front of the registry; only
@@ -190,6 +196,8 @@ class Settings:
                 "REGISTRY_FEDERATION_NAME_ZH", base.federation_name_zh
             ),
             log_origin=os.environ.get("REGISTRY_LOG_ORIGIN", base.log_origin),
+            federation_key_seed=os.environ.get("REGISTRY_FEDERATION_KEY", ""),
+            pii_key=os.environ.get("REGISTRY_PII_KEY", ""),
             public_base_url=os.environ.get("REGISTRY_PUBLIC_BASE_URL", base.public_base_url),
             trusted_proxies=_env_proxies("REGISTRY_TRUSTED_PROXIES"),
             max_body_bytes=_env_int("REGISTRY_MAX_BODY_BYTES", base.max_body_bytes),

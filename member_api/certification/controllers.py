@@ -32,6 +32,7 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import page_out, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.certification.machine import Trigger
+from registry.certification.verdict import verdict
 from registry.errors import NotFound
 from registry.kernel.caller import Role
 from registry.settings import Settings
@@ -49,14 +50,15 @@ class CertificationController(Controller):
     async def status(self, services: ServicesDep, slug: FromPath[str]) -> CertificationOut:
         """State, level, validity, scheme version and the log index of the latest change.
 
-        `certified` is true only in states active and renewal_due (fail closed). `causes`
+        `certified` is true only in states active and renewal_due with a validity that has
+        not ended (fail closed; the badge and badge token say the same). `causes`
         lists every cause in force (an association's suspension, a blacklist listing, a
         failed audit, an unmet criterion, an overdue audit) with who may lift it.
         """
         status = await services.certification.public_status(slug)
         if status is None:
             raise NotFound(f"no member vendor with slug {slug!r}")
-        return certification_out(status)
+        return certification_out(status, verdict(status, services.ctx.clock.now()))
 
     @get("/history", opt=opt(PUBLIC))
     async def history(self, services: ServicesDep, slug: FromPath[str]) -> list[TransitionOut]:

@@ -18,6 +18,7 @@ from registry.certification.status import (
     TransitionView,
     causes_of,
 )
+from registry.certification.verdict import Verdict
 
 
 class CauseOut(msgspec.Struct):
@@ -38,7 +39,12 @@ class CauseOut(msgspec.Struct):
 
 
 class CertificationOut(msgspec.Struct):
-    """A vendor's certificate as anyone may see it; `certified` fails closed."""
+    """A vendor's certificate as anyone may see it; `certified` fails closed.
+
+    `certified`, `state` and `level` are the verdict at the moment of the answer, the same
+    one the badge and the badge token state: a certificate whose validity has ended reads
+    `expired` even before the expiry job has recorded it.
+    """
 
     vendor: str
     name_zh: str
@@ -161,21 +167,21 @@ class BatchOut(msgspec.Struct):
     items: list[BatchItemOut]
 
 
-def certification_out(status: PublicCertification) -> CertificationOut:
-    """Shape the public view."""
+def certification_out(status: PublicCertification, decided: Verdict) -> CertificationOut:
+    """Shape the public view as of `decided`, the verdict on it now."""
     return CertificationOut(
         vendor=status.vendor_slug,
         name_zh=status.name_zh,
         name_en=status.name_en,
-        certified=status.certified,
-        state=status.state.value if status.state else None,
-        level=status.level,
+        certified=decided.certified,
+        state=decided.state.value if decided.state else None,
+        level=decided.level,
         valid_until=status.valid_until,
         scheme=status.scheme,
         log_index=status.log_index,
         changed_at=status.changed_at,
         causes=[cause_out(c) for c in status.causes],
-        audit_due=status.audit_due,
+        audit_due=status.audit_due if decided.certified else None,
     )
 
 

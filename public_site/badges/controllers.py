@@ -26,9 +26,9 @@ from public_site.badges.rendering import (
     render_shields_json,
     render_svg,
 )
-from public_site.badges.tokens import issue_badge_token
 from public_site.site import ReadsDep, provide_reads
 from registry.accounts.access import PUBLIC, opt
+from registry.certification.badge_tokens import issue_badge_token
 from registry.errors import NotFound
 
 SVG_MEDIA_TYPE: Final = "image/svg+xml"

@@ -1,43 +1,29 @@
-"""What a badge says, as pure functions: a certificate and a time in, an image or JSON out.
+"""What a badge looks like, as pure functions: a verdict in, an image or JSON out.
 
-Fail closed: only an active or renewal-due certificate with a level of 1-3 and a validity
-that has not ended reads "certified". Everything else, including an unknown vendor, a
-certificate with missing facts, or any error on the way, renders the neutral
-"not certified" badge. The images carry only fixed, translated words, never text a
-vendor supplied, so nothing a vendor registers can end up inside an SVG.
+Whether a vendor is certified is decided in one place, `registry.certification.verdict`,
+which every face reads; this module only draws each of its kinds. An unknown vendor or
+any error on the way renders the neutral "not certified" badge. The images carry only
+fixed, translated words, never text a vendor supplied, so nothing a vendor registers can
+end up inside an SVG.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Final
 from xml.sax.saxutils import escape, quoteattr
 
 from public_site.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, language
-from registry.certification.status import CertificationState, PublicCertification
+from registry.certification.verdict import VerdictKind
 
-LEVELS: Final = frozenset({1, 2, 3})
 STYLES: Final = ("flat", "plain")
 DEFAULT_STYLE: Final = "flat"
 SHIELDS_MIN_CACHE_SECONDS: Final = 300
 """shields.io ignores endpoint cacheSeconds below 300."""
-
-
-class BadgeKind(enum.StrEnum):
-    """The six faces of a badge."""
-
-    CERTIFIED = "certified"
-    RENEWAL_DUE = "renewal_due"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    NOT_CERTIFIED = "not_certified"
 
 
 @dataclass(frozen=True)
@@ -53,55 +39,14 @@ LABEL: Final = N_("Trust Registry")
 TITLE: Final = N_("%(label)s: %(message)s")
 """The image's accessible name: both halves, with the language's own colon."""
 FACES: Final = {
-    BadgeKind.CERTIFIED: BadgeFace(N_("certified L%(level)s"), "1a7f37"),
-    BadgeKind.RENEWAL_DUE: BadgeFace(N_("certified L%(level)s · renewal due"), "7d5b00"),
-    BadgeKind.SUSPENDED: BadgeFace(N_("suspended"), "b42318"),
-    BadgeKind.REVOKED: BadgeFace(N_("revoked"), "7a1212"),
-    BadgeKind.EXPIRED: BadgeFace(N_("expired"), "6b3fa0"),
-    BadgeKind.NOT_CERTIFIED: BadgeFace(N_("not certified"), "57606a"),
+    VerdictKind.CERTIFIED: BadgeFace(N_("certified L%(level)s"), "1a7f37"),
+    VerdictKind.RENEWAL_DUE: BadgeFace(N_("certified L%(level)s · renewal due"), "7d5b00"),
+    VerdictKind.SUSPENDED: BadgeFace(N_("suspended"), "b42318"),
+    VerdictKind.REVOKED: BadgeFace(N_("revoked"), "7a1212"),
+    VerdictKind.EXPIRED: BadgeFace(N_("expired"), "6b3fa0"),
+    VerdictKind.NOT_CERTIFIED: BadgeFace(N_("not certified"), "57606a"),
 }
 LABEL_COLOR: Final = "3d3d3d"
-_KIND_OF_STATE: Final = {
-    CertificationState.SUSPENDED: BadgeKind.SUSPENDED,
-    CertificationState.REVOKED: BadgeKind.REVOKED,
-    CertificationState.EXPIRED: BadgeKind.EXPIRED,
-}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What may be said about a vendor now: the effective state and the level it carries."""
-
-    kind: BadgeKind
-    state: CertificationState | None
-    level: int | None
-
-    @property
-    def certified(self) -> bool:
-        """True only for the two certified faces."""
-        return self.kind in {BadgeKind.CERTIFIED, BadgeKind.RENEWAL_DUE}
-
-
-NOT_CERTIFIED: Final = Verdict(BadgeKind.NOT_CERTIFIED, None, None)
-
-
-def verdict(certification: PublicCertification | None, now: datetime) -> Verdict:
-    """Decide what a badge may claim, failing closed on anything incomplete or past due.
-
-    A certificate whose validity ended reads "expired" even before the expiry job has
-    recorded the transition, so a stopped scheduler can never keep a badge green.
-    """
-    if certification is None or certification.state is None:
-        return NOT_CERTIFIED
-    state = certification.state
-    if state.certifies:
-        if certification.level not in LEVELS or certification.valid_until is None:
-            return NOT_CERTIFIED
-        if now >= certification.valid_until:
-            return Verdict(BadgeKind.EXPIRED, CertificationState.EXPIRED, None)
-        kind = BadgeKind.CERTIFIED if state is CertificationState.ACTIVE else BadgeKind.RENEWAL_DUE
-        return Verdict(kind, state, certification.level)
-    return Verdict(_KIND_OF_STATE.get(state, BadgeKind.NOT_CERTIFIED), state, None)
 
 
 def badge_label(lang: str) -> str:
@@ -109,7 +54,7 @@ def badge_label(lang: str) -> str:
     return language(lang).gettext(LABEL)
 
 
-def badge_message(kind: BadgeKind, level: int | None, lang: str) -> str:
+def badge_message(kind: VerdictKind, level: int | None, lang: str) -> str:
     """The right half of the badge."""
     return language(lang).gettext(FACES[kind].message) % {"level": level}
 
@@ -163,7 +108,7 @@ _PAD: Final = 6
 
 
 @lru_cache(maxsize=256)
-def render_svg(kind: BadgeKind, level: int | None, lang: str, style: str) -> RenderedBadge:
+def render_svg(kind: VerdictKind, level: int | None, lang: str, style: str) -> RenderedBadge:
     """The badge image: a pure function of its face, language and style (memoised)."""
     label, message = badge_label(lang), badge_message(kind, level, lang)
     color = FACES[kind].color
@@ -197,13 +142,13 @@ def render_svg(kind: BadgeKind, level: int | None, lang: str, style: str) -> Ren
 
 
 @lru_cache(maxsize=256)
-def render_shields_json(kind: BadgeKind, level: int | None, lang: str) -> RenderedBadge:
+def render_shields_json(kind: VerdictKind, level: int | None, lang: str) -> RenderedBadge:
     """The shields.io endpoint document (schemaVersion 1) for the same face.
 
     `isError` is set on every face that is not certified: shields.io then refuses a
     `?color=` override, so nobody can re-colour a suspended badge green.
     """
-    certified = kind in {BadgeKind.CERTIFIED, BadgeKind.RENEWAL_DUE}
+    certified = kind in {VerdictKind.CERTIFIED, VerdictKind.RENEWAL_DUE}
     document = {
         "schemaVersion": 1,
         "label": badge_label(lang),

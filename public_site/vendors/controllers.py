@@ -7,13 +7,14 @@ from litestar.params import FromPath
 from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
-from public_site.badges.rendering import NOT_CERTIFIED, badge_message, verdict
+from public_site.badges.rendering import badge_message
 from public_site.complaints.controllers import figures_context
 from public_site.controller import SitePageController
 from public_site.i18n import N_
 from public_site.reads import VendorProfile
 from public_site.site import ReadsDep, SiteDep
 from registry.accounts.access import PUBLIC, opt
+from registry.certification.verdict import NOT_CERTIFIED, verdict
 from registry.errors import NotFound
 
 EMBED_ALT = N_("Trust registry badge: select to verify")

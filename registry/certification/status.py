@@ -1,8 +1,9 @@
 """What the outside world may know about a vendor's certificate.
 
 These frozen views are the contract the public site (badges, vendor pages) and the API
-read; they carry no ORM objects, so callers cannot lazy-load or mutate anything. A badge
-must fail closed: only `CertificationState.certifies` states read as certified.
+read; they carry no ORM objects, so callers cannot lazy-load or mutate anything. Whether
+a certificate may be called certified depends on the moment too, so it is not a property
+of these views: every face asks `verdict.verdict(view, now)`.
 """
 
 from __future__ import annotations
@@ -140,11 +141,6 @@ class PublicCertification:
     scheme_title_en: str | None = None
     audit_due: datetime | None = None
     """When the next third-party audit must be in (L2 and L3 certificates only)."""
-
-    @property
-    def certified(self) -> bool:
-        """Fail closed: anything but an active or renewal-due certificate is not certified."""
-        return self.state is not None and self.state.certifies
 
 
 @dataclass(frozen=True)

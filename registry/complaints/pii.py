@@ -1,5 +1,6 @@
 """Personal data at rest: the contact is sealed with PyNaCl SecretBox under a key kept
-apart from the database (var/keys/pii.key, mode 0600, or `REGISTRY_PII_KEY`).
+apart from the database (var/keys/pii.key, mode 0600, or `REGISTRY_PII_KEY`, read into
+`Settings.pii_key`).
 
 A stolen database file therefore reveals no names, phones or e-mails. Rate limits and
 duplicate merging need to recognise a repeat contact or IP without storing it, so they
@@ -27,6 +28,7 @@ from registry.settings import Settings
 
 PII_KEY_FILE = "pii.key"
 PII_KEY_ENV = "REGISTRY_PII_KEY"
+"""Where `Settings.from_env` reads `pii_key`; named in errors about it."""
 
 
 class Contact(msgspec.Struct, forbid_unknown_fields=True):
@@ -50,9 +52,8 @@ def pii_key_path(settings: Settings) -> Path:
 
 def load_or_create_pii_key(settings: Settings) -> bytes:
     """The 32-byte PII key: from the environment, the key file, or newly created (0600)."""
-    from_env = os.environ.get(PII_KEY_ENV)
-    if from_env:
-        return _decode_key(from_env, PII_KEY_ENV)
+    if settings.pii_key:
+        return _decode_key(settings.pii_key, PII_KEY_ENV)
     path = pii_key_path(settings)
     if path.exists():
         return _decode_key(path.read_text().strip(), str(path))

@@ -1,12 +1,12 @@
 """The federation's signing key: generated on first start into var/keys/ (mode 0600).
 
-`REGISTRY_FEDERATION_KEY` (base64 seed) overrides the file so deployments can inject the
-key from a secret store; the seed is never logged.
+`REGISTRY_FEDERATION_KEY` (base64 seed, read into `Settings.federation_key_seed`)
+overrides the file so deployments can inject the key from a secret store; the seed is
+never logged.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from attestations.keys import SigningKey, b64decode_strict, load_signing_key
@@ -14,6 +14,8 @@ from registry.datadir import private_dir
 from registry.settings import Settings
 
 FEDERATION_KEY_FILE = "federation.key"
+FEDERATION_KEY_ENV = "REGISTRY_FEDERATION_KEY"
+"""Where `Settings.from_env` reads `federation_key_seed`; named in errors about it."""
 
 
 def federation_key_path(settings: Settings) -> Path:
@@ -23,9 +25,8 @@ def federation_key_path(settings: Settings) -> Path:
 
 def load_or_create_federation_key(settings: Settings) -> SigningKey:
     """Return the federation key, creating it (0600) if this is the first start."""
-    from_env = os.environ.get("REGISTRY_FEDERATION_KEY")
-    if from_env:
-        return SigningKey(b64decode_strict(from_env, "REGISTRY_FEDERATION_KEY"))
+    if settings.federation_key_seed:
+        return SigningKey(b64decode_strict(settings.federation_key_seed, FEDERATION_KEY_ENV))
     path = federation_key_path(settings)
     if path.exists():
         return load_signing_key(path)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from bench.serving import registry_server
 from tests.browser.demo_site import CHROMIUM, CHROMIUM_ARGS
-from tests.serving import registry_server
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

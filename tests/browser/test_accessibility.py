@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from bench.serving import REGISTRY, registry_env
 from tests.browser.demo_site import (
     AXE_OPTIONS,
     AXE_RUN,
@@ -31,7 +32,6 @@ from tests.browser.demo_site import (
     blocking_findings,
     report,
 )
-from tests.serving import REGISTRY, registry_env
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 

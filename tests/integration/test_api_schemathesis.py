@@ -28,7 +28,7 @@ from schemathesis.checks import (  # the registry of built-in checks, by name
     status_code_conformance,
 )
 
-from tests.serving import REGISTRY, registry_env, registry_server
+from bench.serving import REGISTRY, registry_env, registry_server
 
 pytestmark = pytest.mark.slow
 

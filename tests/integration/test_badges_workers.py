@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.serving import registry_server
 from registry.app import build_context
 from registry.certification.machine import Trigger
 from registry.db.migrate import upgrade
@@ -17,7 +18,6 @@ from registry.kernel.clock import SystemClock
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import admin_caller, vendor_in_state
-from tests.serving import registry_server
 
 pytestmark = pytest.mark.slow
 PROPAGATION_LIMIT = 2.0

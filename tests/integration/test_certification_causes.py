@@ -22,6 +22,7 @@ from registry.certification.machine import Trigger, blacklist_listing
 from registry.certification.models import TransitionCause
 from registry.certification.signing import attestation_envelope, audit_envelope
 from registry.certification.transitions import Cause, reevaluate
+from registry.certification.verdict import verdict
 from registry.db.migrate import alembic_config, upgrade
 from registry.kernel.caller import Role
 from registry.kernel.clock import ManualClock
@@ -342,4 +343,4 @@ async def test_upgrading_keeps_an_existing_admin_suspension_in_force(
     after = await services.certification.public_status(vendor.slug)
     assert after is not None
     assert after.state is not None
-    assert (after.state.value, after.certified) == ("suspended", False)
+    assert (after.state.value, verdict(after, now).certified) == ("suspended", False)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bench.serving import REGISTRY, free_port, registry_env
 from registry.blacklist.demo import STORIES
 from registry.kernel.clock import ManualClock, SystemClock
 from registry.membership.models import Vendor
@@ -19,7 +20,6 @@ from registry.services import Services
 from tests import conftest
 from tests.cli import operator_env, run_cli
 from tests.factories import member_vendor
-from tests.serving import REGISTRY, free_port, registry_env
 
 
 async def _vendor_slugs(services: Services) -> set[str]:

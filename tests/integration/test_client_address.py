@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bench.serving import REGISTRY, free_port, registry_env, wait_until_ready
 from tests import conftest
 from tests.integration.test_complaints_api import complaint_body
-from tests.serving import REGISTRY, free_port, registry_env, wait_until_ready
 
 IP_LIMIT = 2
 _phones = count(13900000001)

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.serving import REGISTRY, free_port, registry_env, registry_server
 from registry.db.migrate import upgrade
 from registry.db.session import Database, create_engine
 from registry.settings import Settings
-from tests.serving import REGISTRY, free_port, registry_env, registry_server
 
 UNREGISTERED_FILING = {
     "subject_kind": "domain",

@@ -22,7 +22,7 @@ from typing import Final
 import httpx
 import pytest
 
-from tests.serving import registry_server
+from bench.serving import registry_server
 
 LATIN_WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9'’.@:/_-]*[A-Za-z0-9]|[A-Za-z]")
 ALLOWED: Final = (

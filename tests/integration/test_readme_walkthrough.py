@@ -37,9 +37,10 @@ from typing import Any
 import httpx
 import pytest
 
-from public_site.badges.rendering import BadgeKind, badge_message
+from bench.serving import REGISTRY, free_port, wait_until_ready
+from public_site.badges.rendering import badge_message
+from registry.certification.verdict import VerdictKind
 from registry.demo import DEMO_VENDORS
-from tests.serving import REGISTRY, free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -150,6 +151,6 @@ def test_the_readme_walkthroughs_run_as_written_and_leave_the_demo_whole(
             for slug, *_ in DEMO_VENDORS:
                 assert client.get(f"/vendors/{slug}").status_code == 200
             badge = client.get(f"/badges/{L3_VENDOR}.json", params={"lang": "en"}).json()
-            assert badge["message"] == badge_message(BadgeKind.CERTIFIED, 3, "en")
+            assert badge["message"] == badge_message(VerdictKind.CERTIFIED, 3, "en")
     with pytest.raises(httpx.TransportError):
         httpx.get(f"http://127.0.0.1:{throwaway_port}/healthz", timeout=2)

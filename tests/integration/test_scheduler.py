@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from registry.certification.signing import attestation_envelope, audit_envelope
+from registry.certification.verdict import verdict
 from registry.kernel.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, SchedulerLock, run_jobs_once, start_scheduler
@@ -68,7 +69,7 @@ async def test_jobs_catch_up_renewal_reminders_and_expiry_idempotently(
     assert status is not None
     assert status.state is not None
     assert status.state.value == "renewal_due"
-    assert status.certified
+    assert verdict(status, clock.now()).certified
     reminders = await _events(services, "certification.renewal_reminder")
     assert [r["days_left"] for r in reminders] == [55]
 
@@ -87,7 +88,7 @@ async def test_jobs_catch_up_renewal_reminders_and_expiry_idempotently(
     assert status is not None
     assert status.state is not None
     assert status.state.value == "expired"
-    assert not status.certified
+    assert not verdict(status, clock.now()).certified
     history = await services.certification.history("acme-cloud")
     assert [(t.to_state, t.cause) for t in history] == [
         ("active", "attestation"),

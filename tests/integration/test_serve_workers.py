@@ -18,8 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from registry.workers import reuse_port_available
-from tests.serving import (
+from bench.serving import (
     ESTABLISHED,
     REGISTRY,
     free_port,
@@ -28,6 +27,7 @@ from tests.serving import (
     wait_for_listeners,
     wait_until_ready,
 )
+from registry.workers import reuse_port_available
 
 pytestmark = [
     pytest.mark.slow,

@@ -26,6 +26,7 @@ from attestations.canonical import parse_json
 from attestations.checkpoint import open_checkpoint
 from attestations.keys import SigningKey
 from attestations.merkle import TreeBuilder, leaf_hash, verify_consistency, verify_inclusion
+from bench.serving import REGISTRY, free_port
 from registry.client import application_envelope
 from registry.context import RegistryContext
 from registry.db.migrate import upgrade
@@ -40,7 +41,6 @@ from registry.settings import Settings
 from registry.transparency.entries import EntryType
 from registry.transparency.models import LogCheckpoint, LogEntry, LogNode
 from tests.factories import new_credit_code
-from tests.serving import REGISTRY, free_port
 
 WRITES_BEFORE_KILL = 60
 WORKERS = 4

@@ -37,7 +37,8 @@ def test_key_file_is_created_once_with_mode_0600(
 ) -> None:
     """First start writes var/keys/pii.key (0600, directory 0700); later starts reuse it."""
     monkeypatch.delenv(PII_KEY_ENV, raising=False)
-    settings = Settings(data_dir=tmp_path / "var")
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "var"))
+    settings = Settings.from_env()
     key = load_or_create_pii_key(settings)
     path = settings.keys_dir / "pii.key"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -50,13 +51,17 @@ def test_environment_key_wins_and_is_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """REGISTRY_PII_KEY (base64, 32 bytes) overrides the file; anything else stops the start."""
-    settings = Settings(data_dir=tmp_path / "var")
-    monkeypatch.setenv(PII_KEY_ENV, base64.b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("REGISTRY_DATA_DIR", str(tmp_path / "var"))
+    secret = base64.b64encode(b"k" * 32).decode()
+    monkeypatch.setenv(PII_KEY_ENV, secret)
+    settings = Settings.from_env()
+    assert settings.pii_key == secret
+    assert secret not in repr(settings)
     assert load_or_create_pii_key(settings) == b"k" * 32
     assert not (settings.keys_dir / "pii.key").exists()
     monkeypatch.setenv(PII_KEY_ENV, base64.b64encode(b"short").decode())
     with pytest.raises(SystemExit, match="32 bytes"):
-        load_or_create_pii_key(settings)
+        load_or_create_pii_key(Settings.from_env())
 
 
 @given(

@@ -1,5 +1,8 @@
-"""A real `registry serve` for tests and benches: a free loopback port, a start that is
-waited for, a stop. Shared so that every caller waits and fails the same way."""
+"""A real `registry serve` for benches and tests: a free loopback port, a start that is
+waited for, a stop. Shared so that every caller waits and fails the same way.
+
+It lives with the benches, which must run from a checkout without the test suite's
+fixtures; the tests that start servers import it from here."""
 
 from __future__ import annotations
 
@@ -23,10 +26,15 @@ STARTUP_TIMEOUT_S = 180.0
 machine a start takes 30-60 s; this only bounds how long a broken start hangs."""
 
 
-def registry_env(data_dir: Path) -> dict[str, str]:
+def registry_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
     """This environment with the registry's data under `data_dir` and no scheduler: what
-    a `registry` process started beside a test needs."""
-    return {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
+    a `registry` process started beside a test needs. With `database_url` the process
+    uses exactly that database ("" for the SQLite file in `data_dir`), whatever this
+    environment names, so a server and the setup that filled its database agree."""
+    env = {**os.environ, "REGISTRY_DATA_DIR": str(data_dir), "REGISTRY_SCHEDULER": "0"}
+    if database_url is not None:
+        env["REGISTRY_DATABASE_URL"] = database_url
+    return env
 
 
 def free_port() -> int:
@@ -85,10 +93,13 @@ def wait_for_listeners(port: int, count: int, *, timeout_s: float = STARTUP_TIME
 
 
 @contextlib.contextmanager
-def registry_server(data_dir: Path, *serve_args: str, demo: bool = False) -> Iterator[str]:
+def registry_server(
+    data_dir: Path, *serve_args: str, demo: bool = False, database_url: str | None = None
+) -> Iterator[str]:
     """`registry serve` (scheduler off) on `data_dir`, after `registry demo` if asked;
-    yields the base URL once every worker listens and stops the server afterwards."""
-    env = registry_env(data_dir)
+    yields the base URL once every worker listens and stops the server afterwards.
+    `database_url` as in `registry_env`."""
+    env = registry_env(data_dir, database_url)
     if demo:
         subprocess.run([REGISTRY, "demo"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = free_port()
