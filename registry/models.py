@@ -28,6 +28,14 @@ from registry.keys.models import SigningKeyRecord
 from registry.membership.models import Vendor, VendorApplication, VendorDomain
 from registry.notifications.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from registry.rate_limits import ClientAction
+from registry.reports.models import (
+    ComplaintFact,
+    ComplaintRollup,
+    PartnerScope,
+    ReportAccess,
+    ReportSnapshot,
+    VendorRollup,
+)
 from registry.scheduling_lease import SchedulerLease
 from registry.transparency.models import LogCheckpoint, LogEntry, LogHead, LogNode
 
@@ -49,6 +57,8 @@ __all__ = [
     "CommitteeMember",
     "Complaint",
     "ComplaintEvent",
+    "ComplaintFact",
+    "ComplaintRollup",
     "ComplaintSlaPolicy",
     "FederationKeyRecord",
     "Listing",
@@ -58,9 +68,12 @@ __all__ = [
     "LogNode",
     "LoginChallenge",
     "OutboxMessage",
+    "PartnerScope",
     "Principal",
     "Recusal",
     "Repair",
+    "ReportAccess",
+    "ReportSnapshot",
     "Rulebook",
     "SchedulerLease",
     "Scheme",
@@ -68,6 +81,7 @@ __all__ = [
     "Vendor",
     "VendorApplication",
     "VendorDomain",
+    "VendorRollup",
     "Vote",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -38,6 +38,7 @@ from registry.certification.jobs import (
 from registry.complaints.jobs import escalate_complaint_breaches_job
 from registry.notifications.jobs import deliver_webhooks_job
 from registry.rate_limits import forget_expired
+from registry.reports.jobs import report_snapshot_job
 from registry.scheduling_lease import SchedulerLease
 from registry.services import Services
 from registry.settings import Settings
@@ -104,6 +105,7 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("blacklist-listing-ends", end_listings_job),
     ScheduledJob("webhook-delivery", deliver_webhooks_job),
     ScheduledJob("forget-transient-rows", forget_transient_rows_job, _cleanup_interval),
+    ScheduledJob("report-snapshot", report_snapshot_job, _cleanup_interval),
     ScheduledJob("sign-checkpoint", sign_checkpoint_job, _checkpoint_interval),
 ]
 

@@ -31,7 +31,18 @@ from registry.certification.events import (
 from registry.certification.listing_cascade import follow_listing
 from registry.certification.machine import Trigger
 from registry.certification.services import CertificationService
-from registry.complaints.events import ComplaintSubstantiated
+from registry.complaints.events import (
+    ComplaintClosed,
+    ComplaintEscalated,
+    ComplaintFiled,
+    ComplaintFirstResponded,
+    ComplaintForwarded,
+    ComplaintMediated,
+    ComplaintRated,
+    ComplaintResolved,
+    ComplaintSlaBreached,
+    ComplaintSubstantiated,
+)
 from registry.complaints.forwarding import attach_domain_complaints, attach_waiting_complaints
 from registry.complaints.services import ComplaintServices
 from registry.context import RegistryContext
@@ -45,6 +56,9 @@ from registry.membership.events import VendorAdmitted, VendorDomainVerified
 from registry.membership.models import Vendor
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService, enqueue_event
+from registry.reports import rollups
+from registry.reports.services import ReportService
+from registry.reports.snapshots import SnapshotService
 from registry.settings import Settings
 from registry.transparency.services import TransparencyLogService
 
@@ -75,6 +89,8 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
+        self.reports = ReportService(ctx)
+        self.report_snapshots = SnapshotService(ctx, self.reports)
 
 
 def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
@@ -163,6 +179,25 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
 
     bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
     bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
+
+    for complaint_event in (
+        ComplaintFiled,
+        ComplaintForwarded,
+        ComplaintFirstResponded,
+        ComplaintResolved,
+        ComplaintRated,
+        ComplaintEscalated,
+        ComplaintSlaBreached,
+        ComplaintMediated,
+        ComplaintSubstantiated,
+        ComplaintClosed,
+    ):
+        # Every complaint event: the report rollups follow the complaint (same transaction).
+        bus.subscribe(complaint_event, rollups.on_complaint_event, name="reports.complaint_rollup")
+    bus.subscribe(
+        CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
+    )
+    bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")
 
 
 LISTING_TRIGGERS = {

@@ -182,6 +182,12 @@ class Settings:
     language_cookie_max_age: timedelta = timedelta(days=365)
     hsts_max_age: timedelta = timedelta(days=365)
     """Strict-Transport-Security max-age, sent only when `public_base_url` is https."""
+    report_public_threshold: int = 10
+    """k of the public reports: a count above zero and below it is suppressed."""
+    report_partner_threshold: int = 3
+    """k of the government partners' (and the federation's) reports."""
+    report_snapshot_day: int = 1
+    """Day of the month the scheduled job freezes and signs the previous month's reports."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -229,6 +235,12 @@ class Settings:
             blacklist_evaluation_interval_seconds=_env_int(
                 "REGISTRY_BLACKLIST_EVALUATION_INTERVAL_SECONDS",
                 base.blacklist_evaluation_interval_seconds,
+            ),
+            report_public_threshold=_env_int(
+                "REGISTRY_REPORT_PUBLIC_THRESHOLD", base.report_public_threshold
+            ),
+            report_partner_threshold=_env_int(
+                "REGISTRY_REPORT_PARTNER_THRESHOLD", base.report_partner_threshold
             ),
         )
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import click
 
-from registry.cli import blacklist, offline, operations, remote
+from registry.cli import blacklist, offline, operations, remote, reports
 from registry.cli import blacklist_votes as _committee  # noqa: F401 - its commands join `blacklist`
 from registry.cli.running import (
     fail,
@@ -83,6 +83,7 @@ _GROUPS: list[click.Command] = [
     offline.badge,
     # groups of other areas: one line each, e.g. blacklist.blacklist
     blacklist.blacklist,
+    reports.reports,
 ]
 for _command in _GROUPS:
     main.add_command(_command)

@@ -138,29 +138,55 @@ def admin() -> None:
 
 @admin.command("create-token")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
-@click.option("--association", default=None, help="association slug (scoped roles)")
+@click.option(
+    "--association", default=None, help="association slug (scoped roles; a partner's scope)"
+)
 @click.option("--vendor", default=None, help="vendor slug (vendor_admin)")
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="government_partner: GB/T 2260 province or prefecture code it may see; repeatable",
+)
 @click.option("--name", "display_name", default=None, help="who the token is for")
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
 def admin_create_token(
-    role: str, association: str | None, vendor: str | None, display_name: str | None, days: int
+    role: str,
+    association: str | None,
+    vendor: str | None,
+    regions: tuple[str, ...],
+    display_name: str | None,
+    days: int,
 ) -> None:
     """Create a principal with ROLE and print its token (shown once)."""
+    chosen = Role(role)
+    if regions and chosen is not Role.GOVERNMENT_PARTNER:
+        fail("--region scopes government_partner tokens only")
 
     async def work(services: Services) -> Any:
-        return await services.accounts.create_principal_with_token(
-            role=Role(role),
+        partner_scope: tuple[tuple[str, ...], tuple[int, ...]] | None = None
+        if chosen is Role.GOVERNMENT_PARTNER:
+            # Checked before anything is written: a bad code creates no principal.
+            partner_scope = await services.reports.check_partner_scope(
+                regions, [association] if association else []
+            )
+        issued = await services.accounts.create_principal_with_token(
+            role=chosen,
             display_name=display_name or f"{role} (cli)",
-            association_slug=association,
+            association_slug=None if partner_scope else association,
             vendor_slug=vendor,
             ttl=timedelta(days=days),
         )
+        if partner_scope is not None:
+            await services.reports.grant_partner_scope(issued.token_id, *partner_scope)
+        return issued
 
     issued = guarded(lambda: run_with_services(work))
     # The token alone goes to stdout, so `TOKEN=$(registry admin create-token …)` works.
     click.echo(issued.token)
+    scope = f"  regions: {' '.join(regions)}" if regions else ""
     click.echo(
-        f"role: {issued.role.value}  expires: {issued.expires_at.isoformat()}\n"
+        f"role: {issued.role.value}  expires: {issued.expires_at.isoformat()}{scope}\n"
         "store it now: it is not shown again and only its hash is kept",
         err=True,
     )

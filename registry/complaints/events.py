@@ -26,6 +26,7 @@ __all__ = [
     "ComplaintFiled",
     "ComplaintFirstResponded",
     "ComplaintForwarded",
+    "ComplaintMediated",
     "ComplaintRated",
     "ComplaintResolved",
     "ComplaintSlaBreached",
@@ -108,6 +109,16 @@ class ComplaintClosed(ComplaintFact):
 
     reason: str
     """`mediated` or `duplicate_joined`."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintMediated(ComplaintFact):
+    """A mediator found the escalated complaint upheld or not upheld (the report rollups
+    count mediations whatever the outcome; `ComplaintSubstantiated` follows when it
+    counts against the vendor)."""
+
+    outcome: str
+    """`upheld` or `not_upheld`."""
 
 
 class SubstantiationBasis(enum.StrEnum):

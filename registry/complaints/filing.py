@@ -20,7 +20,6 @@ from registry.complaints.messages import (
     BAD_SUBJECT,
     NEED_PHONE_OR_EMAIL,
     NOT_IN_LIST,
-    PROVINCES,
     REQUIRED,
     TOO_LONG,
     ComplaintInvalid,
@@ -29,6 +28,7 @@ from registry.complaints.messages import (
 )
 from registry.complaints.models import ComplaintCategory, SubjectKind
 from registry.complaints.pii import Contact
+from registry.kernel import regions
 from registry.kernel.credit_code import CreditCodeError, normalise_credit_code
 from registry.kernel.patterns import DOMAIN_PATTERN, EMAIL_PATTERN
 from registry.settings import Settings
@@ -94,7 +94,7 @@ def clean_submission(form: ComplaintSubmission, settings: Settings, today: date)
     remedy = text("desired_remedy", form.desired_remedy, long_limit)
     category = _choice(ComplaintCategory, "category", form.category, problems)
     region = form.region.strip()
-    if region not in PROVINCES:
+    if not regions.is_known(region):
         problems["region"] = field_problem(BAD_REGION if region else REQUIRED, "region")
     occurred = _past_date(form.occurred_on, today, problems)
     name = text("contact_name", form.contact_name, short_limit)

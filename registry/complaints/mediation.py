@@ -23,6 +23,7 @@ from registry.complaints.access import (
 from registry.complaints.actor_service import ComplaintActorService
 from registry.complaints.events import (
     ComplaintClosed,
+    ComplaintMediated,
     ComplaintSubstantiated,
     SubstantiationBasis,
     publish_complaint_fact,
@@ -219,6 +220,9 @@ class MediationService(ComplaintActorService):
                 ActorKind.MEDIATOR,
                 principal_id=caller.principal_id,
                 body=text,
+            )
+            publish_complaint_fact(
+                session, ComplaintMediated, complaint, now, outcome=outcome.value
             )
             if complaint.substantiated:
                 publish_complaint_fact(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry.errors import Conflict, InvalidInput, NotFound, RegistryError
+from registry.kernel import regions
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -84,8 +85,8 @@ REQUIRED = Text("{field}：必填", "{field}: required")
 TOO_LONG = Text("{field}：最多 {limit} 个字符", "{field}: at most {limit} characters")
 NOT_IN_LIST = Text("{field}：请从列表中选择", "{field}: choose one of the listed values")
 BAD_REGION = Text(
-    "{field}：请选择省级行政区划代码（如 110000）",
-    "{field}: choose a province-level division code (e.g. 110000)",
+    "{field}：不是有效的行政区划代码（GB/T 2260，如省级 110000 或地市级 440300）",
+    "{field}: not a known administrative division code (GB/T 2260, e.g. 110000 or 440300)",
 )
 BAD_DATE = Text(
     "{field}：请填写不晚于今天的日期（年-月-日）",
@@ -215,40 +216,8 @@ SUBJECT_KIND_NAMES: Mapping[str, Text] = {
     "credit_code": Text("统一社会信用代码", "unified social credit code"),
 }
 
-# Province-level administrative divisions (GB/T 2260), the region a complaint is filed from.
+# Province-level administrative divisions (GB/T 2260), the region a complaint is filed
+# from; the names come from the kernel's code table (registry.kernel.regions).
 PROVINCES: Mapping[str, Text] = {
-    "110000": Text("北京市", "Beijing"),
-    "120000": Text("天津市", "Tianjin"),
-    "130000": Text("河北省", "Hebei"),
-    "140000": Text("山西省", "Shanxi"),
-    "150000": Text("内蒙古自治区", "Inner Mongolia"),
-    "210000": Text("辽宁省", "Liaoning"),
-    "220000": Text("吉林省", "Jilin"),
-    "230000": Text("黑龙江省", "Heilongjiang"),
-    "310000": Text("上海市", "Shanghai"),
-    "320000": Text("江苏省", "Jiangsu"),
-    "330000": Text("浙江省", "Zhejiang"),
-    "340000": Text("安徽省", "Anhui"),
-    "350000": Text("福建省", "Fujian"),
-    "360000": Text("江西省", "Jiangxi"),
-    "370000": Text("山东省", "Shandong"),
-    "410000": Text("河南省", "Henan"),
-    "420000": Text("湖北省", "Hubei"),
-    "430000": Text("湖南省", "Hunan"),
-    "440000": Text("广东省", "Guangdong"),
-    "450000": Text("广西壮族自治区", "Guangxi"),
-    "460000": Text("海南省", "Hainan"),
-    "500000": Text("重庆市", "Chongqing"),
-    "510000": Text("四川省", "Sichuan"),
-    "520000": Text("贵州省", "Guizhou"),
-    "530000": Text("云南省", "Yunnan"),
-    "540000": Text("西藏自治区", "Tibet"),
-    "610000": Text("陕西省", "Shaanxi"),
-    "620000": Text("甘肃省", "Gansu"),
-    "630000": Text("青海省", "Qinghai"),
-    "640000": Text("宁夏回族自治区", "Ningxia"),
-    "650000": Text("新疆维吾尔自治区", "Xinjiang"),
-    "710000": Text("台湾省", "Taiwan"),
-    "810000": Text("香港特别行政区", "Hong Kong"),
-    "820000": Text("澳门特别行政区", "Macao"),
+    province.code: Text(province.name_zh, province.name_en) for province in regions.provinces()
 }

@@ -49,6 +49,7 @@ class EntryType(enum.StrEnum):
     COMPLAINT_SLA_BREACH = "complaint.sla_breach"
     COMPLAINT_ATTACHED = "complaint.attached"
     DOMAIN_VERIFIED = "vendor.domain.verified"
+    REPORT_SNAPSHOT = "report.snapshot"
 
 
 def leaf_bytes(

@@ -420,6 +420,7 @@ PUBLIC_RECORDS: Final = {
     ("GET", f"{BLACKLIST_ASSOCIATION}/terms"),
     ("GET", f"{BLACKLIST_ASSOCIATION}/rulebooks"),
     ("GET", f"{BLACKLIST_ASSOCIATION}/rulebooks/{{version}}"),
+    ("GET", "/api/v1/reports/snapshots/{period}"),
     ("GET", "/transparency/entries/{index}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
@@ -431,7 +432,7 @@ PUBLIC_RECORDS: Final = {
 }
 """Routes that name an object but only read what the registry publishes to everyone:
 the directory, keys, certificates and their history, schemes, clocks, blacklist rulebooks
-and terms, the log, badges, and the site's own files."""
+and terms, the log, badges, the monthly report snapshots, and the site's own files."""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:

@@ -1,0 +1,596 @@
+"""Keeping the rollups equal to what the complaint and certificate tables say.
+
+Two ways in, one rule:
+- **incrementally**, a subscriber to every complaint event reads the complaint as it now
+  stands, works out its contribution (`contribution`), compares it with what it last
+  contributed (`complaint_fact`) and adds the difference to the rollup row(s), in the
+  publisher's transaction, so a report never sees an event without its count;
+- **from scratch**, `rebuild` recomputes every contribution from the complaint table and
+  rewrites both tables (`registry reports rebuild`).
+
+`naive_complaint_counts` is a third, independent computation: a plain GROUP BY over the
+complaint table in SQL. The tests hold the rollup equal to it after random event
+sequences, and the bench times it against the rollup.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.certification.audit_models import AuditRecord
+from registry.certification.events import AuditRecorded, CertificateTransitioned
+from registry.certification.models import Certification, CertificationTransition, Scheme
+from registry.certification.status import CertificationState
+from registry.complaints.events import ComplaintFact as ComplaintHappened
+from registry.complaints.models import Complaint, ComplaintCategory
+from registry.db.bulk import DriverInsert
+from registry.db.session import Database
+from registry.events import DomainEvent
+from registry.kernel import regions
+from registry.membership.models import Vendor
+from registry.reports.models import (
+    COMPLAINT_COUNTERS,
+    NO_ASSOCIATION,
+    RESPONSE_BUCKETS,
+    RESPONSE_HOUR_EDGES,
+    VENDOR_COUNTERS,
+    ComplaintFact,
+    ComplaintRollup,
+    VendorRollup,
+)
+from registry.reports.tables import month_key
+
+SATISFIED_FROM = 4
+"""Ratings at or above this count as satisfied (satisfaction KPI, version 1)."""
+DAY = timedelta(hours=24)
+_BIT = {name: 1 << i for i, name in enumerate(COMPLAINT_COUNTERS)}
+_REBUILD_BATCH = 100_000
+
+RollupKey = tuple[int, int, str, str, str]
+"""(month, association_id, region, category, vendor_size): a complaint_rollup row."""
+
+# What a complaint's contribution is computed from, in this order.
+COMPLAINT_COLUMNS = (
+    Complaint.id,
+    Complaint.created_at,
+    Complaint.association_id,
+    Complaint.vendor_id,
+    Complaint.region,
+    Complaint.category,
+    Complaint.forwarded_at,
+    Complaint.first_response_at,
+    Complaint.first_response_due_at,
+    Complaint.resolved_at,
+    Complaint.escalated_at,
+    Complaint.mediation_outcome,
+    Complaint.substantiated,
+    Complaint.rating,
+    Complaint.duplicate_joined_at,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one complaint adds to the rollup: its key, its counter bits, its response
+    bucket."""
+
+    key: RollupKey
+    flags: int
+    response_bucket: int | None
+
+
+def response_bucket(hours: float) -> int:
+    """Index of the histogram bucket (RESPONSE_HOUR_EDGES, upper edges inclusive)."""
+    for i, edge in enumerate(RESPONSE_HOUR_EDGES):
+        if hours <= edge:
+            return i
+    return len(RESPONSE_HOUR_EDGES)
+
+
+def contribution(row: Any) -> Contribution | None:
+    """A complaint row (COMPLAINT_COLUMNS) as counters; None for a duplicate a mediator
+    joined into an earlier complaint (it is that complaint, not a second one)."""
+    if row.duplicate_joined_at is not None:
+        return None
+    category = row.category.value if hasattr(row.category, "value") else str(row.category)
+    response_bits, bucket = _response(row)
+    bits = _BIT["filed"] | response_bits | _outcome(row, category)
+    key = (
+        month_key(row.created_at),
+        row.association_id or NO_ASSOCIATION,
+        row.region,
+        category,
+        "none" if row.vendor_id is None else "unspecified",
+    )
+    return Contribution(key, bits, bucket)
+
+
+def _response(row: Any) -> tuple[int, int | None]:
+    """Bits of forwarding and the first response, and the response-time bucket."""
+    bits = _BIT["forwarded"] if row.forwarded_at is not None else 0
+    if row.first_response_at is None:
+        return bits, None
+    bits |= _BIT["answered"]
+    if row.first_response_due_at is None or row.first_response_at <= row.first_response_due_at:
+        bits |= _BIT["answered_in_clock"]
+    waited = row.first_response_at - (row.forwarded_at or row.created_at)
+    if waited <= DAY:
+        bits |= _BIT["answered_24h"]
+    return bits, response_bucket(max(waited.total_seconds(), 0) / 3600)
+
+
+def _outcome(row: Any, category: str) -> int:
+    """Bits of resolution, escalation, mediation, substantiation and the rating."""
+    bits = 0
+    for name, happened in (
+        ("resolved", row.resolved_at is not None),
+        ("escalated", row.escalated_at is not None),
+        ("mediated", row.mediation_outcome is not None),
+        ("concluded", row.resolved_at is not None or row.mediation_outcome is not None),
+        ("substantiated", bool(row.substantiated)),
+        (
+            "leak_confirmed",
+            bool(row.substantiated)
+            and category == ComplaintCategory.PERSONAL_INFORMATION_LEAK.value,
+        ),
+        ("rated", row.rating is not None),
+        ("satisfied", row.rating is not None and row.rating >= SATISFIED_FROM),
+    ):
+        if happened:
+            bits |= _BIT[name]
+    return bits
+
+
+def _counts(flags: int, bucket: int | None, sign: int) -> dict[str, int]:
+    counts = {name: sign for name, bit in _BIT.items() if flags & bit}
+    if bucket is not None:
+        counts[RESPONSE_BUCKETS[bucket]] = sign
+    return counts
+
+
+def _insert_for(session: AsyncSession) -> Callable[[Any], Any]:
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+_KEY_COLUMNS = ("month", "association_id", "region", "category", "vendor_size")
+
+
+async def _add_to_rollup(session: AsyncSession, key: RollupKey, counts: dict[str, int]) -> None:
+    """complaint_rollup[key] += counts, creating the row at zero when it is new."""
+    if not any(counts.values()):
+        return
+    insert = _insert_for(session)
+    values = dict(zip(_KEY_COLUMNS, key, strict=True))
+    values["province"] = regions.province_of(key[2])
+    values["prefecture"] = regions.prefecture_of(key[2])
+    values.update(counts)
+    table = ComplaintRollup.__table__
+    statement = insert(table).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(_KEY_COLUMNS),
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )
+    await session.execute(statement)
+
+
+async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]) -> None:
+    """Bring the rollup in step with the complaints `complaint_ids` as they now stand."""
+    ids = sorted(set(complaint_ids))
+    if not ids:
+        return
+    rows = {
+        row.id: row
+        for row in await session.execute(select(*COMPLAINT_COLUMNS).where(Complaint.id.in_(ids)))
+    }
+    facts = {
+        fact.complaint_id: fact
+        for fact in (
+            await session.scalars(select(ComplaintFact).where(ComplaintFact.complaint_id.in_(ids)))
+        )
+    }
+    for complaint_id in ids:
+        row = rows.get(complaint_id)
+        now = contribution(row) if row is not None else None
+        fact = facts.get(complaint_id)
+        before = (
+            Contribution(
+                (fact.month, fact.association_id, fact.region, fact.category, fact.vendor_size),
+                fact.flags,
+                fact.response_bucket,
+            )
+            if fact is not None
+            else None
+        )
+        if now == before:
+            continue
+        if before is not None and now is not None and before.key == now.key:
+            delta = defaultdict(int, _counts(now.flags, now.response_bucket, 1))
+            for name, value in _counts(before.flags, before.response_bucket, -1).items():
+                delta[name] += value
+            await _add_to_rollup(session, now.key, {n: v for n, v in delta.items() if v})
+        else:
+            if before is not None:
+                await _add_to_rollup(
+                    session, before.key, _counts(before.flags, before.response_bucket, -1)
+                )
+            if now is not None:
+                await _add_to_rollup(session, now.key, _counts(now.flags, now.response_bucket, 1))
+        if now is None:
+            if fact is not None:
+                await session.delete(fact)
+            continue
+        if fact is None:
+            fact = ComplaintFact(complaint_id=complaint_id)
+            session.add(fact)
+        (fact.month, fact.association_id, fact.region, fact.category, fact.vendor_size) = now.key
+        fact.flags = now.flags
+        fact.response_bucket = now.response_bucket
+
+
+async def on_complaint_event(session: AsyncSession, event: DomainEvent) -> None:
+    """Subscriber of every complaint event: the complaint's rollup rows follow it."""
+    if isinstance(event, ComplaintHappened):
+        await refresh_complaints(session, [event.complaint_id])
+
+
+# --- certificates and audits -------------------------------------------------------------
+
+
+async def add_vendor_counts(
+    session: AsyncSession, month: int, association_id: int, counts: dict[str, int]
+) -> None:
+    """vendor_rollup[month, association] += counts."""
+    unknown = set(counts) - set(VENDOR_COUNTERS)
+    if unknown:
+        raise ValueError(f"not vendor counters: {sorted(unknown)}")
+    insert = _insert_for(session)
+    table = VendorRollup.__table__
+    statement = insert(table).values(month=month, association_id=association_id, **counts)
+    statement = statement.on_conflict_do_update(
+        index_elements=["month", "association_id"],
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )
+    await session.execute(statement)
+
+
+def certificate_counts(event: CertificateTransitioned) -> list[tuple[int, dict[str, int]]]:
+    """(month, counters) a transition adds: a grant in the month it happens; a renewal in
+    the month it happens and, as a certificate falling due renewed in time, in the month
+    its old validity was to end; an expiry as a certificate falling due, not renewed, in
+    the month its validity ended (renewal KPI)."""
+    counts: list[tuple[int, dict[str, int]]] = []
+    if event.granted:
+        counts.append((month_key(event.at), {"granted": 1}))
+    if event.renewed and event.previous_valid_until is not None:
+        counts.append((month_key(event.at), {"renewed": 1}))
+        counts.append(
+            (month_key(event.previous_valid_until), {"due": 1, "renewed_before_expiry": 1})
+        )
+    if event.expired:
+        ended = event.previous_valid_until or event.valid_until or event.at
+        counts.append((month_key(ended), {"due": 1, "expired": 1}))
+    return counts
+
+
+async def on_certificate_transitioned(
+    session: AsyncSession, event: CertificateTransitioned
+) -> None:
+    """Subscriber: the vendor rollup follows every certificate transition."""
+    for month, counts in certificate_counts(event):
+        await add_vendor_counts(session, month, event.association_id, counts)
+
+
+MAJOR = "major_nonconformity"
+
+
+async def on_audit_recorded(session: AsyncSession, event: AuditRecorded) -> None:
+    """An audit finding a major nonconformity in an information-security criterion is a
+    security incident (leak-incidents KPI), counted in the month it was recorded."""
+    if any(is_security_criterion(c) for c in event.major_nonconformities):
+        await add_vendor_counts(
+            session, month_key(event.at), event.association_id, {"security_incidents": 1}
+        )
+
+
+SECURITY_CRITERIA_MARKERS = ("security", "privacy", "personal-information", "pii", "leak")
+"""Criterion ids of the information-security pillar contain one of these words."""
+
+
+def is_security_criterion(criterion_id: str) -> bool:
+    """True for a criterion of the information-security pillar."""
+    lowered = criterion_id.lower()
+    return any(marker in lowered for marker in SECURITY_CRITERIA_MARKERS)
+
+
+# --- from scratch ------------------------------------------------------------------------
+
+
+async def rebuild_complaints(db: Database, progress: Callable[[int, int], None]) -> int:
+    """Recompute complaint_fact and complaint_rollup from the complaint table in one
+    transaction; `progress(done, total)` after each batch. Returns the complaints read.
+
+    The per-complaint facts are written by INSERT … SELECT in id ranges (the database does
+    the arithmetic, with the SQL form of the rules, `_complaint_sql`, which the tests hold
+    equal to the incremental Python form), then the rollup rows by one GROUP BY over the
+    narrow facts."""
+    fact_columns = [
+        "complaint_id",
+        "month",
+        "association_id",
+        "region",
+        "category",
+        "vendor_size",
+        "flags",
+        "response_bucket",
+    ]
+    rollup_columns = [c.key for c in ComplaintRollup.__table__.c]
+    rollup_insert = DriverInsert(ComplaintRollup.__table__, rollup_columns)  # type: ignore[arg-type]
+    fact_table = ComplaintFact.__table__
+    async with db.transaction() as session:
+        dialect = session.get_bind().dialect.name
+        total = int(await session.scalar(select(func.count()).select_from(Complaint)) or 0)
+        low, high = (
+            await session.execute(select(func.min(Complaint.id), func.max(Complaint.id)))
+        ).one()
+        await session.execute(delete(ComplaintFact))
+        await session.execute(delete(ComplaintRollup))
+        done = 0
+        progress(0, total)
+        if low is not None:
+            for first in range(low, high + 1, _REBUILD_BATCH):
+                last = first + _REBUILD_BATCH - 1
+                await session.execute(
+                    fact_table.insert().from_select(  # type: ignore[attr-defined]
+                        fact_columns, _fact_select(dialect, first, last)
+                    )
+                )
+                done = min(total, done + _REBUILD_BATCH)
+                progress(done, total)
+        sums: dict[RollupKey, list[int]] = {}
+        for row in await session.execute(_rollup_from_facts()):
+            key = (int(row[0]), int(row[1]), row[2], row[3], row[4])
+            sums[key] = [int(value) for value in row[5:]]
+        connection = await session.connection()
+        await rollup_insert.execute(connection, list(_rollup_rows(sums, rollup_columns)))
+        progress(total, total)
+    return total
+
+
+async def rebuild_vendors(db: Database) -> int:
+    """Recompute vendor_rollup from the certificate transitions and the audits (the same
+    rules as the subscribers, fed from the stored history); returns the rows read."""
+    transitions = (
+        select(
+            CertificationTransition.certification_id,
+            CertificationTransition.vendor_id,
+            Scheme.association_id,
+            Certification.scheme_id,
+            CertificationTransition.from_state,
+            CertificationTransition.to_state,
+            CertificationTransition.level,
+            CertificationTransition.valid_until,
+            CertificationTransition.cause,
+            CertificationTransition.cause_ref,
+            CertificationTransition.log_index,
+            CertificationTransition.at,
+        )
+        .join(Certification, Certification.id == CertificationTransition.certification_id)
+        .join(Scheme, Scheme.id == Certification.scheme_id)
+        .order_by(CertificationTransition.certification_id, CertificationTransition.id)
+    )
+    audits = select(AuditRecord.received_at, AuditRecord.outcomes, Vendor.association_id).join(
+        Vendor, Vendor.id == AuditRecord.vendor_id
+    )
+    sums: dict[tuple[int, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    read = 0
+    async with db.transaction() as session:
+        await session.execute(delete(VendorRollup))
+        previous: dict[int, datetime | None] = {}
+        for row in await session.execute(transitions):
+            read += 1
+            event = CertificateTransitioned(
+                certification_id=row.certification_id,
+                vendor_id=row.vendor_id,
+                association_id=row.association_id,
+                scheme_id=row.scheme_id,
+                from_state=None if row.from_state is None else CertificationState(row.from_state),
+                to_state=CertificationState(row.to_state),
+                level=row.level,
+                previous_valid_until=previous.get(row.certification_id),
+                valid_until=row.valid_until,
+                cause=row.cause,
+                cause_ref=row.cause_ref,
+                log_index=row.log_index,
+                at=row.at,
+                record={},  # the leaf body; the counting rules do not read it
+            )
+            previous[row.certification_id] = row.valid_until
+            for month, counts in certificate_counts(event):
+                for name, value in counts.items():
+                    sums[(month, row.association_id)][name] += value
+        for received_at, outcomes, association_id in await session.execute(audits):
+            read += 1
+            majors = [c for c, outcome in (outcomes or {}).items() if outcome == MAJOR]
+            if any(is_security_criterion(c) for c in majors):
+                sums[(month_key(received_at), association_id)]["security_incidents"] += 1
+        for (month, association_id), counts in sums.items():
+            await add_vendor_counts(session, month, association_id, dict(counts))
+    return read
+
+
+def _rollup_rows(
+    sums: dict[RollupKey, list[int]], columns: Sequence[str]
+) -> Iterable[tuple[Any, ...]]:
+    names = [*COMPLAINT_COUNTERS, *RESPONSE_BUCKETS]
+    for key, vector in sums.items():
+        values: dict[str, Any] = dict(zip(_KEY_COLUMNS, key, strict=True))
+        values["province"] = regions.province_of(key[2])
+        values["prefecture"] = regions.prefecture_of(key[2])
+        values.update(zip(names, vector, strict=True))
+        yield tuple(values[c] for c in columns)
+
+
+# --- the independent recomputation ----------------------------------------------------------
+
+
+def _month_sql(dialect: str, column: Any) -> Any:
+    if dialect == "postgresql":
+        utc = func.timezone("UTC", column)
+        return cast(extract("year", utc) * 100 + extract("month", utc), Integer)
+    return cast(func.strftime("%Y%m", column), Integer)
+
+
+def _hours_sql(dialect: str, later: Any, earlier: Any) -> Any:
+    if dialect == "postgresql":
+        return extract("epoch", later - earlier) / 3600.0
+    return (func.julianday(later) - func.julianday(earlier)) * 24.0
+
+
+def _flag(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+@dataclass(frozen=True)
+class _ComplaintSql:
+    """A complaint's rollup key and counters as SQL expressions over the complaint row:
+    the same rules as `contribution`, written a second time, independently, in SQL."""
+
+    month: Any
+    association: Any
+    size: Any
+    conditions: dict[str, Any]
+    buckets: list[Any]
+    """One condition per RESPONSE_BUCKETS entry."""
+
+
+def _complaint_sql(dialect: str) -> _ComplaintSql:
+    c = Complaint
+    started = func.coalesce(c.forwarded_at, c.created_at)
+    hours = _hours_sql(dialect, c.first_response_at, started)
+    answered = c.first_response_at.is_not(None)
+    upheld = c.substantiated.is_(True)
+    conditions = {
+        "filed": literal(True).is_(True),
+        "forwarded": c.forwarded_at.is_not(None),
+        "answered": answered,
+        "answered_in_clock": answered
+        & (c.first_response_due_at.is_(None) | (c.first_response_at <= c.first_response_due_at)),
+        "answered_24h": answered & (hours <= 24.0),
+        "resolved": c.resolved_at.is_not(None),
+        "escalated": c.escalated_at.is_not(None),
+        "mediated": c.mediation_outcome.is_not(None),
+        "substantiated": upheld,
+        "concluded": c.resolved_at.is_not(None) | c.mediation_outcome.is_not(None),
+        "rated": c.rating.is_not(None),
+        "satisfied": c.rating >= literal(SATISFIED_FROM),
+        "leak_confirmed": upheld & (c.category == ComplaintCategory.PERSONAL_INFORMATION_LEAK),
+    }
+    edges = [0.0, *[float(e) for e in RESPONSE_HOUR_EDGES]]
+    buckets = []
+    for i in range(len(RESPONSE_BUCKETS)):
+        if i == 0:
+            buckets.append(answered & (hours <= edges[1]))
+        elif i == len(RESPONSE_HOUR_EDGES):
+            buckets.append(answered & (hours > edges[i]))
+        else:
+            buckets.append(answered & (hours > edges[i]) & (hours <= edges[i + 1]))
+    return _ComplaintSql(
+        month=_month_sql(dialect, c.created_at),
+        association=func.coalesce(c.association_id, literal(NO_ASSOCIATION)),
+        size=case((c.vendor_id.is_(None), literal("none")), else_=literal("unspecified")),
+        conditions=conditions,
+        buckets=buckets,
+    )
+
+
+def naive_complaint_select(dialect: str) -> Any:
+    """SELECT month, association, region, category, vendor size, counters… FROM complaint
+    GROUP BY …: the rollup computed the slow way, straight from the complaint table."""
+    c = Complaint
+    sql = _complaint_sql(dialect)
+    return (
+        select(
+            sql.month.label("month"),
+            sql.association.label("association_id"),
+            c.region,
+            c.category,
+            sql.size.label("vendor_size"),
+            *(_flag(sql.conditions[name]).label(name) for name in COMPLAINT_COUNTERS),
+            *(_flag(cond).label(RESPONSE_BUCKETS[i]) for i, cond in enumerate(sql.buckets)),
+        )
+        .where(c.duplicate_joined_at.is_(None))
+        .group_by(sql.month, sql.association, c.region, c.category, sql.size)
+    )
+
+
+def _rollup_from_facts() -> Any:
+    """complaint_rollup's counters summed from the facts' bits (the rebuild's second step)."""
+    f = ComplaintFact
+    keys = [f.month, f.association_id, f.region, f.category, f.vendor_size]
+    return select(
+        *keys,
+        *(_flag(f.flags.op("&")(_BIT[name]) != 0) for name in COMPLAINT_COUNTERS),
+        *(_flag(f.response_bucket == i) for i in range(len(RESPONSE_BUCKETS))),
+    ).group_by(*keys)
+
+
+def _fact_select(dialect: str, first_id: int, last_id: int) -> Any:
+    """Each complaint's contribution (a complaint_fact row) computed in SQL."""
+    c = Complaint
+    sql = _complaint_sql(dialect)
+    flags = sum(
+        (case((sql.conditions[name], _BIT[name]), else_=0) for name in COMPLAINT_COUNTERS),
+        start=literal(0),
+    )
+    bucket = case(*((cond, i) for i, cond in enumerate(sql.buckets)), else_=null())
+    return select(
+        c.id,
+        sql.month,
+        sql.association,
+        c.region,
+        c.category,
+        sql.size,
+        flags,
+        bucket,
+    ).where(c.duplicate_joined_at.is_(None), c.id >= first_id, c.id <= last_id)
+
+
+async def naive_complaint_counts(session: AsyncSession) -> dict[RollupKey, dict[str, int]]:
+    """Every non-zero complaint counter by rollup key, by the naive GROUP BY."""
+    dialect = session.get_bind().dialect.name
+    result: dict[RollupKey, dict[str, int]] = {}
+    names = [*COMPLAINT_COUNTERS, *RESPONSE_BUCKETS]
+    for row in await session.execute(naive_complaint_select(dialect)):
+        category = row.category.value if hasattr(row.category, "value") else str(row.category)
+        key = (int(row.month), int(row.association_id), row.region, category, row.vendor_size)
+        counts = {n: int(getattr(row, n)) for n in names if getattr(row, n)}
+        if counts:
+            result[key] = counts
+    return result
+
+
+async def rollup_complaint_counts(session: AsyncSession) -> dict[RollupKey, dict[str, int]]:
+    """Every non-zero counter of complaint_rollup by key (zero rows left by
+    subtraction are skipped), for comparison with `naive_complaint_counts`."""
+    names = [*COMPLAINT_COUNTERS, *RESPONSE_BUCKETS]
+    result: dict[RollupKey, dict[str, int]] = {}
+    for row in await session.scalars(select(ComplaintRollup)):
+        counts = {n: int(getattr(row, n)) for n in names if getattr(row, n)}
+        if counts:
+            key = (row.month, row.association_id, row.region, row.category, row.vendor_size)
+            result[key] = counts
+    return result
+
+
+def month_of(moment: datetime) -> int:
+    """yyyymm (UTC) of a moment, the month key of every rollup."""
+    return month_key(moment)
