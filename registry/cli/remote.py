@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,12 @@ def keys_rotate(vendor: str, key_path: Path, new_key_path: Path, url: str) -> No
 
     def work() -> Any:
         current, new = load_signing_key(key_path), load_signing_key(new_key_path)
-        client = RegistryClient(url)
-        try:
+        with closing(RegistryClient(url)) as client:
             client.login(current)
             envelope = rotation_envelope(current, new, vendor=vendor, issued_at=SystemClock().now())
             return client.request(
                 "POST", f"/api/v1/vendors/{vendor}/keys/", json=envelope.to_dict()
             )
-        finally:
-            client.close()
 
     print_json(guarded(work))
 
@@ -96,17 +94,11 @@ def keys_revoke(
 ) -> None:
     """Revoke a key now, with every token it logged in for (vendor or association admin)."""
 
-    def work() -> Any:
-        client = RegistryClient(url, token)
-        try:
-            body: dict[str, Any] = {"reason": reason}
-            if compromised_since:
-                body["compromised_since"] = compromised_since
-            return client.request("POST", f"/api/v1/keys/{key_id}/revoke", json=body)
-        finally:
-            client.close()
-
-    print_json(guarded(work))
+    body: dict[str, Any] = {"reason": reason}
+    if compromised_since:
+        body["compromised_since"] = compromised_since
+    path = f"/api/v1/keys/{key_id}/revoke"
+    print_json(guarded(lambda: call(url, token, "POST", path, json=body)))
 
 
 @keys.command("compromised")
@@ -117,14 +109,8 @@ def keys_compromised(key_id: str, token: str, url: str) -> None:
     """List the records KEY_ID signed after it was compromised (vendor, its association's
     admins or the federation admin)."""
 
-    def work() -> Any:
-        client = RegistryClient(url, token)
-        try:
-            return client.request("GET", f"/api/v1/keys/{key_id}/compromised-records")
-        finally:
-            client.close()
-
-    print_json(guarded(work))
+    path = f"/api/v1/keys/{key_id}/compromised-records"
+    print_json(guarded(lambda: call(url, token, "GET", path)))
 
 
 # --- membership -----------------------------------------------------------------------
@@ -174,11 +160,7 @@ def apply(
             website=website,
             contact_email=contact_email,
         )
-        client = RegistryClient(url)
-        try:
-            return client.request("POST", "/api/v1/applications/", json=envelope.to_dict())
-        finally:
-            client.close()
+        return call(url, None, "POST", "/api/v1/applications/", json=envelope.to_dict())
 
     answer = guarded(work)
     if id_only:
@@ -199,11 +181,8 @@ def login(key_path: Path, url: str, token_only: bool) -> None:
     """Sign a login challenge with KEY and print the bearer token."""
 
     def work() -> Any:
-        client = RegistryClient(url)
-        try:
+        with closing(RegistryClient(url)) as client:
             return client.login(load_signing_key(key_path))
-        finally:
-            client.close()
 
     answer = guarded(work)
     if token_only:
@@ -346,15 +325,12 @@ def attest(
             scheme=scheme,
             unmet=unmet,
         )
-        client = RegistryClient(url)
-        try:
+        with closing(RegistryClient(url)) as client:
             client.login(key)
             client.request(
                 "POST", f"/api/v1/vendors/{vendor}/attestations", json=envelope.to_dict()
             )
             return client.request("GET", f"/api/v1/vendors/{vendor}/certification")
-        finally:
-            client.close()
 
     print_json(guarded(work))
 
@@ -459,13 +435,10 @@ def audit_submit(
             passed=not failed,
             next_audit_due=parse_iso(next_due) if next_due else None,
         )
-        client = RegistryClient(url)
-        try:
+        with closing(RegistryClient(url)) as client:
             client.login(key)
             client.request("POST", "/api/v1/audits", json=envelope.to_dict())
             return client.request("GET", f"/api/v1/vendors/{vendor}/certification")
-        finally:
-            client.close()
 
     print_json(guarded(work))
 

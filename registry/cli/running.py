@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import closing
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -72,11 +73,8 @@ def run_with_services(
 
 def call(url: str, token: str | None, method: str, path: str, **kwargs: Any) -> Any:
     """One request to the registry at `url`, as `token` (or anonymously); its JSON answer."""
-    client = RegistryClient(url, token)
-    try:
+    with closing(RegistryClient(url, token)) as client:
         return client.request(method, path, **kwargs)
-    finally:
-        client.close()
 
 
 def fail(message: str) -> NoReturn:
