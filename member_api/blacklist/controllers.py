@@ -29,9 +29,9 @@ from member_api.pagination import PageNumber, PageSize, offset_of
 from member_api.schemas import EnvelopeIn, strict_json_body
 from registry.accounts.access import PUBLIC, opt, roles
 from registry.blacklist.states import CaseState
-from registry.clock import as_utc
 from registry.errors import InvalidInput
 from registry.kernel.caller import Role
+from registry.kernel.clock import as_utc
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)
 CASE_READERS = roles(

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import chinese_calendar
 
 from registry.blacklist.states import DayCounting
-from registry.clock import as_utc
+from registry.kernel.clock import as_utc
 
 logger = logging.getLogger("registry.blacklist")
 

@@ -60,11 +60,11 @@ from registry.blacklist.states import (
 from registry.blacklist.tally import CastVote, Tally, VotingRule, tally
 from registry.blacklist.timeline import record_step
 from registry.blacklist.votes import BallotFacts, KeyFacts, admit_vote, read_vote
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
 from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
 from registry.keys.models import KeyOwnerKind, KeyStatus, SigningKeyRecord
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf

@@ -31,10 +31,10 @@ from registry.blacklist.models import BlacklistCase, CaseAnswer, CaseStep
 from registry.blacklist.rulebooks import Terms
 from registry.blacklist.states import AnswerChannel, CaseState, DayCounting, StepKind
 from registry.blacklist.timeline import record_step
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
 from registry.keys.services import usable_vendor_key
 from registry.membership.models import Vendor
 from registry.pagination import Page

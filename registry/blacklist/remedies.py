@@ -59,11 +59,11 @@ from registry.blacklist.states import (
     Tier,
 )
 from registry.blacklist.timeline import record_step
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.events import publish
 from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
 from registry.keys.services import usable_vendor_key
 from registry.signed_statements import (
     check_issued_at,

@@ -23,9 +23,9 @@ from attestations.canonical import canonicalize
 from registry.blacklist.models import BlacklistRule, BlacklistTerms, Rulebook
 from registry.blacklist.rules import RuleSpec, parse_parameters
 from registry.blacklist.states import DayCounting, MajorityRule, RuleKind, Tier
-from registry.clock import isoformat
 from registry.errors import InvalidInput
 from registry.federation.models import Association
+from registry.kernel.clock import isoformat
 from registry.settings import Settings
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf

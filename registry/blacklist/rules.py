@@ -23,8 +23,8 @@ import msgspec
 
 from attestations.canonical import canonicalize
 from registry.blacklist.states import RuleKind, SubjectKind, Tier
-from registry.clock import isoformat
 from registry.errors import InvalidInput
+from registry.kernel.clock import isoformat
 
 MAJOR_NONCONFORMITY = "major_nonconformity"
 LEAK_CATEGORY = "personal_information_leak"

@@ -63,11 +63,11 @@ from registry.blacklist.states import (
     SubjectKind,
 )
 from registry.blacklist.timeline import record_step
-from registry.clock import isoformat
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
 from registry.federation.models import Association
 from registry.kernel.caller import Caller
+from registry.kernel.clock import isoformat
 from registry.settings import Settings
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf, lock_head

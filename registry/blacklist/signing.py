@@ -11,7 +11,7 @@ from attestations.envelope import Envelope, sign_envelope
 from attestations.keys import SigningKey
 from attestations.statement import Subject, make_statement
 from registry.blacklist.notice import ANSWER_PREDICATE
-from registry.clock import isoformat
+from registry.kernel.clock import isoformat
 
 
 def case_subject(reference: str) -> Subject:

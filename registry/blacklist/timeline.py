@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.blacklist.models import BlacklistCase, CaseStep
 from registry.blacklist.states import StepKind
-from registry.clock import isoformat
+from registry.kernel.clock import isoformat
 from registry.notifications.services import enqueue_association_event, enqueue_event
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf

@@ -33,8 +33,8 @@ from attestations.errors import AttestationError
 from attestations.keys import PublicKey, SigningKey
 from attestations.statement import Subject, make_statement
 from registry.blacklist.states import BALLOT_CHOICES, BallotKind, Tier, VoteChoice
-from registry.clock import isoformat
 from registry.errors import Conflict, InvalidInput, InvalidSignature, PermissionDenied
+from registry.kernel.clock import isoformat
 from registry.keys.models import KeyOwnerKind, KeyStatus
 from registry.keys.services import refuse_if_revoked
 from registry.settings import Settings

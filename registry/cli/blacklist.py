@@ -23,7 +23,7 @@ from registry.cli.running import (
     url_option,
 )
 from registry.client import RegistryClient
-from registry.clock import Clock, ManualClock, SystemClock, isoformat, parse_iso
+from registry.kernel.clock import Clock, ManualClock, SystemClock, isoformat, parse_iso
 from registry.services import Services
 
 API = "/api/v1/blacklist"

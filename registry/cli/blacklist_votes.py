@@ -26,7 +26,7 @@ from registry.cli.running import (
     url_option,
 )
 from registry.client import RegistryClient
-from registry.clock import SystemClock
+from registry.kernel.clock import SystemClock
 from registry.services import Services
 
 key_option = click.option(

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from registry.clock import ManualClock, SystemClock, isoformat
 from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock, SystemClock, isoformat
 from registry.services import Services
 from tests.cli import operator_env, run_cli
 from tests.factories import member_vendor

@@ -25,11 +25,11 @@ from registry.blacklist.rulebooks import DEFAULT_RULES
 from registry.blacklist.signing import answer_envelope
 from registry.blacklist.states import CaseState, StepKind
 from registry.certification.signing import DEFAULT_CRITERIA, attestation_envelope, audit_envelope
-from registry.clock import ManualClock
 from registry.complaints.filing import ComplaintSubmission
 from registry.db.base import Base
 from registry.errors import Conflict, InvalidInput, InvalidSignature, NotFound
 from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import ManualClock
 from registry.notifications.models import OutboxMessage
 from registry.scheduling import JOBS, run_jobs_once
 from registry.services import Services

@@ -15,8 +15,8 @@ import httpx
 from attestations.keys import SigningKey
 from registry.blacklist.signing import answer_envelope
 from registry.certification.signing import attestation_envelope
-from registry.clock import ManualClock, SystemClock
 from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock, SystemClock
 from registry.services import Services
 from tests.cli import operator_env, run_cli
 from tests.factories import member_vendor

@@ -38,9 +38,9 @@ from registry.blacklist.votes import VoteRefused, vote_envelope
 from registry.certification.machine import Trigger
 from registry.certification.signing import attestation_envelope
 from registry.certification.status import CertificationState
-from registry.clock import ManualClock
 from registry.errors import Conflict, InvalidSignature, NotFound
 from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import ManualClock
 from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.services import Services
 from registry.transparency.models import LogEntry

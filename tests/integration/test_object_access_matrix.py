@@ -35,9 +35,9 @@ from registry.blacklist.votes import vote_envelope
 from registry.certification.schemes import DEFAULT_SCHEME_DOCUMENT
 from registry.certification.signing import attestation_envelope
 from registry.client import rotation_envelope
-from registry.clock import ManualClock
 from registry.db.base import Base
 from registry.kernel.caller import Role
+from registry.kernel.clock import ManualClock
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import MemberVendor, admin_caller, apply_vendor, member_vendor

@@ -88,7 +88,6 @@ KERNEL_MODULES = frozenset(
     {
         "registry",
         "registry.client_address",
-        "registry.clock",
         "registry.context",
         "registry.datadir",
         "registry.db",
