@@ -3,7 +3,7 @@
 Kept apart from the models so the pure decisions (rule verdicts, tallies, windows) and
 the property-based tests can import them without SQLAlchemy.
 
-The case state machine (docs in docs/fragments/blacklist.md)::
+The case state machine (the README, "Blacklist", describes it for users)::
 
     awaiting_answer ──answer / window over──▶ voting ──quorate decision──▶ listed
           │                                     │                        └─▶ not_listed
