@@ -60,7 +60,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blacklist_snapshot_change")),
         sa.UniqueConstraint(
-            "serial", "listing_id", name=op.f("uq_blacklist_snapshot_change_serial")
+            "serial", "listing_id", name=op.f("uq_blacklist_snapshot_change_serial_listing_id")
         ),
     )
     op.create_index(
