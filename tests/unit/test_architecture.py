@@ -428,8 +428,10 @@ def test_the_documented_event_catalogue_matches_the_code() -> None:
     from registry.services import subscribe_reactions
     from registry.settings import Settings
 
+    from attestations.keys import SigningKey
+
     bus = EventBus()
-    subscribe_reactions(bus, Settings())
+    subscribe_reactions(bus, Settings(), SigningKey.generate())
     registered: dict[str, list[str]] = {}
     for event, subscriber in bus.subscriptions():
         registered.setdefault(event, []).append(subscriber)
