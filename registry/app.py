@@ -32,6 +32,7 @@ from member_api.blacklist.controllers import (
     BlacklistRulebookController,
     BlacklistVendorCaseController,
 )
+from member_api.blacklist.snapshots import BlacklistSnapshotController
 from member_api.certification.controllers import (
     AttestationController,
     CertificationController,
@@ -96,6 +97,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     BlacklistBallotController,
     BlacklistCommitteeMembersController,
     BlacklistAppealPanelController,
+    BlacklistSnapshotController,
 )
 
 

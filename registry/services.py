@@ -59,6 +59,7 @@ from registry.membership.events import VendorAdmitted, VendorDomainVerified
 from registry.membership.models import Vendor
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService, enqueue_event
+from registry.public_cache import LogWatchedCache
 from registry.reports import rollups
 from registry.reports.services import ReportService
 from registry.reports.snapshots import SnapshotService
@@ -96,6 +97,12 @@ class Services:
         self.blacklist_snapshots = BlacklistSnapshotService(ctx)
         self.reports = ReportService(ctx)
         self.report_snapshots = SnapshotService(ctx, self.reports)
+        self.public_cache: LogWatchedCache[object] = LogWatchedCache(
+            max_entries=ctx.settings.public_cache_max_entries,
+            max_age_seconds=ctx.settings.public_cache_max_age.total_seconds(),
+        )
+        """Public answers memoised per worker until the log moves (badges, pages, the
+        blacklist snapshots); the public site's plugin runs the task that empties it."""
 
 
 def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: SigningKey) -> None:
