@@ -3,7 +3,7 @@ snapshot reaches every worker.
 
 Runs `registry demo` into a scratch directory (its listings in every state make the
 snapshots), starts `registry serve --workers N`, then loads /ping and
-/api/v1/blacklist/snapshot side by side, twice each in alternation, with the badge
+/api/v1/blacklist/snapshot side by side, in alternation (three rounds), with the badge
 bench's load (wrk when installed, else its asyncio keep-alive client). Then it signs new
 snapshots on the server's database (as a change on any worker, or the job, would) and
 asks the server on fresh connections, from the commit on, until every answer carries the
@@ -16,6 +16,10 @@ A non-2xx answer or a socket error is a MISS whatever the rate, and a miss exits
 non-zero. On PostgreSQL when `REGISTRY_DATABASE_URL` names one (bench/harness.py).
 
     .venv/bin/python bench/blacklist_snapshot.py [--seconds 10] [--connections 64] [--workers 2]
+        [--rounds 3]
+
+The share is the snapshot's requests over /ping's, summed over the rounds, so a burst of
+load from a neighbour on a shared machine weighs on both sides alike.
 """
 
 from __future__ import annotations
@@ -106,6 +110,9 @@ def main() -> list[Outcome]:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternations of /ping and the snapshot"
+    )
     parser.add_argument("--python-client", action="store_true", help="do not use wrk")
     options = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None and not options.python_client
@@ -133,11 +140,12 @@ def _measure(
             get(base + path)
     print(
         f"load: {'wrk' if use_wrk else 'python asyncio client'}, {options.connections} "
-        f"connections, {options.seconds} s per endpoint and round, {options.workers} "
+        f"connections, {options.rounds} rounds of {options.seconds} s per endpoint, "
+        f"{options.workers} "
         f"worker(s), {os.cpu_count()} CPUs, snapshot {size} bytes, {database}"
     )
     totals: dict[str, list[Result]] = {"/ping": [], SNAPSHOT: []}
-    for _ in range(2):
+    for _ in range(options.rounds):
         for path, results in totals.items():
             if use_wrk:
                 result = run_wrk(base, path, options.seconds, options.connections)
