@@ -278,6 +278,10 @@ async def test_snapshots_follow_every_change_and_verify(
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert "99" in missing.json()["detail"]
+    for bad in ["0", "x", "-2"]:
+        refused = await api.get(SNAPSHOT, params={"serial": bad})
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["errors"] == {"serial": "not a serial"}
 
     key_file = tmp_path / "federation-key.json"
     key_document = (await api.get("/api/v1/federation/key")).json()
