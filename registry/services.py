@@ -17,7 +17,11 @@ from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
-from registry.blacklist.services import BlacklistRuleService, evaluate_member
+from registry.blacklist.services import (
+    BlacklistRuleService,
+    evaluate_member,
+    evaluate_nonmember,
+)
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -178,6 +182,10 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         # which the scan dates at the missed deadline, and rulebooks taking effect).
         if event.vendor_id is not None:
             await evaluate_member(session, settings, event.vendor_id, event.at)
+        elif isinstance(event, ComplaintSubstantiated):
+            # Upheld in mediation about a subject that is no member (domain, app id,
+            # credit code): its governing association's rules, at once.
+            await evaluate_nonmember(session, settings, event.complaint_id, event.at)
 
     bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
     bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")

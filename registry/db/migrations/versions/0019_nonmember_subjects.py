@@ -1,0 +1,36 @@
+"""Non-member subjects: a serious listing records when it became final.
+
+`blacklist_listing.final_at` is set when the listing's `ListingBecameFinal` event is
+published (the appeal window passed unappealed, or the panel upheld it), so the
+finality job publishes that event once per listing. Listings made final before this
+revision have it NULL: the job publishes their event once more, which the certificate
+ignores (it is revoked already), and sets it.
+
+Revision ID: 0019_nonmember_subjects
+Revises: 0015_reports
+Create Date: 2026-12-03 20:10:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import registry.db.base
+
+revision: str = "0019_nonmember_subjects"
+down_revision: str | None = "0015_reports"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("blacklist_listing") as batch:
+        batch.add_column(
+            sa.Column("final_at", registry.db.base.UTCDateTime(timezone=True), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("blacklist_listing") as batch:
+        batch.drop_column("final_at")
