@@ -382,8 +382,9 @@ class BlacklistBallotController(Controller):
         reference: FromPath[str],
         data: JSONBody[RelayedRepairIn],
     ) -> RepairOut:
-        """Relay a non-member subject's credit-repair application (free) as a mediator of
-        the governing association; its committee votes on it."""
+        """Relay a non-member subject's credit-repair application (free).
+
+        As a mediator of the governing association; its committee votes on it."""
         row = await services.blacklist_remedies.relay_repair(
             caller,
             reference,
