@@ -12,12 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from attestations.keys import SigningKey
+from registry.complaints.filing import ComplaintSubmission
+from registry.complaints.models import Complaint, MediationOutcome
 from registry.kernel.caller import Role
 from registry.kernel.clock import ManualClock, SystemClock
 from registry.services import Services
 from tests.cli import run_cli
+from tests.factories import admin_caller, apply_vendor, new_credit_code
 
 APP_ID = "com.example.unregistered.wallet"
 CASES = "/api/v1/blacklist/cases"
@@ -273,3 +277,77 @@ async def test_an_unregistered_app_from_complaints_to_a_relayed_repair(  # noqa:
     assert "grounds" not in appealed  # the log keeps the text's digest only
     recounted = await services.blacklist_recount.recount_all()
     assert [r.agrees for r in recounted] == [True, True, True]
+
+
+async def test_a_subject_that_joins_later_keeps_its_case_and_its_taken_up_complaints(
+    services: Services, association: str, clock: ManualClock, role_tokens: dict[Role, str]
+) -> None:
+    """Complaints about a credit code, taken up and upheld, open a case; then a vendor with
+    that credit code is admitted. The case keeps its subject, governance and evidence; the
+    complaint still awaiting triage goes to the new member, the mediated ones stay put."""
+    assert await services.blacklist_rules.publish_default_rulebooks() == ["csia@1"]
+    clock.advance(timedelta(days=31))
+    code = new_credit_code()
+    filed = [
+        await services.complaints.consumers.file(
+            ComplaintSubmission(
+                subject_kind="credit_code",
+                subject_value=code,
+                product="在线课程",
+                category="false_advertising",
+                description="宣传的课程内容与实际不符，拒绝退款。",
+                desired_remedy="退款",
+                region="110000",
+                occurred_on=(clock.now() - timedelta(days=5)).date().isoformat(),
+                contact_name="测试用户",
+                contact_phone=f"1360013{i:04d}",
+                consent_to_share=False,
+            ),
+            client_ip=f"203.0.113.{i + 1}",
+        )
+        for i in range(6)
+    ]
+    mediator = await services.accounts.authenticate(role_tokens[Role.MEDIATOR])
+    clock.advance(timedelta(hours=25))
+    for complaint in filed[:5]:
+        await services.complaints.mediators.take_up(mediator, complaint.tracking_code, "")
+        await services.complaints.mediators.decide(
+            mediator, complaint.tracking_code, MediationOutcome.UPHELD, "投诉成立。"
+        )
+    page = await services.blacklist_notice.association_cases(mediator, "csia", None, 0, 10)
+    assert len(page.items) == 1
+    before = page.items[0]
+    assert (before.subject_kind.value, before.subject_value, before.vendor_id) == (
+        "credit_code",
+        code,
+        None,
+    )
+
+    application_id, _key, _code = await apply_vendor(
+        services, association, "late-joiner", credit_code=code
+    )
+    await services.membership.approve(
+        await admin_caller(services), application_id, "documents checked"
+    )
+    view = await services.blacklist_notice.case(mediator, before.reference)
+    assert (view.case.vendor_id, view.case.subject_value, view.case.governance) == (
+        None,
+        code,
+        "mediating_association",
+    )
+    assert view.case.evidence_digest == before.evidence_digest
+    assert (await services.blacklist_rules.replay(before.reference)).reproduced
+    assert (await services.blacklist_rules.evaluate()).opened == []
+    async with services.ctx.db.read() as session:
+        result = await session.execute(
+            select(Complaint.tracking_code, Complaint.vendor_id).where(
+                Complaint.subject_value == code
+            )
+        )
+        rows: dict[str, int | None] = {row.tracking_code: row.vendor_id for row in result}
+    assert [rows[f.tracking_code] for f in filed[:5]] == [None] * 5
+    assert rows[filed[5].tracking_code] is not None  # attached to the new member
+    answered = await services.blacklist_notice.relay_answer(
+        mediator, before.reference, "企业入会后经调解员转达陈述。", [], []
+    )
+    assert answered.case.state.value == "voting"
