@@ -1,4 +1,10 @@
-"""Non-member subjects: a serious listing records when it became final.
+"""Non-member subjects: complaints indexed by subject; a serious listing records when it
+became final.
+
+`ix_complaint_subject` (subject kind, value) serves what reads an unregistered subject's
+complaints: the blacklist's facts and governing association for a domain, app id or
+credit code (at every upheld complaint and every hourly evaluation), and attaching waiting
+complaints when a vendor with that credit code or domain joins.
 
 `blacklist_listing.final_at` is set when the listing's `ListingBecameFinal` event is
 published (the appeal window passed unappealed, or the panel upheld it), so the
@@ -25,6 +31,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_complaint_subject", "complaint", ["subject_kind", "subject_value"])
     with op.batch_alter_table("blacklist_listing") as batch:
         batch.add_column(
             sa.Column("final_at", registry.db.base.UTCDateTime(timezone=True), nullable=True)
@@ -34,3 +41,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("blacklist_listing") as batch:
         batch.drop_column("final_at")
+    op.drop_index("ix_complaint_subject", table_name="complaint")
