@@ -331,11 +331,12 @@ async def _complaint_to_link(
 ) -> Complaint:
     """The complaint awaiting triage that `caller` wants to link to a vendor."""
     complaint = (await session.execute(complaint_query(tracking_code))).scalar_one_or_none()
-    # A complaint already about a vendor is the business of that vendor's association:
-    # to anyone else it does not exist, so tracking codes cannot be probed here.
+    # A complaint already about a vendor, or taken up by an association's mediators, is the
+    # business of that association: to anyone else it does not exist, so tracking codes
+    # cannot be probed here.
     outside = (
         complaint is not None
-        and complaint.vendor_id is not None
+        and complaint.association_id is not None
         and caller.role is not Role.FEDERATION_ADMIN
         and complaint.association_id != caller.association_id
     )

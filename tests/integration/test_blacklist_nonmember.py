@@ -139,6 +139,10 @@ async def test_an_unregistered_app_from_complaints_to_a_relayed_repair(  # noqa:
         assert taken.json()["status"] == "escalated"
         hidden = await api.get(f"{MEDIATION}/{code}", headers=_auth(outsider))
         assert hidden.status_code == 404
+    taken_again = await api.post(
+        f"{MEDIATION}/{codes[0]}/take-up", headers=_auth(outsider), json={}
+    )
+    assert taken_again.status_code == 404
     refused = await api.post(
         f"{MEDIATION}/{codes[0]}/decision",
         headers=_auth(outsider),
