@@ -31,6 +31,7 @@ from attestations.statement import make_statement
 from registry.accounts.models import Principal
 from registry.blacklist.calendar import window_end
 from registry.blacklist.committee import became_final, end_listing
+from registry.blacklist.events import RepairApplied
 from registry.blacklist.listings import TIER_POLICIES, repair_open_from
 from registry.blacklist.lookups import case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
@@ -439,6 +440,17 @@ class BlacklistRemedyService:
             session.add(row)
             await session.flush()
             step.ref = f"repair:{row.id}"
+            publish(
+                session,
+                RepairApplied(
+                    case.id,
+                    case.association_id,
+                    listing.tier,
+                    now,
+                    repair_id=row.id,
+                    listing_id=listing.id,
+                ),
+            )
             return row
 
     # --- expiry and finality -----------------------------------------------------------

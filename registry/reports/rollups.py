@@ -25,6 +25,16 @@ from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.blacklist.events import (
+    AppealDecided,
+    CaseDecided,
+    CaseFact,
+    CaseOpened,
+    RepairApplied,
+    RepairDecided,
+)
+from registry.blacklist.models import Appeal, BlacklistCase, Listing, Repair
+from registry.blacklist.states import AppealState, CaseState, RepairState
 from registry.certification.audit_models import AuditRecord
 from registry.certification.events import AuditRecorded, CertificateTransitioned
 from registry.certification.models import Certification, CertificationTransition, Scheme
@@ -37,11 +47,13 @@ from registry.events import DomainEvent
 from registry.kernel import regions
 from registry.membership.models import Vendor
 from registry.reports.models import (
+    BLACKLIST_COUNTERS,
     COMPLAINT_COUNTERS,
     NO_ASSOCIATION,
     RESPONSE_BUCKETS,
     RESPONSE_HOUR_EDGES,
     VENDOR_COUNTERS,
+    BlacklistRollup,
     ComplaintFact,
     ComplaintRollup,
     VendorRollup,
@@ -309,6 +321,172 @@ def is_security_criterion(criterion_id: str) -> bool:
     """True for a criterion of the information-security pillar."""
     lowered = criterion_id.lower()
     return any(marker in lowered for marker in SECURITY_CRITERIA_MARKERS)
+
+
+BlacklistKey = tuple[int, int, str]
+"""(month, association_id, tier): a blacklist_rollup row."""
+_CASE_OUTCOMES = {
+    CaseState.LISTED: "listed",
+    CaseState.NOT_LISTED: "not_listed",
+    CaseState.LAPSED: "lapsed",
+}
+
+
+def case_counts(event: CaseFact) -> dict[str, int]:
+    """The counters one case step adds, in the month of the step, under the event's
+    association and tier (the figures' definitions are in the README)."""
+    if isinstance(event, CaseOpened):
+        return {"opened": 1}
+    if isinstance(event, CaseDecided):
+        return {_CASE_OUTCOMES[event.outcome]: 1}
+    if isinstance(event, AppealDecided):
+        return {"appeals": 1, "appeals_overturned": int(event.outcome is AppealState.OVERTURNED)}
+    if isinstance(event, RepairApplied):
+        return {"repairs_applied": 1}
+    if isinstance(event, RepairDecided):
+        return {"repairs_granted": int(event.outcome is RepairState.GRANTED)}
+    raise TypeError(f"not a counted case step: {type(event).__name__}")
+
+
+async def add_blacklist_counts(
+    session: AsyncSession, key: BlacklistKey, counts: dict[str, int]
+) -> None:
+    """blacklist_rollup[key] += counts, creating the row at zero when it is new."""
+    counts = {name: value for name, value in counts.items() if value}
+    if not counts:
+        return
+    unknown = set(counts) - set(BLACKLIST_COUNTERS)
+    if unknown:
+        raise ValueError(f"not blacklist counters: {sorted(unknown)}")
+    insert = _insert_for(session)
+    table = BlacklistRollup.__table__
+    month, association_id, tier = key
+    statement = insert(table).values(
+        month=month, association_id=association_id, tier=tier, **counts
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["month", "association_id", "tier"],
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )
+    await session.execute(statement)
+
+
+def blacklist_key(event: CaseFact) -> BlacklistKey:
+    """Where a case step is counted: the month it happened (UTC), its association, tier."""
+    return (month_key(event.at), event.association_id, event.tier.value)
+
+
+async def on_case_event(session: AsyncSession, event: CaseFact) -> None:
+    """Subscriber: the blacklist rollup follows every counted case step."""
+    await add_blacklist_counts(session, blacklist_key(event), case_counts(event))
+
+
+async def case_events(session: AsyncSession) -> list[CaseFact]:
+    """Every counted case step, rebuilt from the stored case, listing, appeal and repair
+    rows as the events that recorded them (what `rebuild_blacklist` replays)."""
+    events: list[CaseFact] = []
+    cases = await session.execute(
+        select(BlacklistCase, Listing.tier).outerjoin(Listing, Listing.case_id == BlacklistCase.id)
+    )
+    for row, listed_tier in cases:
+        events.append(CaseOpened(row.id, row.association_id, row.tier_proposed, row.opened_at))
+        if row.decided_at is not None and row.state in _CASE_OUTCOMES:
+            tier = listed_tier if row.state is CaseState.LISTED else row.tier_proposed
+            events.append(
+                CaseDecided(
+                    row.id,
+                    row.association_id,
+                    tier,
+                    row.decided_at,
+                    outcome=row.state,
+                    opened_at=row.opened_at,
+                )
+            )
+    appeals = await session.execute(
+        select(Appeal, Listing.association_id, Listing.tier)
+        .join(Listing, Listing.id == Appeal.listing_id)
+        .where(Appeal.decided_at.is_not(None))
+    )
+    for appeal, association_id, tier in appeals:
+        assert appeal.decided_at is not None  # noqa: S101 - the query's own condition
+        events.append(
+            AppealDecided(
+                appeal.case_id,
+                association_id,
+                tier,
+                appeal.decided_at,
+                appeal_id=appeal.id,
+                listing_id=appeal.listing_id,
+                outcome=appeal.state,
+            )
+        )
+    repairs = await session.execute(
+        select(Repair, Listing.association_id, Listing.tier).join(
+            Listing, Listing.id == Repair.listing_id
+        )
+    )
+    for repair, association_id, tier in repairs:
+        events.append(
+            RepairApplied(
+                repair.case_id,
+                association_id,
+                tier,
+                repair.applied_at,
+                repair_id=repair.id,
+                listing_id=repair.listing_id,
+            )
+        )
+        if repair.decided_at is not None:
+            events.append(
+                RepairDecided(
+                    repair.case_id,
+                    association_id,
+                    tier,
+                    repair.decided_at,
+                    repair_id=repair.id,
+                    listing_id=repair.listing_id,
+                    outcome=repair.state,
+                    applied_at=repair.applied_at,
+                )
+            )
+    return events
+
+
+def sum_case_events(events: Iterable[CaseFact]) -> dict[BlacklistKey, dict[str, int]]:
+    """Every non-zero blacklist counter by rollup key, summed from `events`."""
+    sums: dict[BlacklistKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in events:
+        for name, value in case_counts(event).items():
+            if value:
+                sums[blacklist_key(event)][name] += value
+    return {key: dict(counts) for key, counts in sums.items()}
+
+
+async def rebuild_blacklist(db: Database, progress: Callable[[int, int], None]) -> int:
+    """Recompute blacklist_rollup from the case rows in one transaction (the same rules
+    as the subscriber, fed from the stored history); returns the case steps read."""
+    async with db.transaction() as session:
+        events = await case_events(session)
+        total = len(events)
+        progress(0, total)
+        await session.execute(delete(BlacklistRollup))
+        sums = sum_case_events(events)
+        for done, (key, counts) in enumerate(sums.items(), start=1):
+            await add_blacklist_counts(session, key, counts)
+            progress(min(total, done), total)
+        progress(total, total)
+    return total
+
+
+async def rollup_blacklist_counts(session: AsyncSession) -> dict[BlacklistKey, dict[str, int]]:
+    """Every non-zero counter of blacklist_rollup by key, for comparison with a full
+    recomputation (`sum_case_events(await case_events(session))`)."""
+    result: dict[BlacklistKey, dict[str, int]] = {}
+    for row in await session.scalars(select(BlacklistRollup)):
+        counts = {n: int(getattr(row, n)) for n in BLACKLIST_COUNTERS if getattr(row, n)}
+        if counts:
+            result[(row.month, row.association_id, row.tier)] = counts
+    return result
 
 
 # --- from scratch ------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from registry.federation.models import Association
 from registry.kernel import regions
 from registry.kernel.caller import Caller, Role
 from registry.membership.models import Vendor
+from registry.reports.blacklist import FIGURES, BlacklistFigures, blacklist_figures
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
@@ -276,6 +277,42 @@ class ReportService:
                 )
             )
         return report
+
+    # --- the blacklist's own figures ------------------------------------------------
+
+    async def blacklist_figures(
+        self, period: Period, scope: Scope | None = None
+    ) -> BlacklistFigures:
+        """The list's figures for `period` (`registry.reports.blacklist`): public records,
+        so nothing is suppressed, for the public and partners alike."""
+        async with self.ctx.db.read() as session:
+            return await blacklist_figures(session, period, scope or Scope(), self.ctx.clock.now())
+
+    async def partner_blacklist_figures(
+        self, caller: Caller, period: Period, output: str = "json"
+    ) -> BlacklistFigures:
+        """The figures inside the partner's associations (a partner scoped by regions only
+        sees every association: cases have no region), recorded in the access log."""
+        allowed = await self.partner_scope(caller)
+        scope = Scope(associations=allowed.associations)
+        figures = await self.blacklist_figures(period, scope)
+        rows = len(figures.rows) + len(figures.by_association) + len(figures.by_tier) + 1
+        async with self.ctx.db.transaction() as session:
+            session.add(
+                ReportAccess(
+                    at=figures.generated_at,
+                    principal_id=caller.principal_id,
+                    token_id=caller.token_id,
+                    query={
+                        "report": "blacklist_figures",
+                        "period": period.as_data(),
+                        "scope": scope.as_data(),
+                        "format": output,
+                    },
+                    cells=rows * len(FIGURES),
+                )
+            )
+        return figures
 
     # --- labels ----------------------------------------------------------------------
 
