@@ -103,9 +103,11 @@ class BlacklistFiguresController(Controller):
     async def public(
         self, services: ServicesDep, period: PeriodText, until: UntilText = None
     ) -> BlacklistFiguresOut:
-        """Cases opened, listed and not listed, median days to decision, appeals and the
+        """The blacklist's own figures per association and tier, with totals.
+
+        Cases opened, listed and not listed, median days to decision, appeals and the
         share overturned, repairs applied and granted, median days to delisting after a
-        repair application; per association and tier, with totals."""
+        repair application."""
         return figures_out(await services.reports.blacklist_figures(Period.parse(period, until)))
 
     @get(
@@ -120,7 +122,9 @@ class BlacklistFiguresController(Controller):
         until: UntilText = None,
         lang: Language = "zh",
     ) -> Response[bytes]:
-        """The same as CSV (UTF-8 with BOM), one line per association × tier and margin."""
+        """The blacklist's own figures as CSV (UTF-8 with BOM).
+
+        One line per association × tier, per association, per tier, and the total."""
         return _csv(await services.reports.blacklist_figures(Period.parse(period, until)), lang)
 
     @get(
@@ -135,8 +139,9 @@ class BlacklistFiguresController(Controller):
         period: PeriodText,
         until: UntilText = None,
     ) -> BlacklistFiguresOut:
-        """The figures inside the partner's associations (all of them for a partner scoped
-        by region only), recorded in the access log."""
+        """The blacklist's figures inside the partner's associations, logged.
+
+        A partner scoped by region only sees every association (cases have no region)."""
         figures = await services.reports.partner_blacklist_figures(
             caller, Period.parse(period, until)
         )
@@ -155,7 +160,7 @@ class BlacklistFiguresController(Controller):
         until: UntilText = None,
         lang: Language = "zh",
     ) -> Response[bytes]:
-        """The partner's figures as CSV, recorded in the access log."""
+        """The partner's blacklist figures as CSV (UTF-8 with BOM), logged."""
         figures = await services.reports.partner_blacklist_figures(
             caller, Period.parse(period, until), output="csv"
         )

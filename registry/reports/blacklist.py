@@ -126,6 +126,27 @@ class BlacklistFigures:
         }
 
 
+FIGURES_ID = "blacklist_figures"
+FIGURES_VERSION = 1
+"""The definitions in FIGURES and the README; a change to what a figure counts is a new
+version, named in every snapshot that freezes them."""
+
+
+def snapshot_table(figures: BlacklistFigures) -> dict[str, Any]:
+    """The figures as one table of a signed monthly snapshot (`kpi`, `rows_by` and
+    `columns_by` as every snapshot table has them; no generation time: the snapshot's
+    `issued_at` dates it)."""
+    data = figures.as_data()
+    del data["generated_at"]
+    return {
+        "kpi": FIGURES_ID,
+        "kpi_version": FIGURES_VERSION,
+        "rows_by": "association",
+        "columns_by": "tier",
+        **data,
+    }
+
+
 def _label_data(label: Label) -> dict[str, Any]:
     return {"key": label.key, "name": {"zh": label.name_zh, "en": label.name_en}}
 
@@ -313,4 +334,11 @@ def figures_csv(figures: BlacklistFigures, language: str = "zh") -> bytes:
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 
-__all__ = ["FIGURES", "BlacklistFigures", "FigureRow", "blacklist_figures", "figures_csv"]
+__all__ = [
+    "FIGURES",
+    "BlacklistFigures",
+    "FigureRow",
+    "blacklist_figures",
+    "figures_csv",
+    "snapshot_table",
+]

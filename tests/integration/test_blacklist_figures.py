@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from registry.reports.rollups import (
     rollup_blacklist_counts,
     sum_case_events,
 )
+from registry.reports.snapshots import verify_snapshot
 from registry.services import Services
 
 ZERO = {
@@ -256,6 +258,21 @@ async def test_blacklist_figures(
     october = (await api.get("/api/v1/blacklist/figures?period=2026-10")).json()
     assert _counts(october["total"]) == _expected(opened=2, listed=1)
 
+    # The signed monthly snapshot freezes them with the public reports, and verifies.
+    await services.report_snapshots.freeze(202610)
+    document = (await api.get("/api/v1/reports/snapshots/2026-10")).json()
+    frozen = document["tables"][-1]
+    assert (frozen["kpi"], frozen["rows_by"], frozen["columns_by"]) == (
+        "blacklist_figures",
+        "association",
+        "tier",
+    )
+    assert _counts(frozen["total"]) == _counts(october["total"])
+    verified = verify_snapshot(
+        json.dumps(document).encode(), services.ctx.federation_key.public_key
+    )
+    assert verified.tables == len(document["tables"])
+
     # CSV through the same figures, and bad input as problem+json.
     as_csv = await api.get("/api/v1/blacklist/figures.csv?period=2026&lang=en")
     assert as_csv.status_code == 200
@@ -304,7 +321,7 @@ async def test_blacklist_figures(
         section = page.text.split('id="blacklist"', 1)[1].split("</section>", 1)[0]
         for word in words:
             assert word in section
-        assert '<table class="chart-table" id="blacklist-by-tier">' in section
+        assert '<table class="figures-table chart-table" id="blacklist-by-tier">' in section
         assert '<th scope="row">' in section
         assert "<script" not in page.text
         total = section.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
