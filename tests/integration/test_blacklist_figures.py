@@ -37,6 +37,12 @@ from registry.reports.rollups import (
 )
 from registry.reports.snapshots import verify_snapshot
 from registry.services import Services
+from tests.integration.test_partner_pages import (
+    cookie_value,
+    request,
+    set_cookie,
+    sign_in_form,
+)
 
 ZERO = {
     "opened": 0,
@@ -310,6 +316,25 @@ async def test_blacklist_figures(
         "csv",
     ]
     assert (await api.get("/api/v1/reports/partner/blacklist?period=2026")).status_code == 401
+
+    # Signed in on /partners with that token: the dashboard's blacklist section is csia's.
+    csrf_cookie, csrf_field = await sign_in_form(api)
+    signed_in = await request(
+        api,
+        "POST",
+        "/partners/sign-in",
+        {"partner_csrf": csrf_cookie},
+        data={"token": issued.token, "csrf_token": csrf_field},
+    )
+    cookies = {"partner_session": cookie_value(set_cookie(signed_in, "partner_session"))}
+    dashboard = await request(api, "GET", "/partners?lang=en", cookies)
+    assert dashboard.status_code == 200
+    section = dashboard.text.split('id="blacklist"', 1)[1].split("</section>", 1)[0]
+    assert "China Software Industry Association" in section
+    assert "Shanghai" not in section
+    mine = await request(api, "GET", "/partners/data/blacklist-figures.json", cookies)
+    assert mine.status_code == 200
+    assert {r["association"]["key"] for r in mine.json()["rows"]} == {csia}
 
     # /statistics shows the section in both languages, and its downloads.
     for lang, words in (
