@@ -92,6 +92,8 @@ async def _insert(services: Services, count: int) -> None:
             )
         )
     span = (MONTHS * 30 - 40) * 86_400
+    listings = 0
+    later: list[Listing | Appeal | Repair] = []
     async with services.ctx.db.transaction() as session:
         for number in range(1, count + 1):
             rule = rng.choice(rules)
@@ -108,6 +110,7 @@ async def _insert(services: Services, count: int) -> None:
             )
             decided = opened + timedelta(hours=rng.randrange(48, 40 * 24))
             case = BlacklistCase(
+                id=number,
                 reference=f"BL-B-{number:07d}",
                 association_id=rule.association_id,
                 governance="member",
@@ -132,9 +135,10 @@ async def _insert(services: Services, count: int) -> None:
             session.add(case)
             if state is not CaseState.LISTED:
                 continue
-            await session.flush()
             tier = rng.choice(list(Tier))
+            listings += 1
             listing = Listing(
+                id=listings,
                 case_id=case.id,
                 association_id=case.association_id,
                 subject_kind=case.subject_kind,
@@ -151,12 +155,11 @@ async def _insert(services: Services, count: int) -> None:
                 log_index=number,
                 created_at=decided,
             )
-            session.add(listing)
-            await session.flush()
+            later.append(listing)
             if rng.random() < 0.1:
                 appeal_end = decided + timedelta(days=rng.randrange(5, 40))
                 overturned = rng.random() < 0.3
-                session.add(
+                later.append(
                     Appeal(
                         listing_id=listing.id,
                         case_id=case.id,
@@ -176,7 +179,7 @@ async def _insert(services: Services, count: int) -> None:
                 applied = decided + timedelta(days=rng.randrange(30, 200))
                 granted = rng.random() < 0.7
                 repaired = applied + timedelta(hours=rng.randrange(24, 30 * 24))
-                session.add(
+                later.append(
                     Repair(
                         listing_id=listing.id,
                         case_id=case.id,
@@ -193,6 +196,11 @@ async def _insert(services: Services, count: int) -> None:
                 )
                 if granted:
                     listing.state, listing.ended_at = ListingState.REPAIRED, repaired
+        # Parents first: cases, then listings, then what refers to a listing.
+        await session.flush()
+        for kind in (Listing, Appeal, Repair):
+            session.add_all([row for row in later if isinstance(row, kind)])
+            await session.flush()
 
 
 async def _measure(settings: Settings, count: int) -> Outcome:

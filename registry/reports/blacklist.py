@@ -1,9 +1,9 @@
 """The blacklist's own figures: per association and tier, what the committees did.
 
-Counts come from `blacklist_rollup` (kept by the case events, `registry.reports.rollups`);
-the two medians come from the case and repair rows themselves, exactly (see
-docs/architecture.md, `reports.blacklist_rollup`, for why they are not kept in the
-rollup). Every figure is attributed to the month (UTC) of its own step: a case opened in
+Counts come from `blacklist_rollup` and the two medians, exactly, from the waits in
+`blacklist_duration`, both kept by the case events (`registry.reports.rollups`; see
+docs/architecture.md, `reports.blacklist_rollup`, for why the waits are kept rather than
+read from the case rows). Every figure is attributed to the month (UTC) of its own step: a case opened in
 October and listed in November counts as opened in October and as listed in November.
 
 No small-cell suppression applies: every step counted here is a public record (each is
@@ -27,11 +27,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.blacklist.models import BlacklistCase, Listing, Repair
-from registry.blacklist.states import CaseState, RepairState, Tier
+from registry.blacklist.states import Tier
 from registry.federation.models import Association
 from registry.kernel.clock import isoformat
-from registry.reports.models import BLACKLIST_COUNTERS, BlacklistRollup
+from registry.reports.models import BLACKLIST_COUNTERS, BlacklistDuration, BlacklistRollup
 from registry.reports.tables import Label, Period, Scope, add_months
 
 TIER_LABELS: dict[Tier, Label] = {
@@ -41,7 +40,6 @@ TIER_LABELS: dict[Tier, Label] = {
 }
 ALL_TIERS = Label("all", "全部等级", "all tiers")
 ALL_ASSOCIATIONS = Label("all", "全部协会", "all associations")
-DAY_SECONDS = 86_400.0
 
 FIGURES: tuple[tuple[str, str, str], ...] = (
     ("opened", "立案", "cases opened"),
@@ -240,48 +238,23 @@ async def _counts(
 async def _durations(
     session: AsyncSession, period: Period, scope: Scope
 ) -> tuple[defaultdict[Cell, list[float]], defaultdict[Cell, list[float]]]:
-    """Days from opening to decision (cases listed or not listed in the period, by the
-    listing's tier or the proposed one) and from a repair application to the delisting it
-    won (repairs granted in the period, by the listing's tier)."""
-    start, end = period_bounds(period)
-    case = BlacklistCase
-    decided = (
-        select(
-            case.association_id, case.tier_proposed, Listing.tier, case.opened_at, case.decided_at
-        )
-        .outerjoin(Listing, Listing.case_id == case.id)
-        .where(
-            case.state.in_([CaseState.LISTED, CaseState.NOT_LISTED]),
-            case.decided_at >= start,
-            case.decided_at < end,
-        )
-    )
-    granted = (
-        select(Listing.association_id, Listing.tier, Repair.applied_at, Listing.ended_at)
-        .join(Listing, Listing.id == Repair.listing_id)
-        .where(
-            Repair.state == RepairState.GRANTED,
-            Repair.decided_at >= start,
-            Repair.decided_at < end,
-        )
+    """Days from opening to decision (cases listed or not listed in the period) and from
+    a repair application to the delisting it won (repairs granted in the period), read
+    from `blacklist_duration` by month: narrow rows, no join, no date arithmetic."""
+    d = BlacklistDuration
+    query = select(d.kind, d.association_id, d.tier, d.days).where(
+        d.month >= period.first, d.month <= period.last
     )
     if scope.associations:
-        decided = decided.where(case.association_id.in_(sorted(scope.associations)))
-        granted = granted.where(Listing.association_id.in_(sorted(scope.associations)))
-    decisions: defaultdict[Cell, list[float]] = defaultdict(list)
-    for association_id, proposed, listed, opened_at, decided_at in await session.execute(decided):
-        if decided_at is not None:
-            tier = (listed or proposed).value
-            decisions[(association_id, tier)].append(_days(decided_at, opened_at))
-    delistings: defaultdict[Cell, list[float]] = defaultdict(list)
-    for association_id, tier, applied_at, ended_at in await session.execute(granted):
-        if ended_at is not None:
-            delistings[(association_id, tier.value)].append(_days(ended_at, applied_at))
-    return decisions, delistings
-
-
-def _days(later: datetime, earlier: datetime) -> float:
-    return (later - earlier).total_seconds() / DAY_SECONDS
+        query = query.where(d.association_id.in_(sorted(scope.associations)))
+    found: dict[str, defaultdict[Cell, list[float]]] = {
+        "decision": defaultdict(list),
+        "delisting": defaultdict(list),
+    }
+    connection = await session.connection()  # plain rows: no ORM loading per row
+    for kind, association_id, tier, days in (await connection.execute(query)).tuples():
+        found[kind][(association_id, tier)].append(days)
+    return found["decision"], found["delisting"]
 
 
 def _csv_value(value: float | int | None) -> str:

@@ -53,6 +53,7 @@ from registry.reports.models import (
     RESPONSE_BUCKETS,
     RESPONSE_HOUR_EDGES,
     VENDOR_COUNTERS,
+    BlacklistDuration,
     BlacklistRollup,
     ComplaintFact,
     ComplaintRollup,
@@ -376,9 +377,49 @@ def blacklist_key(event: CaseFact) -> BlacklistKey:
     return (month_key(event.at), event.association_id, event.tier.value)
 
 
+DurationKey = tuple[int, str]
+"""(case_id, kind): a blacklist_duration row."""
+Duration = tuple[int, int, str, float]
+"""(month, association_id, tier, days) of a blacklist_duration row."""
+
+
+def case_duration(event: CaseFact) -> tuple[DurationKey, Duration] | None:
+    """The wait a case step ends, if it ends one the medians count: a decision to list or
+    not (days since the case opened), or a granted repair (days since the application;
+    the listing ends at the grant)."""
+    key = blacklist_key(event)
+    if isinstance(event, CaseDecided) and event.outcome in {
+        CaseState.LISTED,
+        CaseState.NOT_LISTED,
+    }:
+        return (event.case_id, "decision"), (*key, _days(event.at - event.opened_at))
+    if isinstance(event, RepairDecided) and event.outcome is RepairState.GRANTED:
+        return (event.case_id, "delisting"), (*key, _days(event.at - event.applied_at))
+    return None
+
+
+def _days(wait: timedelta) -> float:
+    return wait.total_seconds() / DAY.total_seconds()
+
+
+async def put_duration(session: AsyncSession, key: DurationKey, duration: Duration) -> None:
+    """Write (or rewrite) one wait of blacklist_duration."""
+    insert = _insert_for(session)
+    month, association_id, tier, days = duration
+    values = {"month": month, "association_id": association_id, "tier": tier, "days": days}
+    statement = insert(BlacklistDuration.__table__).values(case_id=key[0], kind=key[1], **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["case_id", "kind"], set_=values)
+    )
+
+
 async def on_case_event(session: AsyncSession, event: CaseFact) -> None:
-    """Subscriber: the blacklist rollup follows every counted case step."""
+    """Subscriber: the blacklist rollup, and the waits behind its medians, follow every
+    counted case step."""
     await add_blacklist_counts(session, blacklist_key(event), case_counts(event))
+    duration = case_duration(event)
+    if duration is not None:
+        await put_duration(session, *duration)
 
 
 async def case_events(session: AsyncSession) -> list[CaseFact]:
@@ -462,20 +503,50 @@ def sum_case_events(events: Iterable[CaseFact]) -> dict[BlacklistKey, dict[str, 
     return {key: dict(counts) for key, counts in sums.items()}
 
 
+def case_durations(events: Iterable[CaseFact]) -> dict[DurationKey, Duration]:
+    """Every wait the medians count, from `events`."""
+    return dict(found for event in events if (found := case_duration(event)) is not None)
+
+
 async def rebuild_blacklist(db: Database, progress: Callable[[int, int], None]) -> int:
-    """Recompute blacklist_rollup from the case rows in one transaction (the same rules
-    as the subscriber, fed from the stored history); returns the case steps read."""
+    """Recompute blacklist_rollup and blacklist_duration from the case rows in one
+    transaction (the same rules as the subscriber, fed from the stored history); returns
+    the case steps read."""
     async with db.transaction() as session:
         events = await case_events(session)
         total = len(events)
         progress(0, total)
         await session.execute(delete(BlacklistRollup))
+        await session.execute(delete(BlacklistDuration))
         sums = sum_case_events(events)
         for done, (key, counts) in enumerate(sums.items(), start=1):
             await add_blacklist_counts(session, key, counts)
             progress(min(total, done), total)
+        durations = [
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "month": month,
+                "association_id": association_id,
+                "tier": tier,
+                "days": days,
+            }
+            for (case_id, kind), (month, association_id, tier, days) in case_durations(
+                events
+            ).items()
+        ]
+        if durations:
+            await session.execute(BlacklistDuration.__table__.insert(), durations)  # type: ignore[attr-defined]
         progress(total, total)
     return total
+
+
+async def stored_durations(session: AsyncSession) -> dict[DurationKey, Duration]:
+    """Every row of blacklist_duration, for comparison with `case_durations`."""
+    return {
+        (row.case_id, row.kind): (row.month, row.association_id, row.tier, row.days)
+        for row in await session.scalars(select(BlacklistDuration))
+    }
 
 
 async def rollup_blacklist_counts(session: AsyncSession) -> dict[BlacklistKey, dict[str, int]]:
@@ -627,7 +698,8 @@ def _month_sql(dialect: str, column: Any) -> Any:
     return cast(func.strftime("%Y%m", column), Integer)
 
 
-def _hours_sql(dialect: str, later: Any, earlier: Any) -> Any:
+def hours_sql(dialect: str, later: Any, earlier: Any) -> Any:
+    """Hours from `earlier` to `later` as an SQL expression (fractional)."""
     if dialect == "postgresql":
         return extract("epoch", later - earlier) / 3600.0
     return (func.julianday(later) - func.julianday(earlier)) * 24.0
@@ -653,7 +725,7 @@ class _ComplaintSql:
 def _complaint_sql(dialect: str) -> _ComplaintSql:
     c = Complaint
     started = func.coalesce(c.forwarded_at, c.created_at)
-    hours = _hours_sql(dialect, c.first_response_at, started)
+    hours = hours_sql(dialect, c.first_response_at, started)
     answered = c.first_response_at.is_not(None)
     upheld = c.substantiated.is_(True)
     conditions = {

@@ -1,6 +1,6 @@
 """The blacklist's own figures over HTTP on both databases, from the blacklist demo built
-through the real services (a case in every state): the rollup the case events keep equals
-a full recomputation and `registry reports rebuild`; the figures (counts, share
+through the real services (a case in every state): the rollup and the waits the case
+events keep equal a full recomputation and `registry reports rebuild`; the figures (counts, share
 overturned, medians) match what was counted by hand from the demo's stories; the public
 API answers in JSON and CSV, a partner sees its associations only and is logged, and
 /statistics shows the section in Chinese and English."""
@@ -30,9 +30,11 @@ from registry.kernel.clock import ManualClock
 from registry.reports.blacklist import FigureRow
 from registry.reports.models import ReportAccess
 from registry.reports.rollups import (
+    case_durations,
     case_events,
     rebuild_blacklist,
     rollup_blacklist_counts,
+    stored_durations,
     sum_case_events,
 )
 from registry.reports.snapshots import verify_snapshot
@@ -171,13 +173,17 @@ async def test_blacklist_figures(
     # `registry reports rebuild` writes the same.
     async with services.ctx.db.read() as session:
         kept = await rollup_blacklist_counts(session)
-        recomputed = sum_case_events(await case_events(session))
+        waits = await stored_durations(session)
+        events = await case_events(session)
     assert kept
-    assert kept == recomputed
+    assert kept == sum_case_events(events)
+    assert len(waits) == 9 + 1  # the decisions to list or not, the granted repair
+    assert waits == case_durations(events)
     steps = await rebuild_blacklist(services.ctx.db, lambda done, total: None)
     assert steps == 11 + 10 + 1 + 2  # opened, decided (8 listed, 1 not, 1 lapsed), appeal, repair
     async with services.ctx.db.read() as session:
         assert await rollup_blacklist_counts(session) == kept
+        assert await stored_durations(session) == waits
         ids = {
             row.slug: row.id
             for row in await session.execute(select(Association.slug, Association.id))
