@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -66,9 +65,11 @@ class FigureRow:
     counts: dict[str, int]
     """BLACKLIST_COUNTERS, summed over the period."""
     decision_days: tuple[float, ...]
-    """Days from opening to decision of every case decided (listed or not) in the period."""
+    """Days from opening to decision of every case decided (listed or not) in the period,
+    in ascending order."""
     delist_days: tuple[float, ...]
-    """Days from the repair application to delisting of every repair granted in it."""
+    """Days from the repair application to delisting of every repair granted in it, in
+    ascending order."""
 
     def value(self, figure: str) -> float | int | None:
         """A figure of FIGURES by key; None where it has no meaning (no case decided, no
@@ -149,8 +150,14 @@ def _label_data(label: Label) -> dict[str, Any]:
     return {"key": label.key, "name": {"zh": label.name_zh, "en": label.name_en}}
 
 
-def _median(values: Sequence[float]) -> float | None:
-    return round(statistics.median(values), 2) if values else None
+def _median(ordered: Sequence[float]) -> float | None:
+    """The median of values already in order, to two decimals; None for none."""
+    if not ordered:
+        return None
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return round(ordered[middle], 2)
+    return round((ordered[middle - 1] + ordered[middle]) / 2, 2)
 
 
 def period_bounds(period: Period) -> tuple[datetime, datetime]:
@@ -252,7 +259,7 @@ async def _durations(
         "delisting": defaultdict(list),
     }
     connection = await session.connection()  # plain rows: no ORM loading per row
-    for kind, association_id, tier, days in (await connection.execute(query)).tuples():
+    for kind, association_id, tier, days in await connection.execute(query):
         found[kind][(association_id, tier)].append(days)
     return found["decision"], found["delisting"]
 

@@ -11,6 +11,11 @@ Two ways in, one rule:
 `naive_complaint_counts` is a third, independent computation: a plain GROUP BY over the
 complaint table in SQL. The tests hold the rollup equal to it after random event
 sequences, and the bench times it against the rollup.
+
+The blacklist's figures follow the vendor rollup's pattern: each case event adds its
+counts (`case_counts`) to `blacklist_rollup` and its wait, if it ends one
+(`case_duration`), to `blacklist_duration`; `rebuild_blacklist` replays the same rules
+over events rebuilt from the stored case, listing, appeal and repair rows (`case_events`).
 """
 
 from __future__ import annotations
