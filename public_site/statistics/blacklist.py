@@ -63,7 +63,7 @@ def _text(row: FigureRow, key: str, language: Language) -> str:
     if key == "overturned_share":
         return f"{value * 100:.0f}%"
     if key.endswith("_days"):
-        return language.gettext("%(days)s days") % {"days": f"{value:g}"}
+        return f"{value:g}"  # the column heading says "days"
     return f"{int(value):,}"
 
 
