@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from sqlalchemy import select  # noqa: E402
 
 from attestations.keys import SigningKey  # noqa: E402
 from bench.harness import Outcome, bench_settings, database_label, run  # noqa: E402
+from bench.reports import _median_ms as median_ms  # noqa: E402
 from registry.blacklist.models import (  # noqa: E402
     Appeal,
     BlacklistCase,
@@ -67,18 +66,7 @@ from registry.settings import Settings  # noqa: E402
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
 MONTHS = 36
 TARGET_MS = 50.0
-RUNS = 7
 DAY = timedelta(days=1)
-
-
-async def _median_ms(work: Callable[[], Awaitable[object]]) -> float:
-    await work()
-    timings = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        await work()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 async def _insert(services: Services, count: int) -> None:
@@ -229,8 +217,8 @@ async def _measure(settings: Settings, count: int) -> Outcome:
             async with ctx.db.read() as session:
                 return sum_case_events(await case_events(session))
 
-        figures_ms = await _median_ms(figures)
-        recomputed_ms = await _median_ms(recomputed)
+        figures_ms = await median_ms(figures)
+        recomputed_ms = await median_ms(recomputed)
     finally:
         await ctx.db.dispose()
     return Outcome(

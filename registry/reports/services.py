@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -258,23 +259,30 @@ class ReportService:
             audience=audience,
             baseline=baseline,
         )
+        query = {
+            "kpis": list(kpis),
+            "period": period.as_data(),
+            "dimensions": [d.value for d in dimensions],
+            "scope": scope.as_data(),
+            "format": output,
+        }
+        await self._record_access(caller, report.generated_at, query, report.cell_count())
+        return report
+
+    async def _record_access(
+        self, caller: Caller, at: datetime, query: dict[str, Any], cells: int
+    ) -> None:
+        """One partner query in the access log (who, which report, when, how many cells)."""
         async with self.ctx.db.transaction() as session:
             session.add(
                 ReportAccess(
-                    at=report.generated_at,
+                    at=at,
                     principal_id=caller.principal_id,
                     token_id=caller.token_id,
-                    query={
-                        "kpis": list(kpis),
-                        "period": period.as_data(),
-                        "dimensions": [d.value for d in dimensions],
-                        "scope": scope.as_data(),
-                        "format": output,
-                    },
-                    cells=report.cell_count(),
+                    query=query,
+                    cells=cells,
                 )
             )
-        return report
 
     # --- the blacklist's own figures ------------------------------------------------
 
@@ -295,21 +303,13 @@ class ReportService:
         scope = Scope(associations=allowed.associations)
         figures = await self.blacklist_figures(period, scope)
         rows = len(figures.rows) + len(figures.by_association) + len(figures.by_tier) + 1
-        async with self.ctx.db.transaction() as session:
-            session.add(
-                ReportAccess(
-                    at=figures.generated_at,
-                    principal_id=caller.principal_id,
-                    token_id=caller.token_id,
-                    query={
-                        "report": "blacklist_figures",
-                        "period": period.as_data(),
-                        "scope": scope.as_data(),
-                        "format": output,
-                    },
-                    cells=rows * len(FIGURES),
-                )
-            )
+        query = {
+            "report": "blacklist_figures",
+            "period": period.as_data(),
+            "scope": scope.as_data(),
+            "format": output,
+        }
+        await self._record_access(caller, figures.generated_at, query, rows * len(FIGURES))
         return figures
 
     # --- labels ----------------------------------------------------------------------
