@@ -14,7 +14,13 @@ from attestations.keys import SigningKey
 from registry.accounts.services import AccountService, revoke_tokens_obtained_with
 from registry.accounts.sessions import BrowserSessions
 from registry.blacklist.committee import BlacklistCommitteeService
-from registry.blacklist.events import LISTING_EVENTS, BlacklistChanged, HoldAction, ListingEvent
+from registry.blacklist.events import (
+    CASE_EVENTS,
+    LISTING_EVENTS,
+    BlacklistChanged,
+    HoldAction,
+    ListingEvent,
+)
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
@@ -225,6 +231,9 @@ def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: Signi
         CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
     )
     bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")
+    for case_event in CASE_EVENTS:
+        # Every counted case step: the blacklist's own figures follow (same transaction).
+        bus.subscribe(case_event, rollups.on_case_event, name="reports.blacklist_rollup")
 
 
 LISTING_TRIGGERS = {
