@@ -15,6 +15,7 @@ from registry.accounts.sessions import BrowserSessions
 from registry.blacklist.committee import BlacklistCommitteeService
 from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
 from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.public_reads import BlacklistPublicReads
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import BlacklistRuleService, evaluate_member
@@ -91,6 +92,7 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
+        self.blacklist_public = BlacklistPublicReads(ctx)
         self.reports = ReportService(ctx)
         self.report_snapshots = SnapshotService(ctx, self.reports)
 
