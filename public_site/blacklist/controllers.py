@@ -31,7 +31,7 @@ E = TypeVar("E", bound=enum.Enum)
 
 Filter = Annotated[str | None, QueryParameter(max_length=40, pattern=r"^[a-z_-]*$")]
 StateFilter = Annotated[
-    str | None, QueryParameter(query="state", max_length=40, pattern=r"^[a-z_-]*$")
+    str | None, QueryParameter(name="state", max_length=40, pattern=r"^[a-z_-]*$")
 ]
 """`?state=`: Litestar reserves the parameter name `state` for the app state."""
 SearchText = Annotated[

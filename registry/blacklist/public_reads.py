@@ -112,7 +112,7 @@ class BlacklistPublicReads:
             ).one_or_none()
             if row is None:
                 raise NotFound(f"no blacklist listing {reference!r}")
-            listing, case = row.tuple()
+            listing, case = row
             record = await _case_record(session, case)
             appeals = (
                 await session.execute(
@@ -330,7 +330,7 @@ async def _notices(
             opened_at=case.opened_at,
             answer_due_at=case.answer_due_at,
         )
-        for case, rule in rows.tuples()
+        for case, rule in rows
     )
     return notices, total or 0
 
