@@ -29,7 +29,7 @@ from registry.errors import InvalidInput
 
 E = TypeVar("E", bound=enum.Enum)
 
-Filter = Annotated[str | None, QueryParameter(max_length=40, pattern=r"^[a-z_-]*$")]
+Filter = Annotated[str | None, QueryParameter(max_length=64, pattern=r"^[a-z0-9_-]*$")]
 StateFilter = Annotated[
     str | None, QueryParameter(name="state", max_length=40, pattern=r"^[a-z_-]*$")
 ]

@@ -67,9 +67,6 @@ from registry.pagination import Page
 
 NOTICE: Final = "notice"
 """The `state` filter value that asks for published notices only."""
-MAX_NOTICES: Final = 100
-"""Notices shown on one list page (open non-member cases are few; the page says so when
-there are more)."""
 REFERENCE_LENGTH: Final = 32
 STEP_DETAILS: Final = ("ballot", "choice", "tier", "outcome", "reason")
 """The fields of a step's leaf a timeline repeats: what was decided, never who wrote what.
@@ -94,7 +91,9 @@ class BlacklistPublicReads:
             notices: tuple[NoticeSummary, ...] = ()
             notices_total = 0
             if query.state is None and query.tier is None:
-                notices, notices_total = await _notices(session, query, associations)
+                notices, notices_total = await _notices(
+                    session, query, associations, self.ctx.settings.page_size_max
+                )
         return BlacklistPage(
             listings, notices, notices_total, tuple(associations[k] for k in sorted(associations))
         )
@@ -293,8 +292,13 @@ def _association_id(associations: Mapping[int, AssociationName], slug: str) -> i
 
 
 async def _notices(
-    session: AsyncSession, query: BlacklistQuery, associations: Mapping[int, AssociationName]
+    session: AsyncSession,
+    query: BlacklistQuery,
+    associations: Mapping[int, AssociationName],
+    limit: int,
 ) -> tuple[tuple[NoticeSummary, ...], int]:
+    """Open cases about non-members matching `query`, newest first: at most `limit` (the
+    page says so when there are more), and how many there are."""
     statement = (
         select(BlacklistCase, BlacklistRule)
         .join(BlacklistRule, BlacklistRule.id == BlacklistCase.rule_row_id)
@@ -315,9 +319,7 @@ async def _notices(
         )
     total = await session.scalar(select(func.count()).select_from(statement.subquery()))
     rows = await session.execute(
-        statement.order_by(BlacklistCase.opened_at.desc(), BlacklistCase.id.desc()).limit(
-            MAX_NOTICES
-        )
+        statement.order_by(BlacklistCase.opened_at.desc(), BlacklistCase.id.desc()).limit(limit)
     )
     notices = tuple(
         NoticeSummary(
