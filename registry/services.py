@@ -22,6 +22,7 @@ from registry.blacklist.events import (
     ListingEvent,
 )
 from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.public_reads import BlacklistPublicReads
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import (
@@ -105,6 +106,7 @@ class Services:
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
         self.blacklist_snapshots = BlacklistSnapshotService(ctx)
+        self.blacklist_public = BlacklistPublicReads(ctx)
         self.reports = ReportService(ctx)
         self.report_snapshots = SnapshotService(ctx, self.reports)
         self.public_cache: LogWatchedCache[object] = LogWatchedCache(

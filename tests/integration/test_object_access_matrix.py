@@ -449,6 +449,8 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/reports/snapshots/{period}"),
     ("GET", "/transparency/entries/{index}"),
     ("GET", "/statistics/data/{name}"),
+    ("GET", "/blacklist/{reference}"),
+    ("GET", "/blacklist/notices/{reference}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
     ("GET", "/badges/{name}"),
@@ -460,8 +462,10 @@ PUBLIC_RECORDS: Final = {
 """Routes that name an object but only read what the registry publishes to everyone:
 the directory, keys, certificates and their history, schemes, clocks, blacklist rulebooks
 and terms, the log, badges, the monthly report snapshots, the public statistics' open
-data, and the site's own files. (The blacklist snapshots and changes feed name theirs by
-query, not path: `test_access_matrix` checks every caller gets the same answer.)"""
+data, blacklist listings and non-members' notices (a member's case before it is listed
+reads as absent: tests/integration/test_blacklist_pages.py), and the site's own files.
+(The blacklist snapshots and changes feed name theirs by query, not path:
+`test_access_matrix` checks every caller gets the same answer.)"""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:
