@@ -38,7 +38,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -455,7 +462,9 @@ class _RowMaker:
         self.rng = rng
         self.vault = vault
         self.codes = _tracking_codes()
-        self.ip_fingerprints = [vault.fingerprint("ip", f"198.51.100.{i}") for i in range(1, 255)]
+        # TEST-NET-1 (RFC 5737): the walked-through demos file from the other two ranges,
+        # and their rate limits must not count two years of history.
+        self.ip_fingerprints = [vault.fingerprint("ip", f"192.0.2.{i}") for i in range(1, 255)]
 
     def complaint(self, complaint_id: int, planned: PlannedComplaint) -> tuple[Any, ...]:
         rng = self.rng
@@ -654,7 +663,14 @@ async def load_complaint_history(
         )
         vendors = await history_vendors(session, ctx.settings, improving_id)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
-    with Progress(transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
         task = progress.add_task("complaint history", total=count)
         return await write_history(
             ctx.db,

@@ -105,14 +105,20 @@ def db_check() -> None:
     "history",
     type=click.IntRange(min=0),
     default=None,
-    help="complaints of two years' history to write in bulk (default 3000; 1000000 for the bench)",
+    help="complaints of history to write in bulk (default 3000; 1000000 for the bench)",
 )
-def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
+@click.option(
+    "--months",
+    type=click.IntRange(min=1, max=120),
+    default=None,
+    help="months the history spans, ending with the current one (default 24; 36 for the bench)",
+)
+def demo(if_empty: bool, reset: bool, yes: bool, history: int | None, months: int | None) -> None:
     """Load a realistic demo federation into an empty database (keys kept under
     <data dir>/demo-keys). With --reset, empty the database first: stop the server."""
     from registry.db.migrate import drop_everything, upgrade
     from registry.demo import load_demo
-    from registry.demo_history import DEMO_HISTORY_COMPLAINTS
+    from registry.demo_history import DEMO_HISTORY_COMPLAINTS, HISTORY_MONTHS
 
     if if_empty and reset:
         raise click.UsageError("give --if-empty or --reset, not both")
@@ -135,6 +141,7 @@ def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
             services,
             if_empty=if_empty,
             history=DEMO_HISTORY_COMPLAINTS if history is None else history,
+            months=HISTORY_MONTHS if months is None else months,
         )
 
     click.echo(guarded(lambda: run_with_services(work)))
