@@ -235,6 +235,10 @@ def demo_key(directory: Path, slug: str) -> SigningKey:
     return key
 
 
+DEMO_SIZES = ("small", "medium", "micro", "small", "large", "micro", "medium", None)
+"""The size bands the demo vendors declare in turn (one in eight declares none)."""
+
+
 async def load_membership_demo(services: Services) -> list[DemoVendor]:
     """Associations and approved member vendors, each applying with its own signed statement.
 
@@ -266,6 +270,7 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
                 issued_at=now - timedelta(minutes=1),
                 website=f"https://www.{domain}",
                 contact_email=f"compliance@{domain}",
+                size=DEMO_SIZES[position % len(DEMO_SIZES)],
             )
             submitted = await services.membership.submit_application(envelope)
             if submitted.created:

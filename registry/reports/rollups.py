@@ -74,7 +74,14 @@ COMPLAINT_COLUMNS = (
     Complaint.substantiated,
     Complaint.rating,
     Complaint.duplicate_joined_at,
+    select(Vendor.size)
+    .where(Vendor.id == Complaint.vendor_id)
+    .scalar_subquery()
+    .label("vendor_size"),
 )
+"""The vendor's declared size is read with the complaint: a complaint counts under the size
+its vendor had when the complaint last changed (`registry reports rebuild` re-files every
+complaint under today's sizes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,16 @@ class Contribution:
     key: RollupKey
     flags: int
     response_bucket: int | None
+
+
+def vendor_size_key(vendor_id: int | None, size: object) -> str:
+    """The vendor-size dimension's key: none (no member vendor), the member's declared
+    band, or unspecified when it declared none."""
+    if vendor_id is None:
+        return "none"
+    if size is None:
+        return "unspecified"
+    return str(getattr(size, "value", size))
 
 
 def response_bucket(hours: float) -> int:
@@ -108,7 +125,7 @@ def contribution(row: Any) -> Contribution | None:
         row.association_id or NO_ASSOCIATION,
         row.region,
         category,
-        "none" if row.vendor_id is None else "unspecified",
+        vendor_size_key(row.vendor_id, row.vendor_size),
     )
     return Contribution(key, bits, bucket)
 
@@ -506,7 +523,13 @@ def _complaint_sql(dialect: str) -> _ComplaintSql:
     return _ComplaintSql(
         month=_month_sql(dialect, c.created_at),
         association=func.coalesce(c.association_id, literal(NO_ASSOCIATION)),
-        size=case((c.vendor_id.is_(None), literal("none")), else_=literal("unspecified")),
+        size=case(
+            (c.vendor_id.is_(None), literal("none")),
+            else_=func.coalesce(
+                select(Vendor.size).where(Vendor.id == c.vendor_id).scalar_subquery(),
+                literal("unspecified"),
+            ),
+        ),
         conditions=conditions,
         buckets=buckets,
     )
