@@ -34,7 +34,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = Settings.from_env()
     load_or_create_federation_key(settings)
-    run_with_services(lambda _s: asyncio.sleep(0))
+    run_with_services(backfill_rollups)
     from registry.db.session import describe_database
 
     click.echo(f"Trust Registry on http://{host}:{port}; database: {describe_database(settings)}")
@@ -59,6 +59,20 @@ def serve(host: str, port: int, workers: int) -> None:
     uvicorn.run(workers=workers, **config)
 
 
+async def backfill_rollups(services: Services) -> None:
+    """After migrating: rebuild empty report rollups from existing complaints and
+    certificates, saying so (a deployment upgraded past 0015_reports)."""
+    from registry.reports.rollups import backfill_if_empty
+
+    done = await backfill_if_empty(services.ctx.db)
+    if done is not None:
+        click.echo(
+            f"report rollups were empty: rebuilt from {done.complaints} complaints and "
+            f"{done.history} certificate transitions and audits",
+            err=True,
+        )
+
+
 def _safe_url(settings: Settings) -> str:
     """The database URL without any password."""
     from sqlalchemy.engine import make_url
@@ -73,8 +87,9 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
-    run_with_services(lambda _s: asyncio.sleep(0))
+    """Apply every pending migration (and fill the report rollups if they are empty while
+    complaints exist, as after the upgrade to 0015_reports)."""
+    run_with_services(backfill_rollups)
     click.echo("database is at the newest migration")
 
 

@@ -382,6 +382,38 @@ async def rebuild_complaints(db: Database, progress: Callable[[int, int], None])
     return total
 
 
+@dataclass(frozen=True)
+class Backfilled:
+    """What `backfill_if_empty` rebuilt: complaints and certificate history read."""
+
+    complaints: int
+    history: int
+
+
+async def backfill_if_empty(
+    db: Database, progress: Callable[[int, int], None] = lambda done, total: None
+) -> Backfilled | None:
+    """Rebuild the rollups when they are empty while the tables they count are not: a
+    deployment upgraded past 0015_reports, which created them empty (`registry serve` and
+    `registry db upgrade` call this after migrating). None when nothing was missing; a
+    rollup that merely lags is not detected here (`registry reports rebuild` is)."""
+    async with db.read() as session:
+        facts = await session.scalar(select(ComplaintFact.complaint_id).limit(1))
+        complaints = await session.scalar(
+            select(Complaint.id).where(Complaint.duplicate_joined_at.is_(None)).limit(1)
+        )
+        vendor_rows = await session.scalar(select(VendorRollup.month).limit(1))
+        transitions = await session.scalar(select(CertificationTransition.id).limit(1))
+        audits = await session.scalar(select(AuditRecord.id).limit(1))
+    complaints_missing = facts is None and complaints is not None
+    vendors_missing = vendor_rows is None and (transitions is not None or audits is not None)
+    if not complaints_missing and not vendors_missing:
+        return None
+    read = await rebuild_complaints(db, progress) if complaints_missing else 0
+    history = await rebuild_vendors(db) if vendors_missing else 0
+    return Backfilled(read, history)
+
+
 async def rebuild_vendors(db: Database) -> int:
     """Recompute vendor_rollup from the certificate transitions and the audits (the same
     rules as the subscribers, fed from the stored history); returns the rows read."""

@@ -322,3 +322,37 @@ async def test_create_token_scopes_a_government_partner_and_refuses_a_bad_region
     assert "329999" in refused.output
     async with services.ctx.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Principal)) == before
+
+
+async def test_an_upgraded_deployment_gets_its_empty_rollups_filled(
+    services: Services, association: str
+) -> None:
+    """0015_reports created the rollups empty; `registry db upgrade` (and `serve`) fill them
+    from the complaints already there, say so, and leave filled rollups alone."""
+    from sqlalchemy import delete
+
+    from registry.reports.models import ComplaintFact, ComplaintRollup
+    from tests.cli import operator_env, run_cli
+
+    vendor = await member_vendor(services, association, "report-backfill")
+    await _handled(services, vendor.slug, vendor.token, "440305", count=3, first=60)
+    async with services.ctx.db.read() as session:
+        kept = await rollup_complaint_counts(session)
+    assert kept
+    # As an existing deployment stood right after migrating to 0015_reports.
+    async with services.ctx.db.transaction() as session:
+        await session.execute(delete(ComplaintFact))
+        await session.execute(delete(ComplaintRollup))
+    async with services.ctx.db.read() as session:
+        assert await rollup_complaint_counts(session) == {}
+
+    upgraded = await run_cli(["db", "upgrade"], env=operator_env(services))
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "report rollups were empty: rebuilt from 3 complaints" in upgraded.output
+    async with services.ctx.db.read() as session:
+        assert await rollup_complaint_counts(session) == kept
+        assert kept == await naive_complaint_counts(session)
+
+    again = await run_cli(["db", "upgrade"], env=operator_env(services))
+    assert again.exit_code == 0, again.output
+    assert "rollups were empty" not in again.output
