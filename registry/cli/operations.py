@@ -34,7 +34,7 @@ def serve(host: str, port: int, workers: int) -> None:
 
     settings = Settings.from_env()
     load_or_create_federation_key(settings)
-    run_with_services(lambda _s: asyncio.sleep(0))
+    run_with_services(backfill_rollups)
     from registry.db.session import describe_database
 
     click.echo(f"Trust Registry on http://{host}:{port}; database: {describe_database(settings)}")
@@ -59,6 +59,21 @@ def serve(host: str, port: int, workers: int) -> None:
     uvicorn.run(workers=workers, **config)
 
 
+async def backfill_rollups(services: Services) -> None:
+    """After migrating: rebuild empty report rollups from existing complaints and
+    certificates, saying so (a deployment upgraded past 0015_reports)."""
+    from registry.reports.rollups import backfill_if_empty
+
+    done = await backfill_if_empty(services.ctx.db)
+    if done is not None:
+        click.echo(
+            f"report rollups were empty: rebuilt from {done.complaints} complaints, "
+            f"{done.history} certificate transitions and audits and {done.case_steps} "
+            "blacklist case steps",
+            err=True,
+        )
+
+
 def _safe_url(settings: Settings) -> str:
     """The database URL without any password."""
     from sqlalchemy.engine import make_url
@@ -73,8 +88,9 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
-    run_with_services(lambda _s: asyncio.sleep(0))
+    """Apply every pending migration (and fill the report rollups if they are empty while
+    complaints exist, as after the upgrade to 0015_reports)."""
+    run_with_services(backfill_rollups)
     click.echo("database is at the newest migration")
 
 
@@ -105,14 +121,20 @@ def db_check() -> None:
     "history",
     type=click.IntRange(min=0),
     default=None,
-    help="complaints of two years' history to write in bulk (default 3000; 1000000 for the bench)",
+    help="complaints of history to write in bulk (default 3000; 1000000 for the bench)",
 )
-def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
+@click.option(
+    "--months",
+    type=click.IntRange(min=1, max=120),
+    default=None,
+    help="months the history spans, ending with the current one (default 24; 36 for the bench)",
+)
+def demo(if_empty: bool, reset: bool, yes: bool, history: int | None, months: int | None) -> None:
     """Load a realistic demo federation into an empty database (keys kept under
     <data dir>/demo-keys). With --reset, empty the database first: stop the server."""
     from registry.db.migrate import drop_everything, upgrade
     from registry.demo import load_demo
-    from registry.demo_history import DEMO_HISTORY_COMPLAINTS
+    from registry.demo_history import DEMO_HISTORY_COMPLAINTS, HISTORY_MONTHS
 
     if if_empty and reset:
         raise click.UsageError("give --if-empty or --reset, not both")
@@ -135,6 +157,7 @@ def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
             services,
             if_empty=if_empty,
             history=DEMO_HISTORY_COMPLAINTS if history is None else history,
+            months=HISTORY_MONTHS if months is None else months,
         )
 
     click.echo(guarded(lambda: run_with_services(work)))
