@@ -29,13 +29,22 @@ from registry.services import Services
 API = "/api/v1/blacklist"
 
 
-def _clock(now_text: str | None) -> Clock:
+def clock_at(now_text: str | None) -> Clock:
     if not now_text:
         return SystemClock()
     try:
         return ManualClock(parse_iso(now_text))
     except ValueError:
         fail(f"--now must be an ISO 8601 time with a zone, not {now_text!r}")
+
+
+signed_at_option = click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="sign as of this ISO 8601 instant, for a server whose clock was moved with "
+    "`registry serve --now`; default: the wall clock",
+)
 
 
 @click.group()
@@ -63,7 +72,7 @@ def evaluate(now_text: str | None) -> None:
             "opened": result.opened,
         }
 
-    print_json(guarded(lambda: run_with_services(work, clock=_clock(now_text))))
+    print_json(guarded(lambda: run_with_services(work, clock=clock_at(now_text))))
 
 
 @blacklist.command("replay")
@@ -232,6 +241,7 @@ def case(reference: str, token: str, url: str) -> None:
 @click.option(
     "--evidence-digest", "digests", multiple=True, help="hex SHA-256 of a document (repeatable)"
 )
+@signed_at_option
 @url_option
 def answer(
     reference: str,
@@ -240,6 +250,7 @@ def answer(
     statement: str,
     remedies: tuple[str, ...],
     digests: tuple[str, ...],
+    now_text: str | None,
     url: str,
 ) -> None:
     """Sign the vendor's answer with KEY, log in with it and submit it."""
@@ -254,7 +265,7 @@ def answer(
             statement=statement,
             remedies=remedies,
             evidence_digests=digests,
-            issued_at=SystemClock().now(),
+            issued_at=clock_at(now_text).now(),
         )
         client = RegistryClient(url)
         try:
