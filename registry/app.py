@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -60,7 +62,7 @@ from registry.client_address import ClientAddressMiddleware, parse_networks
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
 from registry.federation.keyring import load_or_create_federation_key
-from registry.kernel.clock import Clock, SystemClock
+from registry.kernel.clock import Clock, OffsetClock, SystemClock
 from registry.logs import configure_logging
 from registry.services import Services
 from registry.settings import Settings
@@ -114,11 +116,13 @@ def create_app(
     *,
     context: RegistryContext | None = None,
     run_scheduler: bool | None = None,
+    clock: Clock | None = None,
 ) -> Litestar:
-    """Build the ASGI app; `context` lets tests share a database and move the clock."""
+    """Build the ASGI app; `context` lets tests share a database and move the clock,
+    `clock` gives an app of its own another clock than the wall's (`serve --now`)."""
     settings = context.settings if context is not None else (settings or Settings.from_env())
     configure_logging(settings.log_level)
-    ctx = context or build_context(settings)
+    ctx = context or build_context(settings, clock)
     services = Services(ctx)
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
     proxies = parse_networks(settings.trusted_proxies)
@@ -239,10 +243,27 @@ def _document_access(handler: Any, route: Any) -> None:
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for `uvicorn --factory` workers: settings from the environment."""
-    app = create_app(Settings.from_env())
+    """Factory for `uvicorn --factory` workers: settings from the environment, and the
+    clock offset `registry serve --now` hands its workers."""
+    app = create_app(Settings.from_env(), clock=clock_from_env())
     app.on_startup.append(settle_worker_heap)
     return app
+
+
+CLOCK_OFFSET_VARIABLE = "REGISTRY_CLOCK_OFFSET_SECONDS"
+
+
+def clock_from_env() -> Clock:
+    """The wall clock, or the wall clock moved by `REGISTRY_CLOCK_OFFSET_SECONDS`."""
+    raw = os.environ.get(CLOCK_OFFSET_VARIABLE, "").strip()
+    if not raw:
+        return SystemClock()
+    try:
+        return OffsetClock(timedelta(seconds=float(raw)))
+    except (ValueError, OverflowError) as exc:
+        raise SystemExit(
+            f"{CLOCK_OFFSET_VARIABLE} must be a number of seconds, not {raw!r}"
+        ) from exc
 
 
 def settle_worker_heap() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import Progress
@@ -24,7 +24,9 @@ from registry.cli.running import (
 )
 from registry.client import RegistryClient
 from registry.kernel.clock import Clock, ManualClock, SystemClock, isoformat, parse_iso
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 API = "/api/v1/blacklist"
 
@@ -208,19 +210,34 @@ def terms(association: str, assignments: tuple[str, ...], token: str | None, url
 @click.option("--vendor", default=None, help="a vendor's inbox")
 @click.option("--association", default=None, help="the cases an association governs")
 @click.option("--state", default=None, help="only cases in this state (with --association)")
+@click.option(
+    "--references-only",
+    is_flag=True,
+    help="print only the case references, one a line, e.g. CASE=$(registry blacklist cases …)",
+)
 @token_option
 @url_option
 def cases(
-    vendor: str | None, association: str | None, state: str | None, token: str, url: str
+    vendor: str | None,
+    association: str | None,
+    state: str | None,
+    references_only: bool,
+    token: str,
+    url: str,
 ) -> None:
-    """List cases: a vendor's inbox, or those an association governs."""
+    """List cases: a vendor's inbox, or those an association governs (newest first)."""
     if bool(vendor) == bool(association):
         fail("give --vendor or --association")
     if vendor:
         path, params = f"{API}/vendors/{vendor}/cases", {}
     else:
         path, params = f"{API}/associations/{association}/cases", {"state": state} if state else {}
-    print_json(guarded(lambda: call(url, token, "GET", path, params=params)))
+    page = guarded(lambda: call(url, token, "GET", path, params=params))
+    if references_only:
+        for item in page["items"]:
+            click.echo(item["reference"])
+        return
+    print_json(page)
 
 
 @blacklist.command("case")

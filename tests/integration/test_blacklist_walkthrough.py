@@ -171,6 +171,10 @@ async def test_from_complaints_to_credit_repair(
     ).json()
     assert len(inbox["items"]) == 1
     reference = inbox["items"][0]["reference"]
+    listed_refs = await run_cli(
+        ["blacklist", "cases", "--vendor", SLUG, "--token", vendor_token, "--references-only", *url]
+    )
+    assert listed_refs.output == f"{reference}\n"  # CASE=$(registry blacklist cases …)
     case = (
         await api.get(f"/api/v1/blacklist/cases/{reference}", headers=_auth(vendor_token))
     ).json()
