@@ -332,6 +332,12 @@ async def test_from_complaints_to_credit_repair(
         heard_appeal = await session.get(Appeal, appeal["id"])
         assert heard_appeal is not None
         assert heard_appeal.state.value == "upheld"
+    case = await vendor_case()
+    assert case["state"] == "listed"
+    decided_step = next(s for s in case["steps"] if s["kind"] == "appeal_decided")
+    heard_leaf = await _leaf(api, decided_step["log_index"])
+    assert heard_leaf["type"] == "blacklist.case.appeal_decided"
+    assert heard_leaf["entry"]["body"]["outcome"] == "upheld"
     certificate, badge, _ = await _public(api)
     assert certificate["state"] == "suspended"
 
