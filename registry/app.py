@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
-import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -245,25 +244,17 @@ def _document_access(handler: Any, route: Any) -> None:
 def create_app_from_env() -> Litestar:
     """Factory for `uvicorn --factory` workers: settings from the environment, and the
     clock offset `registry serve --now` hands its workers."""
-    app = create_app(Settings.from_env(), clock=clock_from_env())
+    settings = Settings.from_env()
+    app = create_app(settings, clock=clock_of(settings))
     app.on_startup.append(settle_worker_heap)
     return app
 
 
-CLOCK_OFFSET_VARIABLE = "REGISTRY_CLOCK_OFFSET_SECONDS"
-
-
-def clock_from_env() -> Clock:
-    """The wall clock, or the wall clock moved by `REGISTRY_CLOCK_OFFSET_SECONDS`."""
-    raw = os.environ.get(CLOCK_OFFSET_VARIABLE, "").strip()
-    if not raw:
-        return SystemClock()
-    try:
-        return OffsetClock(timedelta(seconds=float(raw)))
-    except (ValueError, OverflowError) as exc:
-        raise SystemExit(
-            f"{CLOCK_OFFSET_VARIABLE} must be a number of seconds, not {raw!r}"
-        ) from exc
+def clock_of(settings: Settings) -> Clock:
+    """The wall clock, or the wall clock moved by `clock_offset_seconds` (`serve --now`)."""
+    if settings.clock_offset_seconds:
+        return OffsetClock(timedelta(seconds=settings.clock_offset_seconds))
+    return SystemClock()
 
 
 def settle_worker_heap() -> None:

@@ -36,13 +36,11 @@ if TYPE_CHECKING:
 )
 def serve(host: str, port: int, workers: int, now_text: str | None) -> None:
     """Migrate the database, create keys if absent, and serve the API and site."""
-    import os
-
     import uvicorn
 
-    from registry.app import CLOCK_OFFSET_VARIABLE
     from registry.federation.keyring import load_or_create_federation_key
     from registry.kernel.clock import OffsetClock, parse_iso
+    from registry.settings import hand_clock_offset_to_workers
     from registry.workers import reuse_port_available, serve_workers
 
     settings = Settings.from_env()
@@ -53,7 +51,7 @@ def serve(host: str, port: int, workers: int, now_text: str | None) -> None:
             fail(f"--now must be an ISO 8601 time with a zone, not {now_text!r}")
         # Every worker reads it: one offset, fixed here, so they all tell the same time.
         offset = OffsetClock.starting_at(start).offset
-        os.environ[CLOCK_OFFSET_VARIABLE] = str(offset.total_seconds())
+        hand_clock_offset_to_workers(round(offset.total_seconds()))
     load_or_create_federation_key(settings)
     run_with_services(lambda _s: asyncio.sleep(0))
     from registry.db.session import describe_database

@@ -11,8 +11,9 @@ import httpx
 import pytest
 
 from bench.serving import REGISTRY, free_port, registry_env, wait_until_ready
-from registry.app import CLOCK_OFFSET_VARIABLE, clock_from_env
+from registry.app import clock_of
 from registry.kernel.clock import OffsetClock, SystemClock, parse_iso
+from registry.settings import CLOCK_OFFSET_VARIABLE, Settings
 
 pytestmark = pytest.mark.slow
 
@@ -76,11 +77,11 @@ def test_a_bad_start_or_offset_is_refused_in_one_line(
     assert "Traceback" not in refused.stderr
 
     monkeypatch.delenv(CLOCK_OFFSET_VARIABLE, raising=False)
-    assert isinstance(clock_from_env(), SystemClock)
+    assert isinstance(clock_of(Settings.from_env()), SystemClock)
     monkeypatch.setenv(CLOCK_OFFSET_VARIABLE, "86400")
-    shifted = clock_from_env()
+    shifted = clock_of(Settings.from_env())
     assert isinstance(shifted, OffsetClock)
     assert shifted.offset == timedelta(days=1)
     monkeypatch.setenv(CLOCK_OFFSET_VARIABLE, "a day")
-    with pytest.raises(SystemExit, match="must be a number of seconds"):
-        clock_from_env()
+    with pytest.raises(SystemExit, match="must be a whole number"):
+        Settings.from_env()
