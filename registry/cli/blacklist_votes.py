@@ -9,14 +9,14 @@ The commands join the `blacklist` group of `registry.cli.blacklist`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import Progress
 
 from attestations.keys import SigningKey, load_public_key, load_signing_key
 from registry.blacklist.states import RecusalReason, Tier, VoteChoice
-from registry.cli.blacklist import API, blacklist
+from registry.cli.blacklist import API, blacklist, clock_at, signed_at_option
 from registry.cli.running import (
     call,
     fail,
@@ -27,8 +27,9 @@ from registry.cli.running import (
     url_option,
 )
 from registry.client import RegistryClient
-from registry.kernel.clock import SystemClock
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 key_option = click.option(
     "--key",
@@ -122,6 +123,7 @@ def queue(key_path: Path, url: str) -> None:
     default=None,
     help="case:<id>, appeal:<id> or repair:<id> (default: from your queue)",
 )
+@signed_at_option
 @url_option
 def vote(
     reference: str,
@@ -130,6 +132,7 @@ def vote(
     tier: str | None,
     reason: str,
     ballot: str | None,
+    now_text: str | None,
     url: str,
 ) -> None:
     """Sign a vote on case REFERENCE with your key and cast it; a vote is final."""
@@ -156,7 +159,7 @@ def vote(
                 choice=VoteChoice(choice),
                 tier=Tier(tier) if tier else None,
                 reason=reason,
-                issued_at=SystemClock().now(),
+                issued_at=clock_at(now_text).now(),
             )
             return client.request("POST", f"{API}/cases/{reference}/votes", json=envelope.to_dict())
         finally:
@@ -211,9 +214,16 @@ def extend(reference: str, reason: str, token: str, url: str) -> None:
 @click.option("--vendor", required=True, help="vendor slug")
 @click.option("--grounds", required=True, help="why the listing should be overturned")
 @click.option("--evidence-digest", "digests", multiple=True, help="hex SHA-256 (repeatable)")
+@signed_at_option
 @url_option
 def appeal(
-    reference: str, key_path: Path, vendor: str, grounds: str, digests: tuple[str, ...], url: str
+    reference: str,
+    key_path: Path,
+    vendor: str,
+    grounds: str,
+    digests: tuple[str, ...],
+    now_text: str | None,
+    url: str,
 ) -> None:
     """Sign an appeal against case REFERENCE's listing with the vendor's key and file it;
     a panel of other associations' members is drawn at once."""
@@ -226,7 +236,7 @@ def appeal(
             case=reference,
             vendor=vendor,
             grounds=grounds,
-            issued_at=SystemClock().now(),
+            issued_at=clock_at(now_text).now(),
             evidence_digests=digests,
         )
         return _as_key_holder(
@@ -245,6 +255,7 @@ def appeal(
 @click.option(
     "--remediation-digest", "digests", multiple=True, help="hex SHA-256 of evidence (repeatable)"
 )
+@signed_at_option
 @url_option
 def repair(
     reference: str,
@@ -253,6 +264,7 @@ def repair(
     commitment: str,
     changes: str,
     digests: tuple[str, ...],
+    now_text: str | None,
     url: str,
 ) -> None:
     """Sign a credit-repair application (free) for case REFERENCE's listing and file it."""
@@ -266,7 +278,7 @@ def repair(
             vendor=vendor,
             commitment=commitment,
             changes=changes,
-            issued_at=SystemClock().now(),
+            issued_at=clock_at(now_text).now(),
             remediation_digests=digests,
         )
         return _as_key_holder(

@@ -10,34 +10,55 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from registry.cli.running import fail, guarded, run_with_services
 from registry.kernel.caller import Role
 from registry.kernel.clock import SystemClock
-from registry.services import Services
 from registry.settings import Settings
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="start the server's clock at this ISO 8601 instant and let it run on from there "
+    "(a throwaway federation's walkthrough; never in production); default: the wall clock",
+)
+def serve(host: str, port: int, workers: int, now_text: str | None) -> None:
     """Migrate the database, create keys if absent, and serve the API and site."""
     import uvicorn
 
     from registry.federation.keyring import load_or_create_federation_key
+    from registry.kernel.clock import OffsetClock, parse_iso
+    from registry.settings import hand_clock_offset_to_workers
     from registry.workers import reuse_port_available, serve_workers
 
     settings = Settings.from_env()
+    if now_text:
+        try:
+            start = parse_iso(now_text)
+        except ValueError:
+            fail(f"--now must be an ISO 8601 time with a zone, not {now_text!r}")
+        # Every worker reads it: one offset, fixed here, so they all tell the same time.
+        offset = OffsetClock.starting_at(start).offset
+        hand_clock_offset_to_workers(round(offset.total_seconds()))
     load_or_create_federation_key(settings)
     run_with_services(backfill_rollups)
     from registry.db.session import describe_database
 
     click.echo(f"Trust Registry on http://{host}:{port}; database: {describe_database(settings)}")
+    if now_text:
+        click.echo(f"the server's clock runs from {now_text}, not the wall clock")
     config: dict[str, Any] = {
         "app": "registry.app:create_app_from_env",
         "factory": True,

@@ -23,11 +23,11 @@ from registry.client import RegistryClient, RegistryClientError
 from registry.datadir import PRIVATE_UMASK
 from registry.errors import RegistryError
 from registry.kernel.clock import Clock, SystemClock
-from registry.services import Services
 from registry.settings import Settings
 
 if TYPE_CHECKING:
     from attestations.keys import PublicKey
+    from registry.services import Services
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -54,6 +54,7 @@ def run_with_services(
     from registry.app import build_context
     from registry.db.migrate import upgrade
     from registry.db.session import DatabaseUnavailable, check_connection
+    from registry.services import Services  # the whole registry: only a command that needs it
 
     # Whatever this process writes under the data directory is the registry's alone.
     os.umask(PRIVATE_UMASK)
