@@ -5,6 +5,7 @@ now on the local database. The commands join the `blacklist` group."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,7 +18,9 @@ from registry.cli.running import (
     run_with_services,
 )
 from registry.kernel.clock import SystemClock, isoformat, parse_iso
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
