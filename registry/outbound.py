@@ -90,6 +90,13 @@ def is_public_suffix(domain: str) -> bool:
     return _public_suffixes().privatesuffix(domain) is None
 
 
+def registrable_domain(domain: str) -> str | None:
+    """The name a registrant holds for `domain` (the public suffix plus one label:
+    `example.com.cn` for `shop.example.com.cn`), or None for a public suffix itself."""
+    registrable: str | None = _public_suffixes().privatesuffix(domain)
+    return registrable
+
+
 def ipv4_literal(host: str) -> ipaddress.IPv4Address | None:
     """The IPv4 address a host spells in any notation the C resolver accepts, or None
     when the host is a name. A host whose last label is numeric but is no valid address

@@ -172,6 +172,8 @@ class Settings:
     """Committee members of other associations drawn to hear an appeal (never fewer than 3)."""
     blacklist_evaluation_interval_seconds: int = 3600
     """How often the scheduler evaluates the rulebooks (`registry blacklist evaluate`)."""
+    blacklist_check_max: int = 10_000
+    """Identifiers one bulk check (`POST /api/v1/blacklist/check`) may name."""
     public_cache_poll_interval: timedelta = timedelta(milliseconds=500)
     """How often each worker reads the log size to drop cached badges and pages."""
     public_cache_max_age: timedelta = timedelta(seconds=60)
@@ -238,6 +240,7 @@ class Settings:
                 "REGISTRY_BLACKLIST_EVALUATION_INTERVAL_SECONDS",
                 base.blacklist_evaluation_interval_seconds,
             ),
+            blacklist_check_max=_env_int("REGISTRY_BLACKLIST_CHECK_MAX", base.blacklist_check_max),
             report_public_threshold=_env_int(
                 "REGISTRY_REPORT_PUBLIC_THRESHOLD", base.report_public_threshold
             ),

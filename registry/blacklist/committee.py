@@ -34,6 +34,7 @@ from registry.blacklist.decisions import (
     repair_result,
 )
 from registry.blacklist.events import ListingBecameFinal, ListingDecided, ListingEnded
+from registry.blacklist.identifiers import index_listing, unindex_listing
 from registry.blacklist.listings import listing_owner
 from registry.blacklist.lookups import association_by_slug, case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
@@ -688,6 +689,7 @@ async def _list(
     )
     session.add(listing)
     await session.flush()
+    await index_listing(session, listing)
     step = await record_step(
         session,
         case,
@@ -741,6 +743,7 @@ async def end_listing(
     listing.ended_at = now
     listing.end_ref = end_ref
     listing.watch_until = watch_until
+    await unindex_listing(session, listing.id)
     if step_kind is not None:
         await record_step(
             session,
