@@ -146,3 +146,12 @@ def test_complaint_triage_and_mediator_feed_routes_are_walked() -> None:
         {Role.MEDIATOR, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN}
     )
     assert declared[("GET", "/api/v1/mediation/notifications")] == frozenset({Role.MEDIATOR})
+
+
+def test_the_bulk_check_admits_member_principals_only() -> None:
+    """Every principal acting for the federation, an association or a member vendor may
+    bulk-check the blacklist; a government partner may not (README, "Blacklist")."""
+    declared = {(method, path): access.roles for method, path, access in RESTRICTED}
+    assert declared[("POST", "/api/v1/blacklist/check")] == frozenset(Role) - {
+        Role.GOVERNMENT_PARTNER
+    }
