@@ -19,7 +19,7 @@ SERVER_TIMING = "Server-Timing"
 """W3C Server Timing: the milliseconds the check (and the signature) took in the server."""
 
 
-class BlacklistIdentifierIn(msgspec.Struct, forbid_unknown_fields=True):
+class BlacklistIdentifierIn(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """One identifier to check."""
 
     kind: str

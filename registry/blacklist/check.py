@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
@@ -38,6 +38,7 @@ from registry.blacklist.matching import (
     IdentifierRefused,
     ListingIndex,
     Match,
+    Normalised,
     most_severe,
     normalise_batch,
 )
@@ -68,7 +69,12 @@ a member vendor. Government partners are not among them: their access is to aggr
 reports, scoped by region and recorded per query; a listing's own record is public."""
 
 
-class CheckedIdentifier(msgspec.Struct, frozen=True):
+# The answer's structs are not tracked by the garbage collector (`gc=False`): an answer
+# makes ten thousand of them, which would otherwise set off collections that walk every
+# object of the worker, the index included (tens of milliseconds each).
+
+
+class CheckedIdentifier(msgspec.Struct, frozen=True, gc=False):
     """An identifier as the check names it: its kind and its normalised value."""
 
     kind: str
@@ -76,7 +82,7 @@ class CheckedIdentifier(msgspec.Struct, frozen=True):
     value: str
 
 
-class CheckListing(msgspec.Struct, frozen=True):
+class CheckListing(msgspec.Struct, frozen=True, gc=False):
     """A listing in force that covers the identifier."""
 
     listing: int
@@ -94,7 +100,7 @@ class CheckListing(msgspec.Struct, frozen=True):
     listed vendor's credit code, slug or proven domain."""
 
 
-class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True):
+class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True, gc=False):
     """One identifier's answer; `tier` and `listings` only when it is listed."""
 
     kind: str
@@ -103,7 +109,7 @@ class CheckResult(msgspec.Struct, frozen=True, omit_defaults=True):
     listed: bool
     tier: str | None = None
     """The most severe tier among its listings."""
-    listings: list[CheckListing] = []
+    listings: tuple[CheckListing, ...] = ()
 
 
 class BlacklistCheck(msgspec.Struct, frozen=True):
@@ -132,6 +138,24 @@ class _Loaded:
 
     index: ListingIndex
     snapshot: SnapshotHead | None
+    reported: dict[int, CheckListing] = field(default_factory=dict)
+    """How each match of the index is reported, made once (by `id` of the match, which
+    the index keeps alive): a listed vendor is asked about again and again."""
+
+    def report(self, match: Match) -> CheckListing:
+        """The answer's entry for one match."""
+        entry = self.reported.get(id(match))
+        if entry is None:
+            listing = match.listing
+            entry = self.reported[id(match)] = CheckListing(
+                listing=listing.id,
+                case=listing.case,
+                tier=listing.tier.value,
+                published_until=isoformat(listing.published_until),
+                subject=CheckedIdentifier(listing.subject_kind, listing.subject_value),
+                matched=CheckedIdentifier(match.kind, match.value),
+            )
+        return entry
 
 
 class BlacklistCheckService:
@@ -147,17 +171,17 @@ class BlacklistCheckService:
         first beyond the limit), and then nothing is checked."""
         if caller.role not in CHECK_ROLES:
             raise PermissionDenied(f"a {caller.role.value} may not bulk-check the blacklist")
-        queries = _normalised(identifiers, self.ctx.settings.blacklist_check_max)
-        index, snapshot = await self._current()
+        batch = _normalised(identifiers, self.ctx.settings.blacklist_check_max)
+        loaded, snapshot = await self._current()
         now = self.ctx.clock.now()
-        found = index.lookup(queries, now)
+        found = loaded.index.lookup(batch, now)
         results: list[CheckResult] = []
         append = results.append
         listed = 0
-        for (kind, value), matches in zip(queries, found, strict=True):
+        for kind, value, matches in zip(batch.kinds, batch.values, found, strict=True):
             if matches:
                 listed += 1
-                append(_listed(kind, value, matches))
+                append(_listed(kind, value, matches, loaded))
             else:
                 append(CheckResult(kind, value, False))
         return BlacklistCheck(
@@ -177,13 +201,13 @@ class BlacklistCheckService:
             answer_bytes(answer), [self.ctx.federation_key], payload_type=CHECK_PAYLOAD_TYPE
         )
 
-    async def _current(self) -> tuple[ListingIndex, SnapshotHead | None]:
+    async def _current(self) -> tuple[_Loaded, SnapshotHead | None]:
         """The index of the identifiers in force now, and the snapshot it answers from."""
         async with consistent_read(self.ctx.db) as session:
             current = await generation(session)
             loaded = self._loaded
             if loaded is not None and loaded.index.generation == current:
-                return loaded.index, await latest_snapshot(session)
+                return loaded, await latest_snapshot(session)
         async with self._rebuilding:
             loaded = self._loaded
             if loaded is None or loaded.index.generation < current:
@@ -199,10 +223,10 @@ class BlacklistCheckService:
                         "identifiers": index.identifiers,
                     },
                 )
-            return loaded.index, loaded.snapshot
+            return loaded, loaded.snapshot
 
 
-def _normalised(identifiers: Sequence[IdentifierQuery], limit: int) -> list[tuple[Any, str]]:
+def _normalised(identifiers: Sequence[IdentifierQuery], limit: int) -> Normalised:
     if not identifiers:
         raise InvalidInput("give at least one identifier to check", fields={"identifiers": "empty"})
     if len(identifiers) > limit:
@@ -228,23 +252,13 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 80 else value[:80] + "…")
 
 
-def _listed(kind: Any, value: str, matches: tuple[Match, ...]) -> CheckResult:
+def _listed(kind: Any, value: str, matches: tuple[Match, ...], loaded: _Loaded) -> CheckResult:
     return CheckResult(
         kind,
         value,
         True,
         tier=most_severe(matches).value,
-        listings=[
-            CheckListing(
-                listing=m.listing.id,
-                case=m.listing.case,
-                tier=m.listing.tier.value,
-                published_until=isoformat(m.listing.published_until),
-                subject=CheckedIdentifier(m.listing.subject_kind, m.listing.subject_value),
-                matched=CheckedIdentifier(m.kind, m.value),
-            )
-            for m in matches
-        ],
+        listings=tuple(loaded.report(m) for m in matches),
     )
 
 

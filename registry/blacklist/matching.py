@@ -17,16 +17,18 @@ identifier and per parent domain, so a batch of 10,000 costs milliseconds.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Protocol
+from typing import Final, NamedTuple, Protocol
+
+import msgspec
 
 from registry.blacklist.listings import severity
 from registry.blacklist.states import SubjectKind, Tier
 from registry.kernel.credit_code import normalise_credit_code
 from registry.kernel.patterns import APP_ID_PATTERN, DOMAIN_PATTERN, SLUG_PATTERN
-from registry.outbound import registrable_domain
+from registry.outbound import registrable_domain, subdomains_share_registrable
 
 MAX_IDENTIFIER_CHARS: Final = 300
 """Longer than any identifier of any kind (a domain has at most 253 characters)."""
@@ -72,7 +74,7 @@ def normalise_domain(raw: str) -> str | None:
             domain = domain.encode("idna").decode("ascii")
         except UnicodeError:
             return None
-    return domain if DOMAIN_PATTERN.match(domain) else None
+    return domain if DOMAIN_PATTERN.fullmatch(domain) else None
 
 
 def normalise(kind: SubjectKind, raw: str) -> str:
@@ -102,31 +104,55 @@ def normalise(kind: SubjectKind, raw: str) -> str:
     return slug
 
 
-def normalise_batch(queries: Sequence[IdentifierQuery]) -> list[tuple[SubjectKind, str]]:
+class Normalised(NamedTuple):
+    """A batch's identifiers, normalised, in order: kinds and values side by side (two
+    lists, not ten thousand pairs: fewer objects for the garbage collector to follow)."""
+
+    kinds: list[SubjectKind]
+    values: list[str]
+
+
+def normalise_batch(queries: Sequence[IdentifierQuery]) -> Normalised:
     """Every identifier of a batch normalised, in order; IdentifierRefused names the
     first that is not one, and nothing is checked then."""
-    normalised: list[tuple[SubjectKind, str]] = []
-    append = normalised.append
+    kinds: list[SubjectKind] = []
+    values: list[str] = []
+    add_kind, add_value = kinds.append, values.append
+    known = KINDS
+    # A value already written as listings hold it passes its kind's pattern as it is
+    # (the patterns bound the length too); anything else is normalised, or refused.
+    as_held = {
+        SubjectKind.DOMAIN: DOMAIN_PATTERN.fullmatch,
+        SubjectKind.VENDOR: SLUG_PATTERN.fullmatch,
+        SubjectKind.APP_ID: APP_ID_PATTERN.fullmatch,
+    }
     for index, query in enumerate(queries):
-        try:
-            append(_checked(query.kind, query.value))
-        except ValueError as exc:
-            raise IdentifierRefused(index, query.kind, query.value, str(exc)) from None
-    return normalised
+        raw = query.value
+        kind = known.get(query.kind)
+        if kind is None:
+            reason = "kind must be one of " + ", ".join(sorted(known))
+            raise IdentifierRefused(index, query.kind, raw, reason)
+        held = as_held.get(kind)
+        if held is not None and held(raw):
+            add_value(raw)
+        else:
+            if len(raw) > MAX_IDENTIFIER_CHARS:
+                reason = f"longer than {MAX_IDENTIFIER_CHARS} characters"
+                raise IdentifierRefused(index, query.kind, raw, reason)
+            try:
+                add_value(normalise(kind, raw))
+            except ValueError as exc:
+                raise IdentifierRefused(index, query.kind, raw, str(exc)) from None
+        add_kind(kind)
+    return Normalised(kinds, values)
 
 
-def _checked(kind_name: str, raw: str) -> tuple[SubjectKind, str]:
-    kind = KINDS.get(kind_name)
-    if kind is None:
-        raise ValueError("kind must be one of " + ", ".join(sorted(KINDS)))
-    if len(raw) > MAX_IDENTIFIER_CHARS:
-        raise ValueError(f"longer than {MAX_IDENTIFIER_CHARS} characters")
-    return kind, normalise(kind, raw)
+class ListingInForce(msgspec.Struct, frozen=True, gc=False):
+    """A listing as the check reports it: public facts of its record.
 
-
-@dataclass(frozen=True, slots=True)
-class ListingInForce:
-    """A listing as the check reports it: public facts of its record."""
+    Not tracked by the garbage collector (`gc=False`), nor are the matches: a worker
+    holds hundreds of thousands for as long as the index lives, and a full collection
+    would walk every one of them again and again."""
 
     id: int
     case: str
@@ -143,8 +169,7 @@ class ListingInForce:
         return self.published_from <= now < self.published_until
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(msgspec.Struct, frozen=True, gc=False):
     """A listing that covers a checked identifier, and the listing's identifier that
     matched (the parent domain, or the vendor's credit code...)."""
 
@@ -173,31 +198,50 @@ class ListingIndex:
             for kind, values in grouped.items()
         }
         self._domains = self._by_kind[SubjectKind.DOMAIN]
+        self._covers: dict[str, _Coverage] = {}
+        """How far each listed domain that was a parent reaches (the list never changes,
+        so once per domain and index)."""
+        # A listed domain can match a name only if it ends in the same last two labels
+        # (a listed domain of two labels) or the same last three (a longer one): two set
+        # reads rule out most names before any parent is looked up.
+        self._tails2 = {d for d in self._domains if d.count(".") == 1}
+        self._tails3 = {_tail3(d) for d in self._domains if d.count(".") > 1}
         self.listings = len(listings)
         """How many listings the index covers."""
         self.identifiers = sum(len(values) for values in self._by_kind.values())
         """How many distinct identifiers it holds."""
 
-    def lookup(
-        self, queries: Sequence[tuple[SubjectKind, str]], now: datetime
-    ) -> list[tuple[Match, ...]]:
-        """The listings in force at `now` that cover each normalised identifier, in order."""
+    def lookup(self, batch: Normalised, now: datetime) -> list[tuple[Match, ...]]:
+        """The listings in force at `now` that cover each identifier, in order."""
         found: list[tuple[Match, ...]] = []
         append = found.append
-        by_kind, domain = self._by_kind, SubjectKind.DOMAIN
-        for kind, value in queries:
-            matches = self._domain(value) if kind is domain else by_kind[kind].get(value, NO_MATCH)
+        gets = {kind: values.get for kind, values in self._by_kind.items()}
+        domain, tails2, tails3 = SubjectKind.DOMAIN, self._tails2, self._tails3
+        for kind, value in zip(batch.kinds, batch.values, strict=True):
+            if kind is domain:
+                # The tails inline (`_tail2`, `_tail3`): most names stop here.
+                last = value.rfind(".")
+                second = value.rfind(".", 0, last)
+                if value[second + 1 :] not in tails2 and (
+                    second < 0 or value[value.rfind(".", 0, second) + 1 :] not in tails3
+                ):
+                    append(NO_MATCH)
+                    continue
+                matches = self._with_parents(value)
+            else:
+                matches = gets[kind](value, NO_MATCH)
             append(_in_force(matches, now) if matches else NO_MATCH)
         return found
 
-    def _domain(self, domain: str) -> tuple[Match, ...]:
+    def _with_parents(self, domain: str) -> tuple[Match, ...]:
         """Listings of the domain itself, and of its parents up to its registrable domain."""
+        dots = domain.count(".")
         domains = self._domains
         exact = domains.get(domain, NO_MATCH)
         parents: list[tuple[str, tuple[Match, ...]]] = []
         start = domain.find(".") + 1
         # A parent needs two labels: a top-level domain is never a listing's subject.
-        for _ in range(domain.count(".") - 1):
+        for _ in range(dots - 1):
             parent = domain[start:]
             listed = domains.get(parent)
             if listed:
@@ -205,16 +249,21 @@ class ListingIndex:
             start = domain.find(".", start) + 1
         if not parents:
             return exact
-        # Only now, with a listed parent, is the Public Suffix List asked (it costs more
-        # than every look-up above together).
-        registrable = registrable_domain(domain)
-        if registrable is None:
-            return exact
         seen = {m.listing.id for m in exact}
         covering = list(exact)
+        registrable: str | None = None
         for parent, listed in parents:
-            if len(parent) < len(registrable):
+            covers = self._covers.get(parent)
+            if covers is None:
+                covers = self._covers[parent] = _coverage(parent)
+            if covers is _Coverage.NEVER:
                 continue
+            if covers is _Coverage.ASK:
+                # The list has rules below this parent (`s3.amazonaws.com` under
+                # `amazonaws.com`): the name's own registrable domain decides.
+                registrable = registrable or registrable_domain(domain) or domain
+                if len(parent) < len(registrable):
+                    continue
             for match in listed:
                 # A vendor listed with both `example.com` and `shop.example.com` is one
                 # listing: reported once, by the most specific identifier.
@@ -222,6 +271,36 @@ class ListingIndex:
                     seen.add(match.listing.id)
                     covering.append(match)
         return tuple(covering)
+
+
+class _Coverage(enum.Enum):
+    """Whether a listed domain covers the names under it."""
+
+    ALL = "all"
+    """Registrable (or below), no rule of the Public Suffix List under it: every name."""
+    NEVER = "never"
+    """A public suffix (or under an unknown top-level domain): only itself."""
+    ASK = "ask"
+    """Rules under it: names whose registrable domain is at or below it."""
+
+
+def _coverage(domain: str) -> _Coverage:
+    if subdomains_share_registrable(domain):
+        return _Coverage.ALL
+    if registrable_domain(domain) is None:
+        return _Coverage.NEVER
+    return _Coverage.ASK
+
+
+def _tail2(domain: str) -> str:
+    """The last two labels (`example.cn` of `shop.example.cn`)."""
+    return domain[domain.rfind(".", 0, domain.rfind(".")) + 1 :]
+
+
+def _tail3(domain: str) -> str:
+    """The last three labels, or the whole name when it has fewer."""
+    last = domain.rfind(".", 0, domain.rfind("."))
+    return domain[domain.rfind(".", 0, last) + 1 :]
 
 
 def _in_force(matches: tuple[Match, ...], now: datetime) -> tuple[Match, ...]:

@@ -22,6 +22,7 @@ from registry.blacklist.matching import (
     IdentifierRefused,
     ListingIndex,
     ListingInForce,
+    Normalised,
     normalise,
     normalise_batch,
 )
@@ -51,7 +52,7 @@ def _listing(number: int, kind: SubjectKind, value: str, **dates: datetime) -> L
 
 
 def _found(index: ListingIndex, kind: SubjectKind, value: str) -> list[tuple[int, str]]:
-    (matches,) = index.lookup([(kind, value)], NOW)
+    (matches,) = index.lookup(Normalised([kind], [value]), NOW)
     return [(m.listing.id, m.value) for m in matches]
 
 
@@ -83,10 +84,9 @@ def test_a_batch_names_its_first_bad_identifier() -> None:
     with pytest.raises(IdentifierRefused, match="longer than 300") as long:
         normalise_batch([good, good, Query("app_id", "a" * 301)])
     assert long.value.index == 2
-    assert normalise_batch([good, Query("vendor", "Acme")]) == [
-        (D, "shop.example.cn"),
-        (V, "acme"),
-    ]
+    assert normalise_batch([good, Query("vendor", "Acme")]) == Normalised(
+        [D, V], ["shop.example.cn", "acme"]
+    )
 
 
 def test_parent_domains_match_up_to_the_registrable_domain_only() -> None:
@@ -100,6 +100,9 @@ def test_parent_domains_match_up_to_the_registrable_domain_only() -> None:
             # One vendor listed with a domain and its subdomain: reported once.
             (D, "acme.cn", _listing(5, V, "acme")),
             (D, "www.acme.cn", _listing(5, V, "acme")),
+            # The list has rules under these: each name's own registrable domain decides.
+            (D, "amazonaws.com", _listing(6, D, "amazonaws.com")),
+            (D, "city.kawasaki.jp", _listing(7, D, "city.kawasaki.jp")),
         ],
     )
     assert _found(index, D, "example.com.cn") == [(1, "example.com.cn")]
@@ -111,6 +114,9 @@ def test_parent_domains_match_up_to_the_registrable_domain_only() -> None:
     assert _found(index, D, "cart.shop.example.com") == [(4, "shop.example.com")]
     assert _found(index, D, "a.www.acme.cn") == [(5, "www.acme.cn")]
     assert _found(index, D, "example.internal") == []
+    assert _found(index, D, "console.amazonaws.com") == [(6, "amazonaws.com")]
+    assert _found(index, D, "bucket.s3.amazonaws.com") == []  # s3.amazonaws.com is public
+    assert _found(index, D, "www.city.kawasaki.jp") == [(7, "city.kawasaki.jp")]
 
 
 def test_only_listings_in_force_at_the_instant_match() -> None:
@@ -147,7 +153,7 @@ def test_the_answer_bytes_are_rfc8785() -> None:
         checked=3,
         listed=1,
         results=[
-            CheckResult("domain", "shop.acme.example.cn", True, "general", [listing]),
+            CheckResult("domain", "shop.acme.example.cn", True, "general", (listing,)),
             CheckResult("app_id", "com.x:y_z", False),
             CheckResult("app_id", 'quote"d', False),  # escaped: the general path writes it
         ],
