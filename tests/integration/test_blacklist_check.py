@@ -33,6 +33,7 @@ from registry.kernel.caller import Role
 from registry.kernel.clock import ManualClock
 from registry.services import Services
 from registry.transparency.services import lock_head
+from tests.cli import operator_env, run_cli
 from tests.factories import new_credit_code
 from tests.integration.test_blacklist_votes import (
     Member,
@@ -417,3 +418,21 @@ async def test_one_problem_names_the_first_bad_identifier_and_who_may_check(
     body = (await _check(api, token, good)).json()
     assert _flags(body["results"]) == [False, False]
     assert body["serial"] is None
+
+    # The same from the command line, and the operator's reindex.
+    url = ["--url", str(api.base_url), "--token", token]
+    result = await run_cli(["blacklist", "check", "vendor:Acme", "domain:shop.example.cn", *url])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["results"][0] == {
+        "kind": "vendor",
+        "value": "acme",
+        "listed": False,
+    }
+    result = await run_cli(["blacklist", "check", "phone:1380013800", *url])
+    assert result.exit_code == 1
+    assert "identifier 0 (phone '1380013800')" in result.output
+    signed = await run_cli(["blacklist", "check", "app_id:com.x.y", "--signed", *url])
+    assert json.loads(signed.output)["payloadType"] == CHECK_PAYLOAD_TYPE
+    reindexed = await run_cli(["blacklist", "reindex"], operator_env(services))
+    assert reindexed.exit_code == 0, reindexed.output
+    assert json.loads(reindexed.output) == {"identifiers": 0}
