@@ -12,12 +12,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from public_site.cache import LogWatchedCache
 from registry.certification.compromise import SignedRecord
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
 from registry.certification.verdict import NOT_CERTIFIED, Verdict, verdict
 from registry.errors import NotFound
 from registry.kernel.patterns import SLUG_PATTERN
+from registry.public_cache import LogWatchedCache
 from registry.services import Services
 
 logger = logging.getLogger("public_site.reads")

@@ -33,6 +33,7 @@ from member_api.blacklist.controllers import (
     BlacklistRulebookController,
     BlacklistVendorCaseController,
 )
+from member_api.blacklist.snapshots import BlacklistSnapshotController
 from member_api.certification.controllers import (
     AttestationController,
     CertificationController,
@@ -98,6 +99,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     BlacklistCommitteeMembersController,
     BlacklistAppealPanelController,
     BlacklistCheckController,
+    BlacklistSnapshotController,
 )
 
 
@@ -150,9 +152,12 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        # Badges stay uncompressed: they are small and their strong ETag names these bytes.
+        # Badges and blacklist snapshots stay uncompressed: their strong ETags name these
+        # bytes (a snapshot's are the signed envelope's, byte for byte as logged).
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=1024, exclude=["^/badges/"]
+            backend="gzip",
+            minimum_size=1024,
+            exclude=["^/badges/", "^/api/v1/blacklist/snapshot$"],
         ),
         plugins=[_public_site_plugin(services), ClosedStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(

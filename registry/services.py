@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attestations.keys import SigningKey
 from registry.accounts.services import AccountService, revoke_tokens_obtained_with
 from registry.accounts.sessions import BrowserSessions
 from registry.blacklist.check import BlacklistCheckService
 from registry.blacklist.committee import BlacklistCommitteeService
-from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
+from registry.blacklist.events import LISTING_EVENTS, BlacklistChanged, HoldAction, ListingEvent
 from registry.blacklist.identifiers import index_proven_domain
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
 from registry.blacklist.services import BlacklistRuleService, evaluate_member
+from registry.blacklist.snapshots import BlacklistSnapshotService, SnapshotTrigger, make_snapshot
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -59,6 +61,7 @@ from registry.membership.events import VendorAdmitted, VendorDomainVerified
 from registry.membership.models import Vendor
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService, enqueue_event
+from registry.public_cache import LogWatchedCache
 from registry.reports import rollups
 from registry.reports.services import ReportService
 from registry.reports.snapshots import SnapshotService
@@ -73,7 +76,7 @@ class Services:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
-        subscribe_reactions(ctx.db.events, ctx.settings)
+        subscribe_reactions(ctx.db.events, ctx.settings, ctx.federation_key)
         self.accounts = AccountService(ctx, auditor_principal=auditor_principal_for_key)
         self.sessions = BrowserSessions(ctx, self.accounts)
         self.federation = FederationService(ctx)
@@ -94,11 +97,18 @@ class Services:
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
         self.blacklist_check = BlacklistCheckService(ctx)
+        self.blacklist_snapshots = BlacklistSnapshotService(ctx)
         self.reports = ReportService(ctx)
         self.report_snapshots = SnapshotService(ctx, self.reports)
+        self.public_cache: LogWatchedCache[object] = LogWatchedCache(
+            max_entries=ctx.settings.public_cache_max_entries,
+            max_age_seconds=ctx.settings.public_cache_max_age.total_seconds(),
+        )
+        """Public answers memoised per worker until the log moves (badges, pages, the
+        blacklist snapshots); the public site's plugin runs the task that empties it."""
 
 
-def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
+def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: SigningKey) -> None:
     """Register every reaction of one aggregate to another's events, in the order they
     run (the table in docs/architecture.md lists them; a test keeps the two in step).
 
@@ -191,6 +201,13 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         # which the scan dates at the missed deadline, and rulebooks taking effect).
         if event.vendor_id is not None:
             await evaluate_member(session, settings, event.vendor_id, event.at)
+
+    async def snapshot_blacklist(session: AsyncSession, event: BlacklistChanged) -> None:
+        # Every change to the listings in force is published as a signed snapshot in the
+        # change's own transaction (one per transaction however many listings changed).
+        await make_snapshot(session, federation_key, settings, event.at, SnapshotTrigger.CHANGE)
+
+    bus.subscribe(BlacklistChanged, snapshot_blacklist, name="blacklist.snapshot")
 
     bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
     bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")

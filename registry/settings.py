@@ -174,6 +174,9 @@ class Settings:
     """How often the scheduler evaluates the rulebooks (`registry blacklist evaluate`)."""
     blacklist_check_max: int = 10_000
     """Identifiers one bulk check (`POST /api/v1/blacklist/check`) may name."""
+    blacklist_snapshot_interval_hours: int = 24
+    """A blacklist snapshot's `next_update`: hours after its `issued_at` (a new one is
+    signed at every change and at least this often)."""
     public_cache_poll_interval: timedelta = timedelta(milliseconds=500)
     """How often each worker reads the log size to drop cached badges and pages."""
     public_cache_max_age: timedelta = timedelta(seconds=60)
@@ -241,6 +244,10 @@ class Settings:
                 base.blacklist_evaluation_interval_seconds,
             ),
             blacklist_check_max=_env_int("REGISTRY_BLACKLIST_CHECK_MAX", base.blacklist_check_max),
+            blacklist_snapshot_interval_hours=_env_int(
+                "REGISTRY_BLACKLIST_SNAPSHOT_INTERVAL_HOURS",
+                base.blacklist_snapshot_interval_hours,
+            ),
             report_public_threshold=_env_int(
                 "REGISTRY_REPORT_PUBLIC_THRESHOLD", base.report_public_threshold
             ),

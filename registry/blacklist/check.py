@@ -3,8 +3,8 @@ once, answered from the latest blacklist snapshot, optionally signed by the fede
 
 Each worker keeps the identifier index in memory (`registry.blacklist.matching`) and
 reads one row per request to know whether it is still current: the index's generation
-(`registry.blacklist.identifiers`), together with the latest snapshot's serial in the
-same database snapshot. A change to the listings (published, ended, a listed vendor's
+(`registry.blacklist.identifiers`), together with the latest snapshot's serial, in one
+statement. A change to the listings (published, ended, a listed vendor's
 new domain) raises the generation in its own transaction, so the next request on every
 worker rebuilds the index first and no answer is older than the commit before it. Only
 the first request after a change pays for the rebuild; every other one costs that row
@@ -32,7 +32,7 @@ from attestations.canonical import canonicalize, parse_json
 from attestations.envelope import Envelope, sign_envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
-from registry.blacklist.identifiers import consistent_read, generation, load_index
+from registry.blacklist.identifiers import IndexHead, consistent_read, index_head, load_index
 from registry.blacklist.matching import (
     IdentifierQuery,
     IdentifierRefused,
@@ -42,7 +42,7 @@ from registry.blacklist.matching import (
     most_severe,
     normalise_batch,
 )
-from registry.blacklist.snapshots import SnapshotHead, latest_snapshot
+from registry.blacklist.snapshots import latest_snapshot
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, InvalidSignature, PermissionDenied
 from registry.kernel.caller import Caller, Role
@@ -137,7 +137,8 @@ class _Loaded:
     """The index a worker holds, with the snapshot read in the same database snapshot."""
 
     index: ListingIndex
-    snapshot: SnapshotHead | None
+    snapshot: IndexHead
+    """The generation and snapshot the index was read with."""
     reported: dict[int, CheckListing] = field(default_factory=dict)
     """How each match of the index is reported, made once (by `id` of the match, which
     the index keeps alive): a listed vendor is asked about again and again."""
@@ -186,8 +187,8 @@ class BlacklistCheckService:
                 append(CheckResult(kind, value, False))
         return BlacklistCheck(
             type=CHECK_TYPE,
-            serial=snapshot.serial if snapshot else None,
-            snapshot_digest=snapshot.digest if snapshot else None,
+            serial=snapshot.serial,
+            snapshot_digest=snapshot.digest,
             checked_at=isoformat(now),
             checked=len(results),
             listed=listed,
@@ -201,20 +202,27 @@ class BlacklistCheckService:
             answer_bytes(answer), [self.ctx.federation_key], payload_type=CHECK_PAYLOAD_TYPE
         )
 
-    async def _current(self) -> tuple[_Loaded, SnapshotHead | None]:
+    async def _current(self) -> tuple[_Loaded, IndexHead]:
         """The index of the identifiers in force now, and the snapshot it answers from."""
-        async with consistent_read(self.ctx.db) as session:
-            current = await generation(session)
-            loaded = self._loaded
-            if loaded is not None and loaded.index.generation == current:
-                return loaded, await latest_snapshot(session)
+        async with self.ctx.db.read_rows() as connection:
+            head = await index_head(connection)
+        loaded = self._loaded
+        if loaded is not None and loaded.index.generation == head.generation:
+            return loaded, head
         async with self._rebuilding:
             loaded = self._loaded
-            if loaded is None or loaded.index.generation < current:
+            if loaded is None or loaded.index.generation < head.generation:
                 async with consistent_read(self.ctx.db) as session:
                     index = await load_index(session)
                     snapshot = await latest_snapshot(session)
-                loaded = self._loaded = _Loaded(index, snapshot)
+                loaded = self._loaded = _Loaded(
+                    index,
+                    IndexHead(
+                        index.generation,
+                        snapshot.serial if snapshot else None,
+                        snapshot.digest if snapshot else None,
+                    ),
+                )
                 logger.info(
                     "blacklist check index rebuilt",
                     extra={

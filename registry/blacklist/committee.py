@@ -33,7 +33,12 @@ from registry.blacklist.decisions import (
     listing_terms,
     repair_result,
 )
-from registry.blacklist.events import ListingBecameFinal, ListingDecided, ListingEnded
+from registry.blacklist.events import (
+    BlacklistChanged,
+    ListingBecameFinal,
+    ListingDecided,
+    ListingEnded,
+)
 from registry.blacklist.identifiers import index_listing, unindex_listing
 from registry.blacklist.listings import listing_owner
 from registry.blacklist.lookups import association_by_slug, case_by_reference, vendor_slug_of
@@ -709,6 +714,7 @@ async def _list(
         ref=f"listing:{listing.id}",
     )
     listing.log_index = step.log_index
+    publish(session, BlacklistChanged(listing.id, ListingState.LISTED.value, now))
     trigger = cascade_on_listing(terms.tier)
     if trigger is not None and case.vendor_id is not None:
         publish(
@@ -754,6 +760,7 @@ async def end_listing(
             vendor_slug=await vendor_slug_of(session, listing.vendor_id),
             ref=listing_owner(listing.id),
         )
+    publish(session, BlacklistChanged(listing.id, state.value, now))
     if listing.vendor_id is None:
         return
     # Whether a serious listing's revocation already took effect is the certificate's to

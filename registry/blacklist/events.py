@@ -1,5 +1,8 @@
 """What the blacklist tells other aggregates: a listing was decided, became final, ended.
 
+`BlacklistChanged` says only that the listings in force changed (any subject, any tier):
+the blacklist's own snapshot reaction signs a new snapshot in the same transaction.
+
 The certificate of a listed member vendor reacts to these (the composition root wires
 the reaction, `certification.follow_listing`); the blacklist imports nothing of
 certification. Each event carries what its listing's tier asks of the certificate
@@ -56,3 +59,14 @@ class ListingEnded(ListingEvent):
 
 
 LISTING_EVENTS: tuple[type[ListingEvent], ...] = (ListingDecided, ListingBecameFinal, ListingEnded)
+
+
+@dataclass(frozen=True, slots=True)
+class BlacklistChanged(DomainEvent):
+    """A listing entered the blacklist in force (published) or left it (expired,
+    retracted on appeal, repaired), whoever its subject and whatever its tier."""
+
+    listing_id: int
+    state: str
+    """The listing's state after the change (`listed`, `expired`, `retracted`, `repaired`)."""
+    at: datetime

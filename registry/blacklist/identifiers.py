@@ -17,15 +17,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import String, delete, func, insert, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from registry.blacklist.matching import ListingIndex, ListingInForce, normalise
 from registry.blacklist.models import (
     BlacklistCase,
     BlacklistIdentifier,
     BlacklistIdentifierHead,
+    BlacklistSnapshot,
     Listing,
 )
 from registry.blacklist.states import ListingState, SubjectKind
@@ -116,6 +118,39 @@ async def generation(session: AsyncSession) -> int:
         select(BlacklistIdentifierHead.generation).where(BlacklistIdentifierHead.id == _HEAD_ID)
     )
     return int(found or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexHead:
+    """The index's generation and the latest snapshot, read by one statement (so they
+    agree on every database without a stricter isolation level)."""
+
+    generation: int
+    serial: int | None
+    digest: str | None
+
+
+async def index_head(connection: AsyncConnection) -> IndexHead:
+    """The generation and the latest snapshot's serial and payload digest: the one read
+    of every bulk check (a single statement of three scalar subqueries)."""
+    latest = (
+        select(BlacklistSnapshot.serial, BlacklistSnapshot.payload_digest)
+        .order_by(BlacklistSnapshot.serial.desc())
+        .limit(1)
+        .subquery()
+    )
+    row = (
+        await connection.execute(
+            select(
+                select(BlacklistIdentifierHead.generation)
+                .where(BlacklistIdentifierHead.id == _HEAD_ID)
+                .scalar_subquery(),
+                select(latest.c.serial).scalar_subquery(),
+                select(latest.c.payload_digest).scalar_subquery(),
+            )
+        )
+    ).one()
+    return IndexHead(int(row[0] or 0), row[1], row[2])
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from registry.cli.running import fail, guarded, run_with_services
+from registry.cli.running import fail, federation_public_key, guarded, run_with_services
 from registry.services import Services
 
 
@@ -150,7 +150,7 @@ def reports_verify(snapshot: Path, public_key_path: Path) -> None:
     """Check a snapshot offline: the federation's signature and every table's digest."""
     from registry.reports.snapshots import SnapshotInvalid, verify_snapshot
 
-    key = _public_key(public_key_path)
+    key = federation_public_key(public_key_path)
     try:
         verified = verify_snapshot(snapshot.read_bytes(), key)
     except SnapshotInvalid as exc:
@@ -160,21 +160,3 @@ def reports_verify(snapshot: Path, public_key_path: Path) -> None:
         f"signed by {verified.key_id}; suppression {verified.suppression_version}; "
         f"next update {verified.next_update}"
     )
-
-
-def _public_key(path: Path) -> Any:
-    """A registry public key file, or the JSON answer of GET /api/v1/federation/key."""
-    from attestations.errors import AttestationError
-    from attestations.keys import PublicKey, load_public_key
-
-    raw = path.read_bytes()
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        document = None
-    try:
-        if isinstance(document, dict) and "public_key" in document:
-            return PublicKey.from_base64(str(document["public_key"]))
-        return load_public_key(path)
-    except AttestationError as exc:
-        fail(f"{path}: {exc.reason}")

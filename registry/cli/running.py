@@ -13,7 +13,8 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import closing
-from typing import Any, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -24,6 +25,9 @@ from registry.errors import RegistryError
 from registry.kernel.clock import Clock, SystemClock
 from registry.services import Services
 from registry.settings import Settings
+
+if TYPE_CHECKING:
+    from attestations.keys import PublicKey
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -130,3 +134,21 @@ def unreachable_message(exc: Exception) -> str:
 def print_json(value: Any) -> None:
     """Pretty JSON on stdout."""
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def federation_public_key(path: Path) -> PublicKey:
+    """A registry public key file, or the saved JSON answer of GET /api/v1/federation/key
+    (the offline `verify` commands take either)."""
+    from attestations.keys import PublicKey, load_public_key
+
+    raw = path.read_bytes()
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = None
+    try:
+        if isinstance(document, dict) and "public_key" in document:
+            return PublicKey.from_base64(str(document["public_key"]))
+        return load_public_key(path)
+    except AttestationError as exc:
+        fail(f"{path}: {exc.reason}")

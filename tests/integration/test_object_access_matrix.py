@@ -443,7 +443,8 @@ PUBLIC_RECORDS: Final = {
 """Routes that name an object but only read what the registry publishes to everyone:
 the directory, keys, certificates and their history, schemes, clocks, blacklist rulebooks
 and terms, the log, badges, the monthly report snapshots, the public statistics' open
-data, and the site's own files."""
+data, and the site's own files. (The blacklist snapshots and changes feed name theirs by
+query, not path: `test_access_matrix` checks every caller gets the same answer.)"""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:

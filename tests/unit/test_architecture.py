@@ -100,6 +100,7 @@ KERNEL_MODULES = frozenset(
         "registry.logs",
         "registry.outbound",
         "registry.pagination",
+        "registry.public_cache",
         "registry.rate_limits",
         "registry.scheduling_lease",
         "registry.settings",
@@ -427,12 +428,13 @@ def _published_event_types() -> set[str]:
 def test_the_documented_event_catalogue_matches_the_code() -> None:
     """Every event class has a row, every row names an event class, and each row lists
     exactly the subscribers the composition root registers, in their order."""
+    from attestations.keys import SigningKey
     from registry.events import EventBus
     from registry.services import subscribe_reactions
     from registry.settings import Settings
 
     bus = EventBus()
-    subscribe_reactions(bus, Settings())
+    subscribe_reactions(bus, Settings(), SigningKey.generate())
     registered: dict[str, list[str]] = {}
     for event, subscriber in bus.subscriptions():
         registered.setdefault(event, []).append(subscriber)
