@@ -20,7 +20,11 @@ from registry.blacklist.identifiers import index_proven_domain
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
-from registry.blacklist.services import BlacklistRuleService, evaluate_member
+from registry.blacklist.services import (
+    BlacklistRuleService,
+    evaluate_member,
+    evaluate_nonmember,
+)
 from registry.blacklist.snapshots import BlacklistSnapshotService, SnapshotTrigger, make_snapshot
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
@@ -201,6 +205,10 @@ def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: Signi
         # which the scan dates at the missed deadline, and rulebooks taking effect).
         if event.vendor_id is not None:
             await evaluate_member(session, settings, event.vendor_id, event.at)
+        elif isinstance(event, ComplaintSubstantiated):
+            # Upheld in mediation about a subject that is no member (domain, app id,
+            # credit code): its governing association's rules, at once.
+            await evaluate_nonmember(session, settings, event.complaint_id, event.at)
 
     async def snapshot_blacklist(session: AsyncSession, event: BlacklistChanged) -> None:
         # Every change to the listings in force is published as a signed snapshot in the

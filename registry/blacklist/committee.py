@@ -823,6 +823,7 @@ async def _decide_appeal(
         return
     final = became_final(listing, case, now)
     if final is not None and listing.state is ListingState.LISTED:
+        listing.final_at = now
         publish(session, final)
 
 

@@ -335,6 +335,9 @@ class Listing(IdMixin, CreatedAtMixin, Base):
     """What ended it: `appeal:<id>`, `repair:<id>` or `expiry`."""
     watch_until: Mapped[datetime | None]
     """After a granted repair: a new breach until then gets the shortened answer window."""
+    final_at: Mapped[datetime | None]
+    """When a serious listing became final (its `ListingBecameFinal` was published): the
+    finality job publishes that event once per listing."""
     log_index: Mapped[int]
 
     __table_args__ = (

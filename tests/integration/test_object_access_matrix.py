@@ -328,6 +328,9 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
     ("POST", f"{MEDIATION}/close"): lambda w: [
         Probe(f"/api/v1/mediation/complaints/{w.complaint}/close", w.other_mediator, {"note": "x"})
     ],
+    ("POST", f"{MEDIATION}/take-up"): lambda w: [
+        Probe(f"/api/v1/mediation/complaints/{w.complaint}/take-up", w.other_mediator, {})
+    ],
     ("POST", f"{MEDIATION}/vendor"): lambda w: [
         Probe(
             f"/api/v1/mediation/complaints/{w.complaint}/vendor",
@@ -349,6 +352,20 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
             f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-answer",
             w.other_mediator,
             {"statement": "代为陈述"},
+        )
+    ],
+    ("POST", f"{BLACKLIST_CASE}/relayed-appeal"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-appeal",
+            w.other_mediator,
+            {"grounds": "代为申诉"},
+        )
+    ],
+    ("POST", f"{BLACKLIST_CASE}/relayed-repair"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-repair",
+            w.other_mediator,
+            {"commitment": "承诺整改", "changes": "已整改"},
         )
     ],
     ("GET", f"{BLACKLIST}/vendors/{{slug}}/cases"): lambda w: [
