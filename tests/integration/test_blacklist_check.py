@@ -70,9 +70,9 @@ async def _list(
 
 async def _nonmember_case(services: Services, kind: SubjectKind, value: str) -> BlacklistCase:
     """A case about an unregistered subject, written by the evaluation's own `open_case`
-    under the association's leak rule. (Substantiating a complaint against a subject that
-    is not a member is not reachable through the services yet, so the rule's verdict is
-    given here; everything from the case on is the real procedure.)"""
+    under the association's leak rule. The rule's verdict is given here (how complaints
+    about a subject that is not a member substantiate it is test_blacklist_nonmember's
+    subject); everything from the case on is the real procedure."""
     now = services.ctx.clock.now()
     async with services.ctx.db.transaction() as session:
         await lock_head(session)
