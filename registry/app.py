@@ -55,6 +55,7 @@ from member_api.media import json_body_guard
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
 from member_api.membership.domains import VendorDomainController
 from member_api.notifications.controllers import MediatorNotificationController, WebhookController
+from member_api.reports.blacklist import BlacklistFiguresController
 from member_api.reports.controllers import ReportController
 from member_api.transparency.controllers import TransparencyLogController
 from registry.accounts.access import ACCESS_OPT, PUBLIC, Access
@@ -86,6 +87,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     WebhookController,
     TransparencyLogController,
     ReportController,
+    BlacklistFiguresController,
     ConsumerComplaintController,
     VendorComplaintController,
     MediationController,

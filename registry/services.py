@@ -15,7 +15,13 @@ from registry.accounts.services import AccountService, revoke_tokens_obtained_wi
 from registry.accounts.sessions import BrowserSessions
 from registry.blacklist.check import BlacklistCheckService
 from registry.blacklist.committee import BlacklistCommitteeService
-from registry.blacklist.events import LISTING_EVENTS, BlacklistChanged, HoldAction, ListingEvent
+from registry.blacklist.events import (
+    CASE_EVENTS,
+    LISTING_EVENTS,
+    BlacklistChanged,
+    HoldAction,
+    ListingEvent,
+)
 from registry.blacklist.identifiers import index_proven_domain
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.recount import BlacklistRecountService
@@ -238,6 +244,9 @@ def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: Signi
         CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
     )
     bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")
+    for case_event in CASE_EVENTS:
+        # Every counted case step: the blacklist's own figures follow (same transaction).
+        bus.subscribe(case_event, rollups.on_case_event, name="reports.blacklist_rollup")
 
 
 LISTING_TRIGGERS = {

@@ -34,10 +34,13 @@ from registry.blacklist.decisions import (
     repair_result,
 )
 from registry.blacklist.events import (
+    AppealDecided,
     BlacklistChanged,
+    CaseDecided,
     ListingBecameFinal,
     ListingDecided,
     ListingEnded,
+    RepairDecided,
 )
 from registry.blacklist.identifiers import index_listing, unindex_listing
 from registry.blacklist.listings import listing_owner
@@ -644,6 +647,8 @@ class BlacklistCommitteeService:
         case.state = case_result(count, deadline_passed=deadline_passed)
         case.tally = count.to_json()
         case.decided_at = now
+        if case.state is not CaseState.LISTED:
+            publish(session, _case_decided(case, case.tier_proposed, now))
         if case.state is CaseState.LAPSED:
             await record_step(
                 session,
@@ -667,7 +672,14 @@ class BlacklistCommitteeService:
             vendor_slug=slug,
         )
         if case.state is CaseState.LISTED:
-            await _list(session, case, count, slug, now)
+            listing = await _list(session, case, count, slug, now)
+            publish(session, _case_decided(case, listing.tier, now))
+
+
+def _case_decided(case: BlacklistCase, tier: Tier, now: datetime) -> CaseDecided:
+    return CaseDecided(
+        case.id, case.association_id, tier, now, outcome=case.state, opened_at=case.opened_at
+    )
 
 
 async def _list(
@@ -810,6 +822,18 @@ async def _decide_appeal(
     )
     listing = await session.get(Listing, appeal.listing_id)
     assert listing is not None  # noqa: S101 - foreign key
+    publish(
+        session,
+        AppealDecided(
+            case.id,
+            case.association_id,
+            listing.tier,
+            now,
+            appeal_id=appeal.id,
+            listing_id=listing.id,
+            outcome=appeal.state,
+        ),
+    )
     if appeal.state is AppealState.OVERTURNED:
         await end_listing(
             session,
@@ -842,6 +866,19 @@ async def _decide_repair(
     repair.decided_at = now
     listing = await session.get(Listing, repair.listing_id)
     assert listing is not None  # noqa: S101 - foreign key
+    publish(
+        session,
+        RepairDecided(
+            case.id,
+            case.association_id,
+            listing.tier,
+            now,
+            repair_id=repair.id,
+            listing_id=listing.id,
+            outcome=repair.state,
+            applied_at=repair.applied_at,
+        ),
+    )
     watch = None
     if repair.state is RepairState.GRANTED:
         watch = now + timedelta(days=int(case.terms["watch_period_days"]))

@@ -33,6 +33,7 @@ from attestations.statement import make_statement
 from registry.accounts.models import Principal
 from registry.blacklist.calendar import window_end
 from registry.blacklist.committee import became_final, end_listing
+from registry.blacklist.events import RepairApplied
 from registry.blacklist.listings import TIER_POLICIES, repair_open_from
 from registry.blacklist.lookups import case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
@@ -651,6 +652,17 @@ async def _apply_repair(
     session.add(repair)
     await session.flush()
     step.ref = f"repair:{repair.id}"
+    publish(
+        session,
+        RepairApplied(
+            case.id,
+            case.association_id,
+            listing.tier,
+            now,
+            repair_id=repair.id,
+            listing_id=listing.id,
+        ),
+    )
     return repair
 
 

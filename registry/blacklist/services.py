@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.blacklist.calendar import window_end
+from registry.blacklist.events import CaseOpened
 from registry.blacklist.facts import (
     MemberSubject,
     governing_association,
@@ -67,6 +68,7 @@ from registry.complaints.models import Complaint
 from registry.complaints.models import SubjectKind as ComplaintSubjectKind
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.events import publish
 from registry.federation.models import Association
 from registry.kernel.caller import Caller
 from registry.kernel.clock import isoformat
@@ -692,6 +694,10 @@ async def open_case(
         appender=appender,
     )
     case.log_index = opened.log_index
+    publish(
+        session,
+        CaseOpened(case.id, case.association_id, case.tier_proposed, now),
+    )
     await give_notice(
         session,
         case,

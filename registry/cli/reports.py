@@ -24,11 +24,11 @@ def reports() -> None:
 
 @reports.command("rebuild")
 def reports_rebuild() -> None:
-    """Recompute the report rollups from the complaints, certificates and audits (after
-    the upgrade to 0014, or to check)."""
+    """Recompute the report rollups from the complaints, certificates, audits and blacklist
+    cases (after an upgrade that adds a rollup, or to check)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from registry.reports.rollups import rebuild_complaints, rebuild_vendors
+    from registry.reports.rollups import rebuild_blacklist, rebuild_complaints, rebuild_vendors
 
     with Progress(
         "[progress.description]{task.description}",
@@ -38,19 +38,24 @@ def reports_rebuild() -> None:
         transient=False,
     ) as progress:
         task = progress.add_task("complaints", total=None)
+        cases = progress.add_task("blacklist case steps", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        async def work(services: Services) -> tuple[int, int]:
+        def advance_cases(done: int, total: int) -> None:
+            progress.update(cases, completed=done, total=total)
+
+        async def work(services: Services) -> tuple[int, int, int]:
             complaints = await rebuild_complaints(services.ctx.db, advance)
             history = await rebuild_vendors(services.ctx.db)
-            return complaints, history
+            steps = await rebuild_blacklist(services.ctx.db, advance_cases)
+            return complaints, history, steps
 
-        complaints, history = guarded(lambda: run_with_services(work))
+        complaints, history, steps = guarded(lambda: run_with_services(work))
     click.echo(
-        f"rebuilt the rollups from {complaints} complaints and {history} certificate "
-        "transitions and audits",
+        f"rebuilt the rollups from {complaints} complaints, {history} certificate "
+        f"transitions and audits, and {steps} blacklist case steps",
         err=True,
     )
 

@@ -27,6 +27,7 @@ from attestations.keys import PublicKey
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound
 from registry.kernel.clock import isoformat
+from registry.reports.blacklist import snapshot_table
 from registry.reports.exports import report_data, table_digest
 from registry.reports.kpis import KPIS, PROGRAMME_KPIS, kpi_versions
 from registry.reports.models import ReportSnapshot
@@ -55,7 +56,8 @@ SNAPSHOT_TABLES: tuple[tuple[tuple[str, ...], tuple[Dimension, ...]], ...] = (
     (ALL_KPIS, (Dimension.CATEGORY,)),
 )
 """What a monthly snapshot freezes: every KPI by province, by association and by
-category, and complaints by province × category, as the public sees them."""
+category, and complaints by province × category, as the public sees them; then the
+blacklist's own figures (`registry.reports.blacklist.snapshot_table`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,7 @@ class SnapshotService:
                 audience=Audience.PUBLIC,
             )
             tables.extend(report_data(report)["tables"])
+        tables.append(snapshot_table(await self.reports.blacklist_figures(period)))
         next_month = add_months(month, 2)
         next_update = datetime(
             next_month // 100,

@@ -202,6 +202,10 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     ("reports", "registry.certification.status"): "which certificate states count as certified",
     ("reports", "registry.membership.models"): "the compliance KPI places a vendor by its "
     "association and the region in its credit code",
+    ("reports", "registry.blacklist.models"): "the blacklist rollup is recomputed from the "
+    "case, listing, appeal and repair rows, and the medians are read from them",
+    ("reports", "registry.blacklist.states"): "which case, appeal and repair outcomes count "
+    "as listed, overturned or granted, and the tiers that label the figures",
     ("reports", "registry.accounts.models"): "a government partner's scope is granted to "
     "the principal of the token `admin create-token` just minted",
 }

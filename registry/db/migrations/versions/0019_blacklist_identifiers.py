@@ -5,8 +5,8 @@ Filled here from the listings already in force (the subject, and for a member ve
 slug, credit code and proven domains); from then on the blacklist keeps it in the
 transaction of every listing published or ended and every domain a listed vendor proves.
 
-Revision ID: 0018_blacklist_identifiers
-Revises: 0017_nonmember_subjects
+Revision ID: 0019_blacklist_identifiers
+Revises: 0018_blacklist_figures
 Create Date: 2026-12-03 20:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018_blacklist_identifiers"
-down_revision: str | None = "0017_nonmember_subjects"
+revision: str = "0019_blacklist_identifiers"
+down_revision: str | None = "0018_blacklist_figures"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
