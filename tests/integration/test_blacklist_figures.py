@@ -177,10 +177,10 @@ async def test_blacklist_figures(
         events = await case_events(session)
     assert kept
     assert kept == sum_case_events(events)
-    assert len(waits) == 9 + 1  # the decisions to list or not, the granted repair
+    assert len(waits) == 10 + 1  # the decisions to list or not, the granted repair
     assert waits == case_durations(events)
     steps = await rebuild_blacklist(services.ctx.db, lambda done, total: None)
-    assert steps == 11 + 10 + 1 + 2  # opened, decided (8 listed, 1 not, 1 lapsed), appeal, repair
+    assert steps == 13 + 11 + 1 + 2  # opened, decided (9 listed, 1 not, 1 lapsed), appeal, repair
     async with services.ctx.db.read() as session:
         assert await rollup_blacklist_counts(session) == kept
         assert await stored_durations(session) == waits
@@ -194,7 +194,9 @@ async def test_blacklist_figures(
     # case decided above. csia: kuaile (listed general, 3 days), hongshan (not listed),
     # xiaoman and feiniao (minor), heiyu (serious), qinglan (general, overturned on
     # appeal); sipa: lanjing (still voting), baiyun (lapsed), jinqiao, tianmu and
-    # chenguang (general; chenguang repaired a day after applying). Each case opened
+    # chenguang (general; chenguang repaired a day after applying); and two apps that
+    # are no member: com.xingyun.quickloan (csia, opened 3 days ago, awaiting its answer)
+    # and com.mingyue.fitness (sipa, listed general). Each case opened
     # when its fifth complaint was conceded, an hour before the story's moment, and its
     # committee voted two days after that moment: 49 hours, 2.04 days (kuaile: 3.04).
     year = await api.get("/api/v1/blacklist/figures", params={"period": "2026"})
@@ -204,13 +206,13 @@ async def test_blacklist_figures(
     rows = data["rows"]
     assert len(rows) == 2 * 3
     assert _figures(_row(rows, csia, "general")) == _want(
-        opened=6, listed=2, not_listed=1, appeals=1, appeals_overturned=1, share=1.0, decided=2.04
+        opened=7, listed=2, not_listed=1, appeals=1, appeals_overturned=1, share=1.0, decided=2.04
     )
     assert _figures(_row(rows, csia, "minor")) == _want(listed=2, decided=2.04)
     assert _figures(_row(rows, csia, "serious")) == _want(listed=1, decided=2.04)
     assert _figures(_row(rows, sipa, "general")) == _want(
-        opened=5,
-        listed=3,
+        opened=6,
+        listed=4,
         not_listed=1,
         lapsed=1,
         repairs_applied=1,
@@ -223,8 +225,8 @@ async def test_blacklist_figures(
     tiers = _by_key(data["by_tier"], "tier")
     assert _counts(tiers["minor"]) == _expected(listed=2)
     assert _counts(tiers["general"]) == _expected(
-        opened=11,
-        listed=5,
+        opened=13,
+        listed=6,
         not_listed=2,
         lapsed=1,
         appeals=1,
@@ -234,11 +236,11 @@ async def test_blacklist_figures(
     )
     associations = _by_key(data["by_association"], "association")
     assert _counts(associations[csia]) == _expected(
-        opened=6, listed=5, not_listed=1, appeals=1, appeals_overturned=1
+        opened=7, listed=5, not_listed=1, appeals=1, appeals_overturned=1
     )
     assert _figures(data["total"]) == _want(
-        opened=11,
-        listed=8,
+        opened=13,
+        listed=9,
         not_listed=2,
         lapsed=1,
         appeals=1,
@@ -249,17 +251,17 @@ async def test_blacklist_figures(
         decided=2.04,
         delisted=1.0,
     )
-    assert data["total"]["decisions_timed"] == 9
+    assert data["total"]["decisions_timed"] == 10
 
     # November alone: each step in the month it happened. csia general decisions in
     # November: hongshan (2.04 days) and kuaile (3.04 days), so the median is 2.54.
     november = (await api.get("/api/v1/blacklist/figures?period=2026-11")).json()
     assert _figures(_row(november["rows"], csia, "general")) == _want(
-        opened=3, listed=1, not_listed=1, appeals=1, appeals_overturned=1, share=1.0, decided=2.54
+        opened=4, listed=1, not_listed=1, appeals=1, appeals_overturned=1, share=1.0, decided=2.54
     )
     assert _counts(november["total"]) == _expected(
-        opened=6,
-        listed=4,
+        opened=8,
+        listed=5,
         not_listed=2,
         lapsed=1,
         appeals=1,
@@ -294,7 +296,7 @@ async def test_blacklist_figures(
     table = [line for line in lines if not line[0].startswith("#")]
     assert table[0][:4] == ["association", "tier", "cases opened", "listed"]
     assert len(table) == 1 + 6 + 2 + 3 + 1
-    assert table[-1][:6] == ["all associations", "all tiers", "11", "8", "2", "1"]
+    assert table[-1][:6] == ["all associations", "all tiers", "13", "9", "2", "1"]
     bad = await api.get("/api/v1/blacklist/figures?period=2026-13")
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
@@ -356,10 +358,10 @@ async def test_blacklist_figures(
         assert '<th scope="row">' in section
         assert "<script" not in page.text
         total = section.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
-        assert "<td>11</td><td>8</td><td>2</td><td>1</td>" in total
+        assert "<td>13</td><td>9</td><td>2</td><td>1</td>" in total
     download = await api.get("/statistics/data/blacklist-figures.json")
     assert download.status_code == 200
-    assert download.json()["total"]["opened"] == 11
+    assert download.json()["total"]["opened"] == 13
     assert (await api.get("/statistics/data/blacklist-figures.xlsx")).status_code == 404
 
 

@@ -350,21 +350,21 @@ async def test_blacklist_case_events(services: Services) -> None:
     await blacklist_demo(services)
     steps = [event for event in seen if isinstance(event, CaseFact)]
     assert Counter(type(event).__name__ for event in steps) == {
-        "CaseOpened": 11,
-        "CaseDecided": 9,
+        "CaseOpened": 13,
+        "CaseDecided": 10,
         "AppealDecided": 1,
         "RepairApplied": 1,
         "RepairDecided": 1,
     }
     decided = [e for e in steps if isinstance(e, CaseDecided)]
     assert Counter(e.outcome for e in decided) == {
-        CaseState.LISTED: 7,
+        CaseState.LISTED: 8,
         CaseState.NOT_LISTED: 1,
         CaseState.LAPSED: 1,
     }
     assert Counter(e.tier for e in decided if e.outcome is CaseState.LISTED) == {
         Tier.MINOR: 2,
-        Tier.GENERAL: 4,
+        Tier.GENERAL: 5,
         Tier.SERIOUS: 1,
     }
     assert all(e.tier is Tier.GENERAL for e in steps if isinstance(e, CaseOpened))
