@@ -83,11 +83,13 @@ def suppress(cells: Sequence[Sequence[int]], k: int) -> SuppressedGrid:
         for bridge in bridges:
             if _node_row(bridge[0]) in touched or _node_col(bridge[1]) in touched:
                 continue  # a path added this round may have closed it: look again next round
-            path = _cheapest_closing_path(grid, suppressed, bridge) or _whole_lines(
-                grid, suppressed, bridge
-            )
-            if not path:
-                return _statuses(height, width, primary, suppressed)
+            path = _cheapest_closing_path(grid, suppressed, bridge)
+            if path is None:
+                path = _whole_lines(grid, suppressed, bridge)
+                if not path:
+                    return _statuses(height, width, primary, suppressed)
+            # An empty path: a path added earlier this round already closed a cycle
+            # through the bridge; the next round's search confirms it.
             suppressed.update(path)
             for r, c in [bridge, *path]:
                 touched.update({_node_row(r), _node_col(c)})
@@ -181,9 +183,10 @@ def _cell(a: tuple[str, int], b: tuple[str, int]) -> tuple[int, int]:
 
 def _cheapest_closing_path(
     grid: list[list[int]], suppressed: set[tuple[int, int]], bridge: tuple[int, int]
-) -> list[tuple[int, int]]:
+) -> list[tuple[int, int]] | None:
     """The shown non-zero cells of the cheapest row↔column path from the bridge's row to
-    its column that avoids the bridge itself (suppressed cells cost nothing)."""
+    its column that avoids the bridge itself (suppressed cells cost nothing): empty when
+    suppressed cells alone close it, None when no path exists."""
     height, width = len(grid), len(grid[0])
     start, goal = _node_row(bridge[0]), _node_col(bridge[1])
     best: dict[tuple[str, int], float] = {start: 0}
@@ -218,7 +221,7 @@ def _cheapest_closing_path(
                 came[nxt] = (node, cell)
                 heapq.heappush(queue, (total, nxt))
     if goal not in came:
-        return []
+        return None
     path: list[tuple[int, int]] = []
     node = goal
     while node != start:

@@ -122,6 +122,21 @@ def test_no_suppressed_cell_can_be_recomputed_from_the_figures_shown(
     assert determined_cells(grid, hidden) == set()
 
 
+def test_a_cycle_closed_by_an_earlier_path_of_the_same_round_does_not_stop_the_search() -> None:
+    """Found by the property test: closing (0, 3) also closed the other bridges of that
+    round, and the empty path they then got ended the search with row 1's total (2, from
+    the grand total 6 minus row 0's 4) still recoverable."""
+    cells = [[0, 0, 0, 1, 3], [0, 0, 1, 0, 1]]
+    status = suppress(cells, 3).status
+    hidden = {
+        (r, c)
+        for r, row in enumerate(status)
+        for c, s in enumerate(row)
+        if s is not CellStatus.SHOWN
+    }
+    assert determined_cells(with_margins(cells), hidden) == set()
+
+
 def test_a_lone_small_cell_takes_a_partner_in_its_row_and_column() -> None:
     status = suppress([[50, 4], [60, 70]], 10).status
     hidden = {(r, c) for r in range(3) for c in range(3) if status[r][c] is not CellStatus.SHOWN}
