@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import Progress
@@ -24,7 +24,9 @@ from registry.cli.running import (
 )
 from registry.client import RegistryClient
 from registry.kernel.clock import Clock, ManualClock, SystemClock, isoformat, parse_iso
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 API = "/api/v1/blacklist"
 

@@ -8,7 +8,7 @@ The commands join the `blacklist` group of `registry.cli.blacklist`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import Progress
@@ -27,7 +27,9 @@ from registry.cli.running import (
 )
 from registry.client import RegistryClient
 from registry.kernel.clock import SystemClock
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 key_option = click.option(
     "--key",

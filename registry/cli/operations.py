@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import sys
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from registry.cli.running import fail, guarded, run_with_services
 from registry.kernel.caller import Role
 from registry.kernel.clock import SystemClock
-from registry.services import Services
 from registry.settings import Settings
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 
 @click.command()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from attestations.errors import AttestationError
 from attestations.keys import load_public_key
 from registry.cli.running import guarded, run_with_services
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 
 @click.group()

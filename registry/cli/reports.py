@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from registry.cli.running import fail, guarded, run_with_services
-from registry.services import Services
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 
 @click.group("reports")

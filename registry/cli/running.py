@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import closing
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -22,8 +22,10 @@ from registry.client import RegistryClient, RegistryClientError
 from registry.datadir import PRIVATE_UMASK
 from registry.errors import RegistryError
 from registry.kernel.clock import Clock, SystemClock
-from registry.services import Services
 from registry.settings import Settings
+
+if TYPE_CHECKING:
+    from registry.services import Services
 
 T = TypeVar("T")
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -50,6 +52,7 @@ def run_with_services(
     from registry.app import build_context
     from registry.db.migrate import upgrade
     from registry.db.session import DatabaseUnavailable, check_connection
+    from registry.services import Services
 
     # Whatever this process writes under the data directory is the registry's alone.
     os.umask(PRIVATE_UMASK)
