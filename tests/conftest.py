@@ -444,3 +444,15 @@ async def role_tokens(services: Services, association: str) -> dict[Role, str]:
         )
         tokens[role] = issued.token
     return tokens
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files with slow or browser tests run first (otherwise in collection order): with
+    `--dist loadfile --no-loadscope-reorder` the two workers take files in this order, so
+    the long ones start early and the many short files at the end even out the finish."""
+    heavy = {
+        item.path
+        for item in items
+        if item.get_closest_marker("slow") or item.get_closest_marker("browser")
+    }
+    items.sort(key=lambda item: item.path not in heavy)
