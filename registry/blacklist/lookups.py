@@ -1,5 +1,6 @@
 """Reading a case, an association or a vendor slug by its public name: shared by every
-blacklist service, so none of them imports another's service module."""
+blacklist service, so none of them imports another's service module. The association
+lookup is the federation's own (`registry.federation.lookups`), re-exported here."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.blacklist.models import BlacklistCase
 from registry.errors import NotFound
-from registry.federation.models import Association
+from registry.federation.lookups import association_by_slug
 from registry.kernel.members import VENDOR
+
+__all__ = ["association_by_slug", "case_by_reference", "vendor_slug_of"]
 
 
 async def case_by_reference(session: AsyncSession, reference: str) -> BlacklistCase:
@@ -22,16 +25,6 @@ async def case_by_reference(session: AsyncSession, reference: str) -> BlacklistC
     if case is None:
         raise NotFound(f"no blacklist case {reference!r}")
     return case
-
-
-async def association_by_slug(session: AsyncSession, slug: str) -> Association:
-    """An association by slug, or NotFound."""
-    association = (
-        await session.execute(select(Association).where(Association.slug == slug))
-    ).scalar_one_or_none()
-    if association is None:
-        raise NotFound(f"no association {slug!r}")
-    return association
 
 
 async def vendor_slug_of(session: AsyncSession, vendor_id: int | None) -> str | None:

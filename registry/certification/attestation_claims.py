@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -42,12 +42,19 @@ KeyAnswers = dict[tuple[str, datetime], PublicKey | RegistryError]
 """What each (key id, signing time) resolved to within one submission."""
 
 
+EvidenceUrl = Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+"""Where a criterion's evidence lives: authenticated free text that reaches the log, so
+bounded like a URL a browser accepts."""
+EvidenceDigest = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+"""Hex SHA-256 of the evidence document."""
+
+
 class CriterionClaim(msgspec.Struct, forbid_unknown_fields=True):
     """The vendor's answer for one criterion, with where its evidence lives."""
 
     met: bool
-    evidence_url: str | None = None
-    evidence_sha256: str | None = None
+    evidence_url: EvidenceUrl | None = None
+    evidence_sha256: EvidenceDigest | None = None
 
 
 class AttestationClaims(msgspec.Struct, forbid_unknown_fields=True):

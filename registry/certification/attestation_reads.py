@@ -54,8 +54,14 @@ _SUBMISSION_CONTEXT = union_all(
             "vendor_status": Vendor.status,
         },
     ).where(Vendor.slug == bindparam("slug")),
-    tagged_row(_SUBMISSION_LAYOUT, "stored", {"name": AttestationRecord.envelope_digest}).where(
-        AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True))
+    # Only this vendor's stored envelopes count as "the same envelope again": another
+    # vendor's envelope posted here is checked like any new one (and refused), never
+    # answered with the other vendor's record.
+    tagged_row(_SUBMISSION_LAYOUT, "stored", {"name": AttestationRecord.envelope_digest})
+    .join(Vendor, Vendor.id == AttestationRecord.vendor_id)
+    .where(
+        AttestationRecord.envelope_digest.in_(bindparam("digests", expanding=True)),
+        Vendor.slug == bindparam("slug"),
     ),
     tagged_row(
         _SUBMISSION_LAYOUT,
@@ -169,7 +175,7 @@ class BatchItem:
 async def submission_context(
     connection: AsyncConnection, slug: str, digests: list[str], keyids: list[str]
 ) -> tuple[MemberVendorRef, set[str], dict[str, VendorKeyColumns]]:
-    """The member vendor `slug`, which of `digests` are stored, and the keys `keyids`
+    """The member vendor `slug`, which of `digests` it has stored, and the keys `keyids`
     that exist (whoever owns them)."""
     rows = (
         await connection.execute(

@@ -21,7 +21,8 @@ from registry.certification.schemes import (
     parse_rules,
 )
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.errors import InvalidInput, PermissionDenied
+from registry.federation.lookups import association_by_slug
 from registry.federation.models import Association
 from registry.kernel.caller import Caller
 from registry.transparency.entries import EntryType
@@ -165,7 +166,7 @@ class SchemeService:
         """Every published version, newest first (public: vendors attest against them)."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             await ensure_default_scheme(session, association, now)
             rows = await session.execute(
                 select(Scheme)
@@ -186,7 +187,7 @@ class SchemeService:
         """Publish the next version of a scheme (association admins)."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             if not caller.administers_association(association.id):
                 raise PermissionDenied("only the association's admins may publish its schemes")
             if slug == DEFAULT_SCHEME_SLUG:
@@ -208,12 +209,3 @@ async def _hold_catalogue(session: AsyncSession, association_id: int) -> None:
         .where(Association.id == association_id)
         .with_for_update(key_share=True)
     )
-
-
-async def _association(session: AsyncSession, slug: str) -> Association:
-    association = (
-        await session.execute(select(Association).where(Association.slug == slug))
-    ).scalar_one_or_none()
-    if association is None:
-        raise NotFound(f"no association with slug {slug!r}")
-    return association

@@ -23,9 +23,9 @@ from registry.complaints.models import (
     EventKind,
     SlaClock,
 )
-from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.errors import InvalidInput, PermissionDenied
 from registry.events import publish
-from registry.federation.models import Association
+from registry.federation.lookups import association_by_slug
 from registry.kernel.caller import Caller
 from registry.kernel.clock import isoformat
 from registry.membership.models import Vendor
@@ -61,7 +61,7 @@ class ComplaintClockService(ComplaintActorService):
     async def policy(self, association_slug: str) -> SlaPolicy:
         """The association's clocks (the settings' defaults when it set none)."""
         async with self.ctx.db.read() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             row = await policy_row(session, association.id)
         if row is None:
             return SlaPolicy(
@@ -93,7 +93,7 @@ class ComplaintClockService(ComplaintActorService):
             )
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            association = await _association(session, association_slug)
+            association = await association_by_slug(session, association_slug)
             if not caller.administers_association(association.id):
                 raise PermissionDenied("only this association's admins may set its clocks")
             row = await policy_row(session, association.id)
@@ -242,12 +242,3 @@ async def _announce_breach(session: AsyncSession, row: Any, clock: SlaClock, now
         reason="sla_breach",
         now=now,
     )
-
-
-async def _association(session: AsyncSession, slug: str) -> Association:
-    association = (
-        await session.execute(select(Association).where(Association.slug == slug))
-    ).scalar_one_or_none()
-    if association is None:
-        raise NotFound(f"no association with slug {slug!r}")
-    return association

@@ -22,6 +22,7 @@ import logging
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.context import RegistryContext
@@ -104,6 +105,14 @@ class DomainProofService:
         return response.status_code == 200 and proof_found(body, token)
 
     async def _mark_verified(self, slug: str, domain: str, method: str) -> VendorDomain:
+        try:
+            return await self._record_proof(slug, domain, method)
+        except IntegrityError as exc:
+            # Two vendors proved one domain at the same instant: both saw no holder, and
+            # the unique index on verified domains let only the first commit through.
+            raise _proven_by_another(domain) from exc
+
+    async def _record_proof(self, slug: str, domain: str, method: str) -> VendorDomain:
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
             vendor = (
@@ -120,10 +129,7 @@ class DomainProofService:
                 .where(VendorDomain.domain == claim.domain, VendorDomain.verified_at.is_not(None))
             )
             if holder is not None:
-                raise Conflict(
-                    f"{claim.domain} was already proven by another vendor",
-                    fields={"domain": "verified by another vendor"},
-                )
+                raise _proven_by_another(claim.domain)
             claim.verified_at = now
             claim.verification_method = method
             await session.flush()
@@ -150,6 +156,13 @@ class DomainProofService:
                 ),
             )
             return claim
+
+
+def _proven_by_another(domain: str) -> Conflict:
+    return Conflict(
+        f"{domain} was already proven by another vendor",
+        fields={"domain": "verified by another vendor"},
+    )
 
 
 async def _own_vendor(session: AsyncSession, caller: Caller, slug: str) -> Vendor:

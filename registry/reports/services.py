@@ -24,7 +24,8 @@ from registry.certification.status import CertificationState
 from registry.complaints.messages import CATEGORY_NAMES
 from registry.complaints.models import ComplaintCategory
 from registry.context import RegistryContext
-from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.errors import InvalidInput, PermissionDenied
+from registry.federation.lookups import association_by_slug
 from registry.federation.models import Association
 from registry.kernel import regions
 from registry.kernel.caller import Caller, Role
@@ -204,10 +205,7 @@ class ReportService:
         association_ids: list[int] = []
         async with self.ctx.db.read() as session:
             for slug in association_slugs:
-                found = await session.scalar(select(Association.id).where(Association.slug == slug))
-                if found is None:
-                    raise NotFound(f"no association with slug {slug!r}")
-                association_ids.append(found)
+                association_ids.append((await association_by_slug(session, slug)).id)
         return tuple(dict.fromkeys(region_codes)), tuple(dict.fromkeys(association_ids))
 
     async def grant_partner_scope(

@@ -171,6 +171,12 @@ REJECTIONS: list[tuple[str, Callable[..., dict[str, Any]], int, str]] = [
         "invalid-input",
     ),
     (
+        "evidence URL longer than 2,048 characters",
+        lambda v, c, o: _attest(v, c, evidence_base_url="https://evidence.example/" + "x" * 2048),
+        422,
+        "invalid-input",
+    ),
+    (
         "names another vendor",
         lambda v, c, o: _attest(v, c, vendor=o.slug),
         422,
@@ -230,6 +236,17 @@ async def test_revoked_key_overlap_and_wrong_caller_write_nothing(
     )
     assert accepted.status_code == 201
     before = await _counts(services)
+
+    # acme-cloud's stored envelope posted by other-soft for itself: checked as new and
+    # refused (it names another vendor), never answered with acme-cloud's record.
+    borrowed = await api.post(
+        "/api/v1/vendors/other-soft/attestations",
+        json=_attest(vendor, clock),
+        headers=_auth(other.token),
+    )
+    assert borrowed.status_code == 422, borrowed.text
+    assert "acme-cloud" in borrowed.json()["detail"]
+    assert await _counts(services) == before
 
     overlap = await api.post(
         "/api/v1/vendors/acme-cloud/attestations",

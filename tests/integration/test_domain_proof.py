@@ -7,6 +7,7 @@ trust-registry.txt (served here by a local HTTPS server with a test CA)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,14 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from attestations.keys import SigningKey
 from registry.app import create_app
+from registry.errors import Conflict
 from registry.kernel.caller import Role
 from registry.kernel.clock import ManualClock
 from registry.services import Services
 from registry.settings import Settings
+from registry.transparency.entries import EntryType
 from registry.transparency.models import LogEntry
 from tests.cli import run_cli
 from tests.factories import admin_caller, apply_vendor
@@ -193,3 +196,31 @@ async def test_only_one_vendor_proves_a_domain_and_a_claim_blocks_nobody(
             )
             assert other.status_code == 409, other.text
             assert "another vendor" in other.json()["detail"]
+
+
+async def test_vendors_proving_one_domain_at_once_get_one_winner_and_clean_conflicts(
+    services: Services, association: str
+) -> None:
+    """Proofs racing for one domain: exactly one vendor holds it, every other gets the
+    same 409 a later proof gets (never a database error), and one leaf is logged."""
+    domain = "raced.com.cn"
+    admin = await admin_caller(services)
+    slugs = [f"racer-{n}" for n in range(4)]
+    for slug in slugs:
+        application_id, _key, _ = await apply_vendor(services, association, slug, domains=[domain])
+        await services.membership.approve(admin, application_id, "ok")
+    outcomes = await asyncio.gather(
+        *(services.domains.record_demo_proof(slug, domain) for slug in slugs),
+        return_exceptions=True,
+    )
+    winners = [o for o in outcomes if not isinstance(o, BaseException)]
+    losers = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(winners) == 1
+    assert all(isinstance(o, Conflict) and "another vendor" in str(o) for o in losers), losers
+    async with services.ctx.db.read() as session:
+        leaves = await session.scalar(
+            select(func.count())
+            .select_from(LogEntry)
+            .where(LogEntry.entry_type == EntryType.DOMAIN_VERIFIED.value)
+        )
+    assert leaves == 1

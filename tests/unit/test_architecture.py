@@ -139,6 +139,8 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     ("*", "registry.transparency.services"): "as above: LogAppender and PendingLeaf",
     ("*", "registry.federation.models"): "the association is the tenant every aggregate "
     "is scoped by; its row is read by slug, never written outside federation",
+    ("*", "registry.federation.lookups"): "the one association-by-slug lookup every "
+    "aggregate's association-scoped routes use, with the one refusal",
     # Keys are below everything that verifies a signature.
     ("accounts", "registry.keys.models"): "logging in verifies a challenge against the "
     "registered key",
