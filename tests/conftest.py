@@ -2,8 +2,15 @@
 
 Every test that takes `services` or `api` runs twice: on SQLite and on PostgreSQL at
 127.0.0.1:5432 (database `test`, trust auth). Each test gets its own fresh database,
-copied from a migrated template, so no test sees what another left behind. Where no
-PostgreSQL answers, those runs are skipped with one clear reason.
+equal to a migrated template (a SQLite file copy; a PostgreSQL copy emptied back to the
+template after the test before it serves the next, see `PostgresDatabases`), so no test
+sees what another left behind. Where no PostgreSQL answers, those runs are skipped with
+one clear reason.
+
+The suite runs on pytest-xdist workers: what a whole run shares (the SQLite template,
+the demo data) is built once under a file lock (`built_once`); each worker has its own
+PostgreSQL template and databases, and servers take ports from
+`bench.serving.free_port()` (a block per worker) or bind port 0.
 """
 
 from __future__ import annotations
