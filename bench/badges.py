@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,9 +161,12 @@ def run_python(port: int, path: str, seconds: int, connections: int) -> Result:
 # --- the run ----------------------------------------------------------------------------
 
 
-def main() -> list[Outcome]:
-    """Serve the demo on a scratch database and load the three endpoints."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def serve_demo_and_measure(
+    name: str, description: str, measure: Callable[[PageLoad], list[Outcome]]
+) -> list[Outcome]:
+    """Parse the page benches' options, serve the demo on a scratch database with them,
+    and hand the running server to `measure`."""
+    parser = argparse.ArgumentParser(description=description.split("\n", maxsplit=1)[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
@@ -170,7 +174,7 @@ def main() -> list[Outcome]:
     options = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None and not options.python_client
 
-    with bench_settings("badges") as settings:
+    with bench_settings(name) as settings:
         print_setting(settings)
         with registry_server(
             settings.data_dir,
@@ -179,33 +183,54 @@ def main() -> list[Outcome]:
             demo=True,
             database_url=settings.database_url,
         ) as base:
-            return _measure(base, options, use_wrk, database_label(settings))
+            return measure(PageLoad(base, options, use_wrk, database_label(settings)))
 
 
-def _measure(base: str, options: argparse.Namespace, use_wrk: bool, database: str) -> list[Outcome]:
-    """Warm every worker, load each endpoint in turn, print the figures against the targets."""
-    port = int(base.rsplit(":", 1)[1])
-    slug = certified_demo_vendor(base)
-    paths = ["/ping", f"/badges/{slug}.svg", f"/vendors/{slug}"]
-    for path in paths:  # warm every worker's cache
-        for _ in range(50):
-            get(base + path)
-    print(
-        f"load: {'wrk' if use_wrk else 'python asyncio client'}, {options.connections} "
-        f"connections, {options.seconds} s per endpoint, {options.workers} worker(s), "
-        f"{os.cpu_count()} CPUs, vendor {slug}, {database}"
-    )
-    results = {}
-    for path in paths:
-        if use_wrk:
-            result = run_wrk(base, path, options.seconds, options.connections)
-        else:
-            result = run_python(port, path, options.seconds, options.connections)
-        results[path] = result
+@dataclass(frozen=True)
+class PageLoad:
+    """A running demo server and how to load it."""
+
+    base: str
+    options: argparse.Namespace
+    use_wrk: bool
+    database: str
+
+    def load(self, paths: list[str], what: str, warm: int) -> dict[str, Result]:
+        """Warm every worker (`warm` requests a path), then load each path in turn with the
+        same load and print its figures."""
+        port = int(self.base.rsplit(":", 1)[1])
+        for path in paths:
+            for _ in range(warm):
+                get(self.base + path)
         print(
-            f"  {path:<40} {result.rps:9.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
-            f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}"
+            f"load: {'wrk' if self.use_wrk else 'python asyncio client'}, "
+            f"{self.options.connections} connections, {self.options.seconds} s per endpoint, "
+            f"{self.options.workers} worker(s), {os.cpu_count()} CPUs, {what}{self.database}"
         )
+        results = {}
+        for path in paths:
+            if self.use_wrk:
+                result = run_wrk(self.base, path, self.options.seconds, self.options.connections)
+            else:
+                result = run_python(port, path, self.options.seconds, self.options.connections)
+            results[path] = result
+            print(
+                f"  {path:<48} {result.rps:9.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
+                f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}"
+            )
+        return results
+
+
+def main() -> list[Outcome]:
+    """Serve the demo on a scratch database and load the three endpoints."""
+    return serve_demo_and_measure("badges", __doc__ or "", _measure)
+
+
+def _measure(server: PageLoad) -> list[Outcome]:
+    """Load /ping, a badge and a profile page in turn; the figures against the targets."""
+    slug = certified_demo_vendor(server.base)
+    paths = ["/ping", f"/badges/{slug}.svg", f"/vendors/{slug}"]
+    results = server.load(paths, f"vendor {slug}, ", warm=50)
 
     plain, badge, profile = (results[p] for p in paths)
     share = badge.rps / plain.rps

@@ -22,11 +22,11 @@ from litestar.plugins import InitPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from public_site.cache import LogWatchedCache
 from public_site.errors import html_for_browsers
 from public_site.form_token import FORM_TOKENS_STATE_KEY, FormTokens
 from public_site.reads import PublicReads
 from public_site.security import add_security_headers, hsts_hook
+from registry.public_cache import LogWatchedCache
 from registry.services import Services
 
 TEMPLATES_DIR: Final = Path(__file__).parent / "templates"
@@ -58,10 +58,7 @@ class PublicSitePlugin(InitPlugin):
 
     def __init__(self, services: Services) -> None:
         settings = services.ctx.settings
-        self.cache: LogWatchedCache[object] = LogWatchedCache(
-            max_entries=settings.public_cache_max_entries,
-            max_age_seconds=settings.public_cache_max_age.total_seconds(),
-        )
+        self.cache: LogWatchedCache[object] = services.public_cache
         self.reads = PublicReads(services, self.cache)
         self.form_tokens = FormTokens(services.ctx)
         self.poll_interval = settings.public_cache_poll_interval.total_seconds()

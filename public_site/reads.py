@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from public_site.cache import LogWatchedCache
+from registry.blacklist.public_views import ListingSummary
 from registry.certification.compromise import SignedRecord
 from registry.certification.status import AuditSummary, PublicCertification, TransitionView
 from registry.certification.verdict import NOT_CERTIFIED, Verdict, verdict
 from registry.errors import NotFound
 from registry.kernel.patterns import SLUG_PATTERN
+from registry.public_cache import LogWatchedCache
 from registry.services import Services
 
 logger = logging.getLogger("public_site.reads")
@@ -40,6 +41,9 @@ class VendorProfile:
     audits: tuple[AuditSummary, ...]
     compromised: tuple[SignedRecord, ...] = ()
     """Records signed by one of the vendor's keys after that key was compromised."""
+    listings: tuple[ListingSummary, ...] = ()
+    """The vendor's blacklist listings in force, minor ones included (each is logged, so
+    the cache drops with the log's next leaf)."""
 
 
 class PublicReads:
@@ -105,4 +109,5 @@ class PublicReads:
             history=tuple(await services.certification.history(slug)),
             audits=tuple(await services.certification.audit_summaries(slug)),
             compromised=tuple(await services.key_compromise.flagged_for_vendor(slug)),
+            listings=await services.blacklist_public.vendor_listings(vendor.id),
         )

@@ -6,6 +6,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 from public_site.badges.controllers import BadgeController
+from public_site.blacklist.controllers import BlacklistPagesController
 from public_site.complaints.controllers import ComplaintPagesController
 from public_site.pages.controllers import (
     DeveloperPageController,
@@ -36,6 +37,7 @@ def public_site_routes() -> list[ControllerRouterHandler]:
         PartnerDashboardController,
         PartnerSignInController,
         StatisticsController,
+        BlacklistPagesController,
         create_static_files_router(
             path="/static", directories=[STATIC_DIR], opt=opt(PUBLIC), include_in_schema=False
         ),

@@ -90,6 +90,7 @@ ENTRY_TYPES: Final = {
     "complaint.attached": N_("Complaint passed to a new member"),
     "vendor.domain.verified": N_("Domain proven"),
     "report.snapshot": N_("Monthly report snapshot signed"),
+    "blacklist.snapshot": N_("Blacklist snapshot signed"),
 }
 """Every `registry.transparency.entries.EntryType`, named for people (a unit test holds
 the two in step)."""

@@ -32,6 +32,7 @@ from member_api.blacklist.controllers import (
     BlacklistRulebookController,
     BlacklistVendorCaseController,
 )
+from member_api.blacklist.snapshots import BlacklistSnapshotController
 from member_api.certification.controllers import (
     AttestationController,
     CertificationController,
@@ -53,6 +54,7 @@ from member_api.media import json_body_guard
 from member_api.membership.controllers import ApplicationController, VendorDirectoryController
 from member_api.membership.domains import VendorDomainController
 from member_api.notifications.controllers import MediatorNotificationController, WebhookController
+from member_api.reports.blacklist import BlacklistFiguresController
 from member_api.reports.controllers import ReportController
 from member_api.transparency.controllers import TransparencyLogController
 from registry.accounts.access import ACCESS_OPT, PUBLIC, Access
@@ -84,6 +86,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     WebhookController,
     TransparencyLogController,
     ReportController,
+    BlacklistFiguresController,
     ConsumerComplaintController,
     VendorComplaintController,
     MediationController,
@@ -96,6 +99,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     BlacklistBallotController,
     BlacklistCommitteeMembersController,
     BlacklistAppealPanelController,
+    BlacklistSnapshotController,
 )
 
 
@@ -148,9 +152,12 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        # Badges stay uncompressed: they are small and their strong ETag names these bytes.
+        # Badges and blacklist snapshots stay uncompressed: their strong ETags name these
+        # bytes (a snapshot's are the signed envelope's, byte for byte as logged).
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=1024, exclude=["^/badges/"]
+            backend="gzip",
+            minimum_size=1024,
+            exclude=["^/badges/", "^/api/v1/blacklist/snapshot$"],
         ),
         plugins=[_public_site_plugin(services), ClosedStructSchemaPlugin()],
         openapi_config=OpenAPIConfig(

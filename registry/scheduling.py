@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registry.blacklist.jobs import (
+    blacklist_snapshot_job,
     close_answer_windows_job,
     close_due_ballots_job,
     end_listings_job,
@@ -103,6 +104,7 @@ JOBS: list[ScheduledJob] = [
     ScheduledJob("blacklist-answer-windows", close_answer_windows_job),
     ScheduledJob("blacklist-ballot-deadlines", close_due_ballots_job),
     ScheduledJob("blacklist-listing-ends", end_listings_job),
+    ScheduledJob("blacklist-snapshot", blacklist_snapshot_job, _cleanup_interval),
     ScheduledJob("webhook-delivery", deliver_webhooks_job),
     ScheduledJob("forget-transient-rows", forget_transient_rows_job, _cleanup_interval),
     ScheduledJob("report-snapshot", report_snapshot_job, _cleanup_interval),

@@ -10,14 +10,27 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from attestations.keys import SigningKey
 from registry.accounts.services import AccountService, revoke_tokens_obtained_with
 from registry.accounts.sessions import BrowserSessions
 from registry.blacklist.committee import BlacklistCommitteeService
-from registry.blacklist.events import LISTING_EVENTS, HoldAction, ListingEvent
+from registry.blacklist.events import (
+    CASE_EVENTS,
+    LISTING_EVENTS,
+    BlacklistChanged,
+    HoldAction,
+    ListingEvent,
+)
 from registry.blacklist.notice import BlacklistNoticeService
+from registry.blacklist.public_reads import BlacklistPublicReads
 from registry.blacklist.recount import BlacklistRecountService
 from registry.blacklist.remedies import BlacklistRemedyService
-from registry.blacklist.services import BlacklistRuleService, evaluate_member
+from registry.blacklist.services import (
+    BlacklistRuleService,
+    evaluate_member,
+    evaluate_nonmember,
+)
+from registry.blacklist.snapshots import BlacklistSnapshotService, SnapshotTrigger, make_snapshot
 from registry.certification.attestations import AttestationService
 from registry.certification.audits import AuditService, auditor_principal_for_key
 from registry.certification.catalogue import SchemeService
@@ -57,6 +70,7 @@ from registry.membership.events import VendorAdmitted, VendorDomainVerified
 from registry.membership.models import Vendor
 from registry.membership.services import MembershipService
 from registry.notifications.services import NotificationService, enqueue_event
+from registry.public_cache import LogWatchedCache
 from registry.reports import rollups
 from registry.reports.services import ReportService
 from registry.reports.snapshots import SnapshotService
@@ -71,7 +85,7 @@ class Services:
 
     def __init__(self, ctx: RegistryContext) -> None:
         self.ctx = ctx
-        subscribe_reactions(ctx.db.events, ctx.settings)
+        subscribe_reactions(ctx.db.events, ctx.settings, ctx.federation_key)
         self.accounts = AccountService(ctx, auditor_principal=auditor_principal_for_key)
         self.sessions = BrowserSessions(ctx, self.accounts)
         self.federation = FederationService(ctx)
@@ -91,11 +105,19 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
+        self.blacklist_snapshots = BlacklistSnapshotService(ctx)
+        self.blacklist_public = BlacklistPublicReads(ctx)
         self.reports = ReportService(ctx)
         self.report_snapshots = SnapshotService(ctx, self.reports)
+        self.public_cache: LogWatchedCache[object] = LogWatchedCache(
+            max_entries=ctx.settings.public_cache_max_entries,
+            max_age_seconds=ctx.settings.public_cache_max_age.total_seconds(),
+        )
+        """Public answers memoised per worker until the log moves (badges, pages, the
+        blacklist snapshots); the public site's plugin runs the task that empties it."""
 
 
-def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
+def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: SigningKey) -> None:
     """Register every reaction of one aggregate to another's events, in the order they
     run (the table in docs/architecture.md lists them; a test keeps the two in step).
 
@@ -178,6 +200,17 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         # which the scan dates at the missed deadline, and rulebooks taking effect).
         if event.vendor_id is not None:
             await evaluate_member(session, settings, event.vendor_id, event.at)
+        elif isinstance(event, ComplaintSubstantiated):
+            # Upheld in mediation about a subject that is no member (domain, app id,
+            # credit code): its governing association's rules, at once.
+            await evaluate_nonmember(session, settings, event.complaint_id, event.at)
+
+    async def snapshot_blacklist(session: AsyncSession, event: BlacklistChanged) -> None:
+        # Every change to the listings in force is published as a signed snapshot in the
+        # change's own transaction (one per transaction however many listings changed).
+        await make_snapshot(session, federation_key, settings, event.at, SnapshotTrigger.CHANGE)
+
+    bus.subscribe(BlacklistChanged, snapshot_blacklist, name="blacklist.snapshot")
 
     bus.subscribe(ComplaintSubstantiated, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
     bus.subscribe(AuditRecorded, evaluate_blacklist_rules, name="blacklist.evaluate_rules")
@@ -200,6 +233,9 @@ def subscribe_reactions(bus: EventBus, settings: Settings) -> None:
         CertificateTransitioned, rollups.on_certificate_transitioned, name="reports.vendor_rollup"
     )
     bus.subscribe(AuditRecorded, rollups.on_audit_recorded, name="reports.vendor_rollup")
+    for case_event in CASE_EVENTS:
+        # Every counted case step: the blacklist's own figures follow (same transaction).
+        bus.subscribe(case_event, rollups.on_case_event, name="reports.blacklist_rollup")
 
 
 LISTING_TRIGGERS = {

@@ -172,6 +172,9 @@ class Settings:
     """Committee members of other associations drawn to hear an appeal (never fewer than 3)."""
     blacklist_evaluation_interval_seconds: int = 3600
     """How often the scheduler evaluates the rulebooks (`registry blacklist evaluate`)."""
+    blacklist_snapshot_interval_hours: int = 24
+    """A blacklist snapshot's `next_update`: hours after its `issued_at` (a new one is
+    signed at every change and at least this often)."""
     public_cache_poll_interval: timedelta = timedelta(milliseconds=500)
     """How often each worker reads the log size to drop cached badges and pages."""
     public_cache_max_age: timedelta = timedelta(seconds=60)
@@ -237,6 +240,10 @@ class Settings:
             blacklist_evaluation_interval_seconds=_env_int(
                 "REGISTRY_BLACKLIST_EVALUATION_INTERVAL_SECONDS",
                 base.blacklist_evaluation_interval_seconds,
+            ),
+            blacklist_snapshot_interval_hours=_env_int(
+                "REGISTRY_BLACKLIST_SNAPSHOT_INTERVAL_HOURS",
+                base.blacklist_snapshot_interval_hours,
             ),
             report_public_threshold=_env_int(
                 "REGISTRY_REPORT_PUBLIC_THRESHOLD", base.report_public_threshold

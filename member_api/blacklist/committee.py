@@ -25,6 +25,7 @@ from registry.kernel.caller import Role
 
 ADMINS = roles(Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN)
 MEMBERS = roles(Role.COMMITTEE_MEMBER)
+MEDIATORS = roles(Role.MEDIATOR)
 VENDORS = roles(Role.VENDOR_ADMIN)
 FEDERATION = roles(Role.FEDERATION_ADMIN)
 ED25519_PUBLIC_KEY_BYTES = 32
@@ -125,6 +126,21 @@ class RepairOut(msgspec.Struct):
     decided_at: datetime | None
     tally: dict[str, Any] | None
     log_index: int
+
+
+class RelayedAppealIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A non-member subject's appeal, relayed by a mediator of the governing association."""
+
+    grounds: str
+    evidence_digests: list[str] = []
+
+
+class RelayedRepairIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A non-member subject's credit-repair application, relayed by a mediator."""
+
+    commitment: str
+    changes: str
+    remediation_digests: list[str] = []
 
 
 class AppointIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -330,6 +346,52 @@ class BlacklistBallotController(Controller):
     ) -> RepairOut:
         """Apply for credit repair (free) with a signed commitment and remediation evidence."""
         row = await services.blacklist_remedies.repair(caller, reference, data.to_envelope())
+        return _repair_out(row)
+
+    @post(
+        "/relayed-appeal",
+        opt=opt(MEDIATORS),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
+    async def relayed_appeal(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        reference: FromPath[str],
+        data: JSONBody[RelayedAppealIn],
+    ) -> AppealOut:
+        """Relay a non-member subject's appeal as a mediator of the governing association.
+
+        A panel of other associations is drawn at once, as for a member's appeal."""
+        row = await services.blacklist_remedies.relay_appeal(
+            caller, reference, data.grounds, data.evidence_digests
+        )
+        return _appeal_out(row)
+
+    @post(
+        "/relayed-repair",
+        opt=opt(MEDIATORS),
+        status_code=HTTP_201_CREATED,
+        responses=problems(HTTP_409_CONFLICT),
+    )
+    async def relayed_repair(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        reference: FromPath[str],
+        data: JSONBody[RelayedRepairIn],
+    ) -> RepairOut:
+        """Relay a non-member subject's credit-repair application (free).
+
+        As a mediator of the governing association; its committee votes on it."""
+        row = await services.blacklist_remedies.relay_repair(
+            caller,
+            reference,
+            commitment=data.commitment,
+            changes=data.changes,
+            remediation_digests=data.remediation_digests,
+        )
         return _repair_out(row)
 
 

@@ -437,6 +437,28 @@ class MediationController(Controller):
             await services.complaints.mediators.link_vendor(caller, tracking_code, data.vendor)
         )
 
+    @post(
+        "/{tracking_code:str}/take-up",
+        opt=opt(MEDIATOR),
+        status_code=HTTP_200_OK,
+        responses=problems(HTTP_409_CONFLICT),
+    )
+    async def take_up(
+        self,
+        services: ServicesDep,
+        caller: CallerDep,
+        tracking_code: FromPath[str],
+        data: JSONBody[NoteIn],
+    ) -> ComplaintOut:
+        """Take an unregistered subject's complaint into your association's mediation.
+
+        Once the first response a member would have owed has passed since filing, the
+        complaint is escalated to the caller's association, which then decides it like any
+        escalation (`…/decision`, `…/close`)."""
+        return complaint_out(
+            await services.complaints.mediators.take_up(caller, tracking_code, data.note)
+        )
+
     @get("/{tracking_code:str}/contact", opt=opt(MEDIATOR))
     async def contact(
         self, services: ServicesDep, caller: CallerDep, tracking_code: FromPath[str]

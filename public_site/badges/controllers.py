@@ -30,6 +30,7 @@ from public_site.site import ReadsDep, provide_reads
 from registry.accounts.access import PUBLIC, opt
 from registry.certification.badge_tokens import issue_badge_token
 from registry.errors import NotFound
+from registry.public_cache import matches_validator
 
 SVG_MEDIA_TYPE: Final = "image/svg+xml"
 JSON_MEDIA_TYPE: Final = "application/json"
@@ -91,18 +92,6 @@ class BadgeTokenOut(msgspec.Struct):
     claims: dict[str, Any]
     public_key_url: str
     verify_command: str
-
-
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 §13.1.2: weak comparison of the validators listed in If-None-Match."""
-    if not if_none_match:
-        return False
-    if if_none_match.strip() == "*":
-        return True
-    opaque = etag.removeprefix("W/")
-    return any(
-        candidate.strip().removeprefix("W/") == opaque for candidate in if_none_match.split(",")
-    )
 
 
 class BadgeController(Controller):
@@ -182,6 +171,6 @@ def _cached_response(
         "Cache-Control": f"public, max-age={max_age}, must-revalidate",
         "Access-Control-Allow-Origin": "*",
     }
-    if _matches(if_none_match, rendered.etag):
+    if matches_validator(if_none_match, rendered.etag):
         return Response(b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(rendered.body, media_type=media_type, headers=headers)

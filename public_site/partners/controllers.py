@@ -28,6 +28,12 @@ from public_site.controller import SitePageController
 from public_site.form_token import FormTokens, FormTokensDep, provide_form_tokens
 from public_site.i18n import N_
 from public_site.site import ServicesDep, SiteDep, SiteRequest
+from public_site.statistics.blacklist import DOWNLOAD_NAME as BLACKLIST_DOWNLOAD
+from public_site.statistics.blacklist import (
+    blacklist_download,
+    blacklist_period,
+    blacklist_section,
+)
 from public_site.statistics.controllers import (
     PARTNER_TABLES,
     PREFECTURE_TABLE,
@@ -322,6 +328,9 @@ async def dashboard_page(
     scope = await services.reports.partner_scope(caller)
     make = partner_report_maker(services, site.now, caller, "html")
     reports = await page_reports(make)
+    figures = await services.reports.partner_blacklist_figures(
+        caller, blacklist_period(site.now), output="html"
+    )
     by_prefecture = await make(
         PREFECTURE_TABLE.kpis, PREFECTURE_TABLE.months, PREFECTURE_TABLE.dimensions
     )
@@ -343,6 +352,7 @@ async def dashboard_page(
         ),
         refusal=REFUSALS.get(refusal or ""),
         **page_context(reports, site.lang),
+        blacklist=blacklist_section(figures, site.lang),
         downloads=downloads(PARTNER_TABLES, f"{COOKIE_PATH}/data", PARTNER_FORMATS, site.lang),
     )
     page.headers["Cache-Control"] = "no-store"
@@ -393,9 +403,14 @@ class PartnerDashboardController(SitePageController):
             return caller
         if caller is None:
             return sign_in_page(site, form_tokens, refusal="session", status_code=401)
-        extension = name.rpartition(".")[2]
+        stem, _, extension = name.partition(".")
         make = partner_report_maker(services, site.now, caller, extension)
         try:
+            if stem == BLACKLIST_DOWNLOAD:
+                figures = await services.reports.partner_blacklist_figures(
+                    caller, blacklist_period(site.now), output=extension
+                )
+                return blacklist_download(figures, extension, site.lang.code)
             return await table_download(make, PARTNER_TABLES, name, PARTNER_FORMATS, site.lang.code)
         except PermissionDenied:
             return sign_in_page(site, form_tokens, refusal="scope", status_code=403)

@@ -22,6 +22,13 @@ from litestar.response import Template
 from public_site.controller import SitePageController
 from public_site.i18n import N_, Language
 from public_site.site import ServicesDep, SiteDep
+from public_site.statistics.blacklist import (
+    DOWNLOAD_NAME,
+    FORMATS,
+    blacklist_download,
+    blacklist_period,
+    blacklist_section,
+)
 from public_site.statistics.figures import (
     COMPLAINTS,
     PAGE_KPIS,
@@ -108,8 +115,15 @@ def downloads(
 ) -> list[Download]:
     """`tables` as download links under `prefix`."""
     return [
-        Download(language.gettext(table.title), f"{prefix}/{table.name}", formats)
-        for table in tables
+        *(
+            Download(language.gettext(table.title), f"{prefix}/{table.name}", formats)
+            for table in tables
+        ),
+        Download(
+            language.gettext("The blacklist's own figures, by association and tier"),
+            f"{prefix}/{DOWNLOAD_NAME}",
+            FORMATS,
+        ),
     ]
 
 
@@ -194,17 +208,23 @@ class StatisticsController(SitePageController):
     @get("/", opt=opt(PUBLIC))
     async def statistics(self, site: SiteDep, services: ServicesDep) -> Template:
         """The six programme KPIs with their targets and trends, complaints by category
-        and by month, and the open data downloads."""
+        and by month, the blacklist's own figures, and the open data downloads."""
         reports = await page_reports(public_report_maker(services, site.now))
+        figures = await services.reports.blacklist_figures(blacklist_period(site.now))
         return site.page(
             "statistics/statistics.html",
             **page_context(reports, site.lang),
+            blacklist=blacklist_section(figures, site.lang),
             downloads=downloads(PAGE_TABLES, "/statistics/data", PUBLIC_FORMATS, site.lang),
         )
 
     @get("/data/{name:str}", opt=opt(PUBLIC))
     async def data(self, site: SiteDep, services: ServicesDep, name: TableName) -> Response[bytes]:
         """One of the page's tables as CSV (UTF-8 with BOM) or JSON, with its definitions."""
+        stem, _, extension = name.partition(".")
+        if stem == DOWNLOAD_NAME:
+            figures = await services.reports.blacklist_figures(blacklist_period(site.now))
+            return blacklist_download(figures, extension, site.lang.code)
         return await table_download(
             public_report_maker(services, site.now),
             PAGE_TABLES,

@@ -8,6 +8,7 @@ from litestar.response import Template
 from litestar.status_codes import HTTP_200_OK, HTTP_404_NOT_FOUND
 
 from public_site.badges.rendering import badge_message
+from public_site.blacklist.wording import TIER_NAMES
 from public_site.complaints.controllers import figures_context
 from public_site.controller import SitePageController
 from public_site.i18n import N_
@@ -54,6 +55,7 @@ class VendorController(SitePageController):
             verdict=decided,
             badge_message=badge_message(decided.kind, decided.level, site.lang.code),
             embed=embed_snippets(site.settings.public_base_url.rstrip("/"), profile.slug, alt),
+            tier_names={key: site.gettext(name) for key, name in TIER_NAMES.items()},
             # Not cached: not every complaint step is logged, and the figures must be current.
             **figures_context(await reads.services.complaints.figures.for_vendor(slug)),
         )

@@ -33,7 +33,15 @@ from registry.blacklist.decisions import (
     listing_terms,
     repair_result,
 )
-from registry.blacklist.events import ListingBecameFinal, ListingDecided, ListingEnded
+from registry.blacklist.events import (
+    AppealDecided,
+    BlacklistChanged,
+    CaseDecided,
+    ListingBecameFinal,
+    ListingDecided,
+    ListingEnded,
+    RepairDecided,
+)
 from registry.blacklist.listings import listing_owner
 from registry.blacklist.lookups import association_by_slug, case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
@@ -638,6 +646,8 @@ class BlacklistCommitteeService:
         case.state = case_result(count, deadline_passed=deadline_passed)
         case.tally = count.to_json()
         case.decided_at = now
+        if case.state is not CaseState.LISTED:
+            publish(session, _case_decided(case, case.tier_proposed, now))
         if case.state is CaseState.LAPSED:
             await record_step(
                 session,
@@ -661,7 +671,14 @@ class BlacklistCommitteeService:
             vendor_slug=slug,
         )
         if case.state is CaseState.LISTED:
-            await _list(session, case, count, slug, now)
+            listing = await _list(session, case, count, slug, now)
+            publish(session, _case_decided(case, listing.tier, now))
+
+
+def _case_decided(case: BlacklistCase, tier: Tier, now: datetime) -> CaseDecided:
+    return CaseDecided(
+        case.id, case.association_id, tier, now, outcome=case.state, opened_at=case.opened_at
+    )
 
 
 async def _list(
@@ -707,6 +724,7 @@ async def _list(
         ref=f"listing:{listing.id}",
     )
     listing.log_index = step.log_index
+    publish(session, BlacklistChanged(listing.id, ListingState.LISTED.value, now))
     trigger = cascade_on_listing(terms.tier)
     if trigger is not None and case.vendor_id is not None:
         publish(
@@ -751,6 +769,7 @@ async def end_listing(
             vendor_slug=await vendor_slug_of(session, listing.vendor_id),
             ref=listing_owner(listing.id),
         )
+    publish(session, BlacklistChanged(listing.id, state.value, now))
     if listing.vendor_id is None:
         return
     # Whether a serious listing's revocation already took effect is the certificate's to
@@ -800,6 +819,18 @@ async def _decide_appeal(
     )
     listing = await session.get(Listing, appeal.listing_id)
     assert listing is not None  # noqa: S101 - foreign key
+    publish(
+        session,
+        AppealDecided(
+            case.id,
+            case.association_id,
+            listing.tier,
+            now,
+            appeal_id=appeal.id,
+            listing_id=listing.id,
+            outcome=appeal.state,
+        ),
+    )
     if appeal.state is AppealState.OVERTURNED:
         await end_listing(
             session,
@@ -813,6 +844,7 @@ async def _decide_appeal(
         return
     final = became_final(listing, case, now)
     if final is not None and listing.state is ListingState.LISTED:
+        listing.final_at = now
         publish(session, final)
 
 
@@ -831,6 +863,19 @@ async def _decide_repair(
     repair.decided_at = now
     listing = await session.get(Listing, repair.listing_id)
     assert listing is not None  # noqa: S101 - foreign key
+    publish(
+        session,
+        RepairDecided(
+            case.id,
+            case.association_id,
+            listing.tier,
+            now,
+            repair_id=repair.id,
+            listing_id=listing.id,
+            outcome=repair.state,
+            applied_at=repair.applied_at,
+        ),
+    )
     watch = None
     if repair.state is RepairState.GRANTED:
         watch = now + timedelta(days=int(case.terms["watch_period_days"]))

@@ -6,7 +6,9 @@ the committee, the vendor and the scheduler did, each step at its own moment in 
 past with the services' clock set there, so windows, deadlines, log leaves, webhooks
 and the certificate cascade are what live traffic would have produced. The committee
 members' keys are demo keys (`committee-<association>-<n>.key`), so their signed votes
-can be checked against the log like any other.
+can be checked against the log like any other. Two apps that are no member show the
+non-member path: complaints a mediator took up and upheld, a public notice awaiting the
+answer, and a listing after an answer relayed by a mediator.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from registry.blacklist.votes import vote_envelope
 from registry.certification.signing import attestation_envelope
 from registry.client import application_envelope
 from registry.complaints.filing import ComplaintSubmission
+from registry.complaints.models import MediationOutcome
 from registry.kernel.caller import Caller, Role
 from registry.kernel.clock import ManualClock
 from registry.services import Services
@@ -126,6 +129,17 @@ STORIES = (
 )
 """One member vendor per state a case or listing can be in."""
 
+# (app id, governing association, days since the case opened, story)
+UNREGISTERED = (
+    ("com.xingyun.quickloan", "csia", 3, "awaiting_answer"),
+    ("com.mingyue.fitness", "sipa", 20, "listed"),
+)
+"""Apps that are no member: consumers' complaints about them, taken up and upheld by a
+mediator of the association that then governs the case; the first awaits the answer (a
+public notice), the second was answered through a mediator and listed."""
+
+DEMO_CASES = len(STORIES) + len(UNREGISTERED)
+
 
 @dataclass
 class _Cast:
@@ -170,9 +184,71 @@ async def load_blacklist_demo(
         key = key_for(slug)
         await _member(then, admin, key, slug, name_zh, name_en, association, credit_code_for(slug))
         await _play(cast, index, slug, key, association, opened, story)
+    for index, (app_id, association, days, story) in enumerate(UNREGISTERED):
+        await _play_unregistered(cast, index, app_id, association, now - days * DAY, story)
     await services.blacklist_remedies.expire_listings()
     await services.blacklist_remedies.finalise_listings()
-    return len(STORIES)
+    return DEMO_CASES
+
+
+async def _play_unregistered(  # noqa: PLR0917 - one story's cast
+    cast: _Cast, index: int, app_id: str, association: str, opened: datetime, story: str
+) -> None:
+    """Five complaints about an app that is no member, filed two days before `opened`; a
+    mediator of `association` takes each up when no member answered and upholds it; the
+    fifth opens the case at `opened`. A listed story's answer is relayed and voted on."""
+    issued = await cast.services.accounts.create_principal_with_token(
+        role=Role.MEDIATOR, display_name=f"{association} 调解员", association_slug=association
+    )
+    mediator = await cast.services.accounts.authenticate(issued.token)
+    codes = []
+    for i in range(5):
+        filing = _at(cast.services, opened - 2 * DAY + i * timedelta(hours=1))
+        filed = await filing.complaints.consumers.file(
+            ComplaintSubmission(
+                subject_kind="app_id",
+                subject_value=app_id,
+                product="手机应用",
+                category="billing_refund",
+                description="应用内订阅取消后仍持续扣款，找不到开发者的联系方式。",
+                desired_remedy="退还扣款",
+                region="440000",
+                occurred_on=(opened - 4 * DAY).date().isoformat(),
+                contact_name="演示用户",
+                contact_phone=f"1377{index:03d}{i:04d}",
+                consent_to_share=False,
+            ),
+            client_ip=f"192.0.2.{index * 5 + i + 1}",
+        )
+        codes.append(filed.tracking_code)
+    for i, code in enumerate(codes):
+        deciding = _at(cast.services, opened - (len(codes) - 1 - i) * timedelta(minutes=10))
+        mediators = deciding.complaints.mediators
+        await mediators.take_up(mediator, code, "无会员应答，转入调解。")
+        await mediators.decide(
+            mediator, code, MediationOutcome.UPHELD, "扣款记录与消费者陈述一致，投诉成立。"
+        )
+    async with cast.services.ctx.db.read() as session:
+        case = (
+            await session.execute(
+                select(BlacklistCase).where(BlacklistCase.subject_value == app_id)
+            )
+        ).scalar_one()
+    if story == "awaiting_answer":
+        return
+    answering = _at(cast.services, opened + DAY)
+    await answering.blacklist_notice.relay_answer(
+        mediator, case.reference, "开发者经调解员转达：扣款系支付渠道重复扣费，正在退款。", [], []
+    )
+    voting = _at(cast.services, opened + 2 * DAY)
+    await _cast_votes(
+        voting,
+        cast.members[association],
+        case,
+        f"case:{case.id}",
+        [(VoteChoice.LIST, Tier.GENERAL)] * 3,
+        opened + 2 * DAY,
+    )
 
 
 async def _member(  # noqa: PLR0917 - one vendor's identity

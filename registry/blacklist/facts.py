@@ -111,13 +111,18 @@ async def member_subject(session: AsyncSession, vendor_id: int) -> MemberSubject
 
 async def nonmember_subjects(session: AsyncSession, since: datetime) -> list[Subject]:
     """Unregistered subjects complaints named that may have facts in the window: any
-    complaint without a vendor that was filed, substantiated or due after `since`."""
+    complaint without a vendor that was filed, taken up for mediation or settled after
+    `since`."""
     rows = await session.execute(
         select(Complaint.subject_kind, Complaint.subject_value)
         .where(
             Complaint.vendor_id.is_(None),
             Complaint.subject_kind != ComplaintSubjectKind.VENDOR,
-            or_(Complaint.created_at > since, Complaint.resolved_at > since),
+            or_(
+                Complaint.created_at > since,
+                Complaint.escalated_at > since,
+                Complaint.resolved_at > since,
+            ),
         )
         .distinct()
         .order_by(Complaint.subject_kind, Complaint.subject_value)

@@ -43,3 +43,10 @@ async def end_listings_job(services: Services) -> None:
     final = await services.blacklist_remedies.finalise_listings()
     if expired or final:
         logger.info("%d blacklist listings expired, %d serious listings final", expired, final)
+
+
+async def blacklist_snapshot_job(services: Services) -> None:
+    """Sign a blacklist snapshot when the latest is about to be due (at least daily)."""
+    head = await services.blacklist_snapshots.ensure_daily()
+    if head is not None:
+        logger.info("signed blacklist snapshot %d (daily)", head.serial)

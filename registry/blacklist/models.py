@@ -19,6 +19,8 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -333,6 +335,9 @@ class Listing(IdMixin, CreatedAtMixin, Base):
     """What ended it: `appeal:<id>`, `repair:<id>` or `expiry`."""
     watch_until: Mapped[datetime | None]
     """After a granted repair: a new breach until then gets the shortened answer window."""
+    final_at: Mapped[datetime | None]
+    """When a serious listing became final (its `ListingBecameFinal` was published): the
+    finality job publishes that event once per listing."""
     log_index: Mapped[int]
 
     __table_args__ = (
@@ -391,10 +396,60 @@ class Repair(IdMixin, Base):
     )
 
 
+class BlacklistSnapshot(IdMixin, Base):
+    """One signed snapshot of the listings in force (README, "Blacklist snapshots").
+
+    `serial` is unique and each snapshot names the digest of the one before it, so the
+    snapshots form one chain: serial 1 alone has no `previous`. A snapshot is made in the
+    transaction of every change to the listings in force, and at least once a day.
+    """
+
+    __tablename__ = "blacklist_snapshot"
+
+    serial: Mapped[int] = mapped_column(Integer, unique=True)
+    issued_at: Mapped[datetime]
+    next_update: Mapped[datetime]
+    """When the next snapshot is due at the latest; after it this one is stale."""
+    previous: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of the previous snapshot's payload bytes; NULL only for serial 1."""
+    payload_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    """Hex SHA-256 of this snapshot's payload bytes (what the next one's `previous` is)."""
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    """The DSSE envelope's exact bytes, as served and as logged."""
+    listings: Mapped[list[int]] = mapped_column(JSON)
+    """Ids of the listings in force, ascending: the next snapshot's changes are the
+    difference."""
+    trigger: Mapped[str] = mapped_column(String(16))
+    """`change` (a listing was published or ended) or `daily` (the scheduled job)."""
+    log_index: Mapped[int]
+
+    __table_args__ = (
+        CheckConstraint(
+            "(serial = 1 AND previous IS NULL) OR (serial > 1 AND previous IS NOT NULL)",
+            name="chained",
+        ),
+    )
+
+
+class BlacklistChange(IdMixin, Base):
+    """One listing that entered or left the snapshots, and the serial it happened in."""
+
+    __tablename__ = "blacklist_snapshot_change"
+
+    serial: Mapped[int] = mapped_column(ForeignKey("blacklist_snapshot.serial"), index=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("blacklist_listing.id"))
+    change: Mapped[str] = mapped_column(String(16))
+    """`added`, `removed` (expired or repaired) or `retracted` (overturned on appeal)."""
+
+    __table_args__ = (UniqueConstraint("serial", "listing_id"),)
+
+
 __all__ = [
     "Appeal",
     "BlacklistCase",
+    "BlacklistChange",
     "BlacklistRule",
+    "BlacklistSnapshot",
     "BlacklistTerms",
     "CaseAnswer",
     "CaseStep",

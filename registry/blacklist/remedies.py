@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attestations import merkle
+from attestations.canonical import canonicalize
 from attestations.envelope import Envelope, sign_envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import SigningKey
@@ -31,6 +33,7 @@ from attestations.statement import make_statement
 from registry.accounts.models import Principal
 from registry.blacklist.calendar import window_end
 from registry.blacklist.committee import became_final, end_listing
+from registry.blacklist.events import RepairApplied
 from registry.blacklist.listings import TIER_POLICIES, repair_open_from
 from registry.blacklist.lookups import case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
@@ -225,47 +228,107 @@ class BlacklistRemedyService:
             case, listing, vendor, key_id = await self._signed(
                 session, caller, reference, envelope, claims=claims, signed_at=signed_at
             )
-            existing = (
-                await session.execute(select(Appeal).where(Appeal.listing_id == listing.id))
-            ).scalar_one_or_none()
+            existing = await _appeal_of(session, listing)
             if existing is not None:
                 if existing.envelope_digest == digest:
                     return existing
                 raise Conflict(f"the listing of case {reference} was appealed already")
-            if listing.state is not ListingState.LISTED:
-                raise Conflict(f"the listing of case {reference} has ended ({listing.state.value})")
-            window_ends = listing.decided_at + timedelta(days=int(case.terms["appeal_window_days"]))
-            if now >= window_ends:
-                raise Conflict(
-                    f"the appeal window of case {reference} closed at {isoformat(window_ends)}"
-                )
-            step = await record_step(
+            return await self._file_appeal(
                 session,
                 case,
-                StepKind.APPEALED,
-                {"listing": listing.id, "key_id": key_id, "envelope": envelope.to_dict()},
-                now,
+                listing,
+                Appeal(
+                    principal_id=caller.principal_id,
+                    key_id=key_id,
+                    envelope_digest=digest,
+                    grounds=grounds,
+                    evidence_digests=digests,
+                ),
+                leaf={"key_id": key_id, "envelope": envelope.to_dict()},
                 vendor_slug=vendor,
-                actor_principal_id=caller.principal_id,
+                now=now,
             )
-            appeal = Appeal(
-                listing_id=listing.id,
-                case_id=case.id,
-                principal_id=caller.principal_id,
-                key_id=key_id,
-                envelope_digest=digest,
-                grounds=grounds,
-                evidence_digests=digests,
-                filed_at=now,
-                state=AppealState.FILED,
-                panel=[],
-                log_index=step.log_index,
+
+    async def relay_appeal(
+        self, caller: Caller, reference: str, grounds: str, evidence_digests: Sequence[str]
+    ) -> Appeal:
+        """A mediator of the governing association relays a non-member subject's appeal;
+        its panel is drawn at once from other associations, exactly as for a member. The
+        log holds the grounds' SHA-256, not their text. The same relay again returns it."""
+        text = _text(grounds, "grounds")
+        digests = _digests(evidence_digests, "evidence_digests")
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            case, listing = await _relayed_case(session, caller, reference)
+            existing = await _appeal_of(session, listing)
+            if existing is not None:
+                if existing.key_id is None and (existing.grounds, existing.evidence_digests) == (
+                    text,
+                    digests,
+                ):
+                    return existing
+                raise Conflict(f"the listing of case {reference} was appealed already")
+            return await self._file_appeal(
+                session,
+                case,
+                listing,
+                Appeal(
+                    principal_id=caller.principal_id,
+                    key_id=None,
+                    envelope_digest=None,
+                    grounds=text,
+                    evidence_digests=digests,
+                ),
+                leaf={
+                    "channel": "mediator",
+                    "relayed_by": caller.principal_id,
+                    "grounds_sha256": _sha256({"grounds": text}),
+                    "evidence_digests": digests,
+                },
+                vendor_slug=None,
+                now=now,
             )
-            session.add(appeal)
-            await session.flush()
-            step.ref = f"appeal:{appeal.id}"
-            await self._draw(session, case, appeal, now)
-            return appeal
+
+    async def _file_appeal(
+        self,
+        session: AsyncSession,
+        case: BlacklistCase,
+        listing: Listing,
+        appeal: Appeal,
+        *,
+        leaf: dict[str, Any],
+        vendor_slug: str | None,
+        now: datetime,
+    ) -> Appeal:
+        """Check the listing may still be appealed, log and store `appeal`, draw its panel."""
+        reference = case.reference
+        if listing.state is not ListingState.LISTED:
+            raise Conflict(f"the listing of case {reference} has ended ({listing.state.value})")
+        window_ends = listing.decided_at + timedelta(days=int(case.terms["appeal_window_days"]))
+        if now >= window_ends:
+            raise Conflict(
+                f"the appeal window of case {reference} closed at {isoformat(window_ends)}"
+            )
+        step = await record_step(
+            session,
+            case,
+            StepKind.APPEALED,
+            {"listing": listing.id, **leaf},
+            now,
+            vendor_slug=vendor_slug,
+            actor_principal_id=appeal.principal_id,
+        )
+        appeal.listing_id = listing.id
+        appeal.case_id = case.id
+        appeal.filed_at = now
+        appeal.state = AppealState.FILED
+        appeal.panel = []
+        appeal.log_index = step.log_index
+        session.add(appeal)
+        await session.flush()
+        step.ref = f"appeal:{appeal.id}"
+        await self._draw(session, case, appeal, now)
+        return appeal
 
     async def draw_panel(self, caller: Caller, appeal_id: int) -> Appeal:
         """Draw the panel of an appeal still waiting for one (the federation admins, when
@@ -384,62 +447,73 @@ class BlacklistRemedyService:
             ).scalar_one_or_none()
             if same is not None:
                 return same
-            if listing.state is not ListingState.LISTED:
-                raise Conflict(f"the listing of case {reference} has ended ({listing.state.value})")
+            return await _apply_repair(
+                session,
+                case,
+                listing,
+                Repair(
+                    principal_id=caller.principal_id,
+                    key_id=key_id,
+                    envelope_digest=digest,
+                    commitment=commitment,
+                    changes=changes,
+                    remediation_digests=digests,
+                ),
+                leaf={"key_id": key_id, "envelope": envelope.to_dict()},
+                vendor_slug=vendor,
+                now=now,
+            )
+
+    async def relay_repair(
+        self,
+        caller: Caller,
+        reference: str,
+        *,
+        commitment: str,
+        changes: str,
+        remediation_digests: Sequence[str],
+    ) -> Repair:
+        """A mediator of the governing association relays a non-member subject's
+        credit-repair application; the governing committee votes on it as for a member.
+        The log holds the texts' SHA-256. The same relay again returns the application."""
+        promised = _text(commitment, "commitment")
+        changed = _text(changes, "changes")
+        digests = _digests(remediation_digests, "remediation_digests")
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            case, listing = await _relayed_case(session, caller, reference)
             pending = (
                 await session.execute(
-                    select(Repair.id).where(
+                    select(Repair).where(
                         Repair.listing_id == listing.id, Repair.state == RepairState.APPLIED
                     )
                 )
-            ).first()
-            if pending is not None:
-                raise Conflict("a repair application for this listing is being decided")
-            opens = repair_open_from(listing.tier, listing.published_from)
-            if now < opens:
-                months = TIER_POLICIES[listing.tier].repair_after_months
-                raise Conflict(
-                    f"a {listing.tier.value} listing may be repaired {months} months after "
-                    f"publication, from {isoformat(opens)}"
-                )
-            due = window_end(
-                now,
-                int(case.terms["repair_decision_days"]),
-                DayCounting(case.terms["day_counting"]),
-            )
-            step = await record_step(
+            ).scalar_one_or_none()
+            if pending is not None and pending.key_id is None:
+                same = (pending.commitment, pending.changes, pending.remediation_digests)
+                if same == (promised, changed, digests):
+                    return pending
+            return await _apply_repair(
                 session,
                 case,
-                StepKind.REPAIR_APPLIED,
-                {
-                    "listing": listing.id,
-                    "key_id": key_id,
-                    "envelope": envelope.to_dict(),
-                    "decision_due_at": isoformat(due),
-                    "fee": "none",
+                listing,
+                Repair(
+                    principal_id=caller.principal_id,
+                    key_id=None,
+                    envelope_digest=None,
+                    commitment=promised,
+                    changes=changed,
+                    remediation_digests=digests,
+                ),
+                leaf={
+                    "channel": "mediator",
+                    "relayed_by": caller.principal_id,
+                    "application_sha256": _sha256({"commitment": promised, "changes": changed}),
+                    "remediation_digests": digests,
                 },
-                now,
-                vendor_slug=vendor,
-                actor_principal_id=caller.principal_id,
+                vendor_slug=None,
+                now=now,
             )
-            row = Repair(
-                listing_id=listing.id,
-                case_id=case.id,
-                principal_id=caller.principal_id,
-                key_id=key_id,
-                envelope_digest=digest,
-                commitment=commitment,
-                changes=changes,
-                remediation_digests=digests,
-                applied_at=now,
-                state=RepairState.APPLIED,
-                decision_due_at=due,
-                log_index=step.log_index,
-            )
-            session.add(row)
-            await session.flush()
-            step.ref = f"repair:{row.id}"
-            return row
 
     # --- expiry and finality -----------------------------------------------------------
 
@@ -469,7 +543,8 @@ class BlacklistRemedyService:
 
     async def finalise_listings(self) -> int:
         """Revoke the certificates of serious listings that can no longer be appealed (the
-        window passed unappealed); the certificate ignores a repeat."""
+        window passed unappealed). Each listing becomes final once (`final_at`): a second
+        run publishes nothing."""
         now = self.ctx.clock.now()
         published = 0
         async with self.ctx.db.transaction() as session:
@@ -482,6 +557,7 @@ class BlacklistRemedyService:
                         Listing.state == ListingState.LISTED,
                         Listing.tier == Tier.SERIOUS,
                         Listing.vendor_id.is_not(None),
+                        Listing.final_at.is_(None),
                         Appeal.id.is_(None),
                     )
                 )
@@ -490,6 +566,106 @@ class BlacklistRemedyService:
                 ends = listing.decided_at + timedelta(days=int(case.terms["appeal_window_days"]))
                 event = became_final(listing, case, now) if now >= ends else None
                 if event is not None:
+                    listing.final_at = now
                     publish(session, event)
                     published += 1
         return published
+
+
+async def _appeal_of(session: AsyncSession, listing: Listing) -> Appeal | None:
+    return (
+        await session.execute(select(Appeal).where(Appeal.listing_id == listing.id))
+    ).scalar_one_or_none()
+
+
+async def _relayed_case(
+    session: AsyncSession, caller: Caller, reference: str
+) -> tuple[BlacklistCase, Listing]:
+    """The listed case of a non-member subject that `caller`, a mediator of the governing
+    association, relays for; to anyone else it does not exist."""
+    case = await case_by_reference(session, reference)
+    if not (caller.role is Role.MEDIATOR and caller.association_id == case.association_id):
+        raise NotFound(f"no blacklist case {reference!r} for your association")
+    if case.vendor_id is not None:
+        raise Conflict(
+            "a member vendor appeals or applies for repair itself, with a signed envelope"
+        )
+    listing = (
+        await session.execute(select(Listing).where(Listing.case_id == case.id))
+    ).scalar_one_or_none()
+    if listing is None:
+        raise Conflict(f"case {reference} has no listing")
+    return case, listing
+
+
+async def _apply_repair(
+    session: AsyncSession,
+    case: BlacklistCase,
+    listing: Listing,
+    repair: Repair,
+    *,
+    leaf: dict[str, Any],
+    vendor_slug: str | None,
+    now: datetime,
+) -> Repair:
+    """Check the listing may be repaired now, then log and store `repair` (decision due in
+    the case's repair period)."""
+    reference = case.reference
+    if listing.state is not ListingState.LISTED:
+        raise Conflict(f"the listing of case {reference} has ended ({listing.state.value})")
+    pending = (
+        await session.execute(
+            select(Repair.id).where(
+                Repair.listing_id == listing.id, Repair.state == RepairState.APPLIED
+            )
+        )
+    ).first()
+    if pending is not None:
+        raise Conflict("a repair application for this listing is being decided")
+    opens = repair_open_from(listing.tier, listing.published_from)
+    if now < opens:
+        months = TIER_POLICIES[listing.tier].repair_after_months
+        raise Conflict(
+            f"a {listing.tier.value} listing may be repaired {months} months after "
+            f"publication, from {isoformat(opens)}"
+        )
+    due = window_end(
+        now,
+        int(case.terms["repair_decision_days"]),
+        DayCounting(case.terms["day_counting"]),
+    )
+    step = await record_step(
+        session,
+        case,
+        StepKind.REPAIR_APPLIED,
+        {"listing": listing.id, **leaf, "decision_due_at": isoformat(due), "fee": "none"},
+        now,
+        vendor_slug=vendor_slug,
+        actor_principal_id=repair.principal_id,
+    )
+    repair.listing_id = listing.id
+    repair.case_id = case.id
+    repair.applied_at = now
+    repair.state = RepairState.APPLIED
+    repair.decision_due_at = due
+    repair.log_index = step.log_index
+    session.add(repair)
+    await session.flush()
+    step.ref = f"repair:{repair.id}"
+    publish(
+        session,
+        RepairApplied(
+            case.id,
+            case.association_id,
+            listing.tier,
+            now,
+            repair_id=repair.id,
+            listing_id=listing.id,
+        ),
+    )
+    return repair
+
+
+def _sha256(value: dict[str, Any]) -> str:
+    """SHA-256 of the RFC 8785 form: what the log keeps of a relayed text."""
+    return hashlib.sha256(canonicalize(value)).hexdigest()

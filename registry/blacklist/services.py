@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.blacklist.calendar import window_end
+from registry.blacklist.events import CaseOpened
 from registry.blacklist.facts import (
     MemberSubject,
     governing_association,
@@ -63,8 +64,11 @@ from registry.blacklist.states import (
     SubjectKind,
 )
 from registry.blacklist.timeline import record_step
+from registry.complaints.models import Complaint
+from registry.complaints.models import SubjectKind as ComplaintSubjectKind
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound, PermissionDenied
+from registry.events import publish
 from registry.federation.models import Association
 from registry.kernel.caller import Caller
 from registry.kernel.clock import isoformat
@@ -325,23 +329,8 @@ class BlacklistRuleService:
                 session, member, slugs=slugs, books=books, since=since, now=now, result=result
             )
         for subject in await nonmember_subjects(session, since):
-            governance = await governing_association(session, subject)
-            rules = books.get(governance.association_id, [])
-            if not rules:
-                continue
-            facts = await load_facts(session, subject, None, since=since, at=now)
-            result.subjects += 1
-            candidates += _holding(
-                facts,
-                rules,
-                now,
-                result,
-                association=(
-                    governance.association_id,
-                    slugs[governance.association_id],
-                    governance.basis,
-                ),
-                vendor=(None, None),
+            candidates += await _nonmember_candidates(
+                session, subject, slugs=slugs, books=books, since=since, now=now, result=result
             )
         return candidates
 
@@ -420,7 +409,7 @@ async def evaluate_member(
     reaction to a new fact about it (a complaint substantiated, an audit recorded). Opens
     cases like the scheduled job, never lists; returns their references. `now` is the
     fact's own time, so the reaction does not depend on which clock wired it."""
-    evaluated: set[int] = session.info.setdefault(_EVALUATED_IN_UNIT, set())
+    evaluated: set[Any] = session.info.setdefault(_EVALUATED_IN_UNIT, set())
     if vendor_id in evaluated:
         # Subscribers run after the publisher's writes: one evaluation per vendor and
         # unit of work sees every fact of a batch.
@@ -434,10 +423,52 @@ async def evaluate_member(
     if since is None:
         return []
     result = EvaluationResult(at=now)
-    opened = []
-    for candidate in await _member_candidates(
+    candidates = await _member_candidates(
         session, member, slugs=slugs, books=books, since=since, now=now, result=result
-    ):
+    )
+    return await _open_in_unit(session, settings, candidates, now)
+
+
+async def evaluate_nonmember(
+    session: AsyncSession, settings: Settings, complaint_id: int, now: datetime
+) -> list[str]:
+    """Evaluate the rules of the association governing the unregistered subject (domain,
+    app id, credit code) complaint `complaint_id` names, at `now`, inside the caller's
+    transaction: the reaction to a mediator upholding a complaint about a non-member.
+    Opens cases like the scheduled job, never lists; returns their references."""
+    row = (
+        await session.execute(
+            select(Complaint.subject_kind, Complaint.subject_value).where(
+                Complaint.id == complaint_id,
+                Complaint.vendor_id.is_(None),
+                Complaint.subject_kind != ComplaintSubjectKind.VENDOR,
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        return []
+    subject = Subject(SubjectKind(row.subject_kind.value), row.subject_value)
+    evaluated: set[Any] = session.info.setdefault(_EVALUATED_IN_UNIT, set())
+    if subject in evaluated:
+        return []
+    evaluated.add(subject)
+    slugs, books = await _books_in_force(session, now)
+    since = _since(books, now)
+    if since is None:
+        return []
+    result = EvaluationResult(at=now)
+    candidates = await _nonmember_candidates(
+        session, subject, slugs=slugs, books=books, since=since, now=now, result=result
+    )
+    return await _open_in_unit(session, settings, candidates, now)
+
+
+async def _open_in_unit(
+    session: AsyncSession, settings: Settings, candidates: list[Candidate], now: datetime
+) -> list[str]:
+    """Open each candidate's case that nothing covers, in the caller's transaction."""
+    opened = []
+    for candidate in candidates:
         spec = spec_of(candidate.rule)
         bundle = evidence_bundle(
             spec, candidate.subject, candidate.association_slug, candidate.verdict, now
@@ -448,6 +479,37 @@ async def evaluate_member(
         case = await open_case(session, settings, candidate, spec=spec, bundle=bundle, now=now)
         opened.append(case.reference)
     return opened
+
+
+async def _nonmember_candidates(
+    session: AsyncSession,
+    subject: Subject,
+    *,
+    slugs: dict[int, str],
+    books: dict[int, list[BlacklistRule]],
+    since: datetime,
+    now: datetime,
+    result: EvaluationResult,
+) -> list[Candidate]:
+    """The rules that hold for a non-member subject, under its governing association."""
+    governance = await governing_association(session, subject)
+    rules = books.get(governance.association_id, [])
+    if not rules:
+        return []
+    facts = await load_facts(session, subject, None, since=since, at=now)
+    result.subjects += 1
+    return _holding(
+        facts,
+        rules,
+        now,
+        result,
+        association=(
+            governance.association_id,
+            slugs[governance.association_id],
+            governance.basis,
+        ),
+        vendor=(None, None),
+    )
 
 
 async def _member_candidates(
@@ -632,6 +694,10 @@ async def open_case(
         appender=appender,
     )
     case.log_index = opened.log_index
+    publish(
+        session,
+        CaseOpened(case.id, case.association_id, case.tier_proposed, now),
+    )
     await give_notice(
         session,
         case,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import click
 
 from registry.cli import blacklist, offline, operations, partners, remote, reports
+from registry.cli import blacklist_snapshots as _snapshots  # noqa: F401 - joins `blacklist`
 from registry.cli import blacklist_votes as _committee  # noqa: F401 - its commands join `blacklist`
 from registry.cli.running import (
     fail,

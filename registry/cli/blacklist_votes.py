@@ -1,7 +1,8 @@
 """`registry blacklist …` for the committee and the ways out of a listing: appoint members,
 the member's queue, vote and recuse (signed with the member's key file, as `registry
 attest` signs with a vendor's), extend a deadline, appeal and repair (signed with the
-vendor's key file), appeal panels, and recount every decision from the log.
+vendor's key file, or relayed by a mediator for a subject that is not a member), appeal
+panels, and recount every decision from the log.
 
 The commands join the `blacklist` group of `registry.cli.blacklist`."""
 
@@ -275,6 +276,41 @@ def repair(
         )
 
     print_json(guarded(work))
+
+
+@blacklist.command("relay-appeal")
+@click.argument("reference")
+@click.option("--grounds", required=True, help="the subject's grounds, as received")
+@click.option("--evidence-digest", "digests", multiple=True, help="hex SHA-256 (repeatable)")
+@token_option
+@url_option
+def relay_appeal(
+    reference: str, grounds: str, digests: tuple[str, ...], token: str, url: str
+) -> None:
+    """Relay a non-member subject's appeal against case REFERENCE's listing (a mediator
+    token of the governing association); a panel of other associations is drawn at once."""
+    body = {"grounds": grounds, "evidence_digests": list(digests)}
+    path = f"{API}/cases/{reference}/relayed-appeal"
+    print_json(guarded(lambda: call(url, token, "POST", path, json=body)))
+
+
+@blacklist.command("relay-repair")
+@click.argument("reference")
+@click.option("--commitment", required=True, help="what the subject commits to")
+@click.option("--changes", required=True, help="what changed since the listing")
+@click.option(
+    "--remediation-digest", "digests", multiple=True, help="hex SHA-256 of evidence (repeatable)"
+)
+@token_option
+@url_option
+def relay_repair(
+    reference: str, commitment: str, changes: str, digests: tuple[str, ...], token: str, url: str
+) -> None:
+    """Relay a non-member subject's credit-repair application (free) for case REFERENCE's
+    listing (a mediator token of the governing association)."""
+    body = {"commitment": commitment, "changes": changes, "remediation_digests": list(digests)}
+    path = f"{API}/cases/{reference}/relayed-repair"
+    print_json(guarded(lambda: call(url, token, "POST", path, json=body)))
 
 
 @blacklist.command("panel")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from registry.cli.running import fail, guarded, run_with_services
+from registry.cli.running import fail, federation_public_key, guarded, run_with_services
 
 if TYPE_CHECKING:
     from registry.services import Services
@@ -26,11 +26,11 @@ def reports() -> None:
 
 @reports.command("rebuild")
 def reports_rebuild() -> None:
-    """Recompute the report rollups from the complaints, certificates and audits (after
-    the upgrade to 0014, or to check)."""
+    """Recompute the report rollups from the complaints, certificates, audits and blacklist
+    cases (after an upgrade that adds a rollup, or to check)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from registry.reports.rollups import rebuild_complaints, rebuild_vendors
+    from registry.reports.rollups import rebuild_blacklist, rebuild_complaints, rebuild_vendors
 
     with Progress(
         "[progress.description]{task.description}",
@@ -40,19 +40,24 @@ def reports_rebuild() -> None:
         transient=False,
     ) as progress:
         task = progress.add_task("complaints", total=None)
+        cases = progress.add_task("blacklist case steps", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        async def work(services: Services) -> tuple[int, int]:
+        def advance_cases(done: int, total: int) -> None:
+            progress.update(cases, completed=done, total=total)
+
+        async def work(services: Services) -> tuple[int, int, int]:
             complaints = await rebuild_complaints(services.ctx.db, advance)
             history = await rebuild_vendors(services.ctx.db)
-            return complaints, history
+            steps = await rebuild_blacklist(services.ctx.db, advance_cases)
+            return complaints, history, steps
 
-        complaints, history = guarded(lambda: run_with_services(work))
+        complaints, history, steps = guarded(lambda: run_with_services(work))
     click.echo(
-        f"rebuilt the rollups from {complaints} complaints and {history} certificate "
-        "transitions and audits",
+        f"rebuilt the rollups from {complaints} complaints, {history} certificate "
+        f"transitions and audits, and {steps} blacklist case steps",
         err=True,
     )
 
@@ -152,7 +157,7 @@ def reports_verify(snapshot: Path, public_key_path: Path) -> None:
     """Check a snapshot offline: the federation's signature and every table's digest."""
     from registry.reports.snapshots import SnapshotInvalid, verify_snapshot
 
-    key = _public_key(public_key_path)
+    key = federation_public_key(public_key_path)
     try:
         verified = verify_snapshot(snapshot.read_bytes(), key)
     except SnapshotInvalid as exc:
@@ -162,21 +167,3 @@ def reports_verify(snapshot: Path, public_key_path: Path) -> None:
         f"signed by {verified.key_id}; suppression {verified.suppression_version}; "
         f"next update {verified.next_update}"
     )
-
-
-def _public_key(path: Path) -> Any:
-    """A registry public key file, or the JSON answer of GET /api/v1/federation/key."""
-    from attestations.errors import AttestationError
-    from attestations.keys import PublicKey, load_public_key
-
-    raw = path.read_bytes()
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        document = None
-    try:
-        if isinstance(document, dict) and "public_key" in document:
-            return PublicKey.from_base64(str(document["public_key"]))
-        return load_public_key(path)
-    except AttestationError as exc:
-        fail(f"{path}: {exc.reason}")

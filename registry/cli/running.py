@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import closing
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
@@ -25,6 +26,7 @@ from registry.kernel.clock import Clock, SystemClock
 from registry.settings import Settings
 
 if TYPE_CHECKING:
+    from attestations.keys import PublicKey
     from registry.services import Services
 
 T = TypeVar("T")
@@ -133,3 +135,21 @@ def unreachable_message(exc: Exception) -> str:
 def print_json(value: Any) -> None:
     """Pretty JSON on stdout."""
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def federation_public_key(path: Path) -> PublicKey:
+    """A registry public key file, or the saved JSON answer of GET /api/v1/federation/key
+    (the offline `verify` commands take either)."""
+    from attestations.keys import PublicKey, load_public_key
+
+    raw = path.read_bytes()
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        document = None
+    try:
+        if isinstance(document, dict) and "public_key" in document:
+            return PublicKey.from_base64(str(document["public_key"]))
+        return load_public_key(path)
+    except AttestationError as exc:
+        fail(f"{path}: {exc.reason}")

@@ -111,10 +111,17 @@ def awaiting_join(caller: Caller) -> ColumnElement[bool]:
     )
 
 
+UNREGISTERED_OPEN = frozenset(
+    {ComplaintStatus.SUBMITTED, ComplaintStatus.ESCALATED, ComplaintStatus.MEDIATED}
+)
+"""An unregistered subject's complaint takes messages while it awaits triage and while a
+mediator who took it up decides it."""
+
+
 def open_states(complaint: Complaint) -> set[ComplaintStatus]:
-    """The states in which the thread takes messages: a vendor's open states, or
-    `submitted` while an unregistered subject's complaint awaits triage."""
-    return set(VENDOR_OPEN if complaint.vendor_id is not None else {ComplaintStatus.SUBMITTED})
+    """The states in which the thread takes messages: a vendor's open states, or an
+    unregistered subject's (awaiting triage, then in mediation)."""
+    return set(VENDOR_OPEN if complaint.vendor_id is not None else UNREGISTERED_OPEN)
 
 
 def require_state(

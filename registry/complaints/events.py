@@ -91,7 +91,8 @@ class ComplaintEscalated(ComplaintFact):
     """The complaint went to the association's mediators."""
 
     reason: str
-    """`consumer_rejected_proposal` or `sla_breach`."""
+    """`consumer_rejected_proposal`, `sla_breach`, or `unregistered_subject` (a mediator
+    took up a complaint about a subject that is no member)."""
 
 
 @dataclass(frozen=True, slots=True)

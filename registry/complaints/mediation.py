@@ -1,6 +1,7 @@
-"""The mediators' side: their association's escalations, triage of unregistered subjects,
-joining duplicates, the finding (logged) and closing. Association and federation admins
-may also link a complaint awaiting triage to a vendor."""
+"""The mediators' side: their association's escalations, triage of unregistered subjects
+(linking one to the member it is about, or taking it up for mediation when no member
+answers for it), joining duplicates, the finding (logged) and closing. Association and
+federation admins may also link a complaint awaiting triage to a vendor."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from registry.complaints.access import (
 from registry.complaints.actor_service import ComplaintActorService
 from registry.complaints.events import (
     ComplaintClosed,
+    ComplaintEscalated,
     ComplaintMediated,
     ComplaintSubstantiated,
     SubstantiationBasis,
@@ -31,7 +33,10 @@ from registry.complaints.events import (
 from registry.complaints.forwarding import (
     attach,
     awaiting_triage,
+    clocks,
+    notify_mediators,
     notify_vendor,
+    policy_row,
     record_event,
     transition,
 )
@@ -45,11 +50,15 @@ from registry.complaints.models import (
 from registry.complaints.pii import Contact
 from registry.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from registry.kernel.caller import Caller, Role
+from registry.kernel.clock import isoformat
 from registry.kernel.members import VendorStatus
 from registry.membership.models import Vendor
 from registry.pagination import Page
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
+
+UNREGISTERED_SUBJECT = "unregistered_subject"
+"""Why a mediator took up a complaint: its subject is no member, nobody else answers it."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,52 @@ class MediationService(ComplaintActorService):
                 actor=actor,
                 principal_id=caller.principal_id,
                 matched_by=f"linked by {caller.role.value}",
+            )
+            return complaint
+
+    async def take_up(self, caller: Caller, tracking_code: str, note: str) -> Complaint:
+        """Take an unregistered subject's complaint into the caller's association's
+        mediation: nobody answers for a subject that is no member, so once the first
+        response a member would have owed (the association's clock, counted from filing)
+        has passed, a mediator escalates it to its own association and decides it like
+        any escalation (`decide`, `close`). The association is recorded on the complaint;
+        other associations' mediators no longer see it."""
+        text = self.message_text(note, field="note", required=False)
+        now = self.ctx.clock.now()
+        if caller.role is not Role.MEDIATOR or caller.association_id is None:
+            raise PermissionDenied("only a mediator of an association takes up a complaint")
+        async with self.ctx.db.transaction() as session:
+            complaint = await _complaint_to_link(session, caller, tracking_code)
+            first_response, _resolution = clocks(
+                self.ctx.settings, await policy_row(session, caller.association_id)
+            )
+            ready = complaint.created_at + first_response
+            if now < ready:
+                raise Conflict(
+                    f"complaint {complaint.tracking_code} awaits triage until {isoformat(ready)}: "
+                    "a member it is about may still be linked; take it up after that"
+                )
+            complaint.association_id = caller.association_id
+            complaint.escalated_at = now
+            transition(
+                session,
+                complaint,
+                ComplaintStatus.ESCALATED,
+                now,
+                ActorKind.MEDIATOR,
+                principal_id=caller.principal_id,
+                body=text,
+            )
+            publish_complaint_fact(
+                session, ComplaintEscalated, complaint, now, reason=UNREGISTERED_SUBJECT
+            )
+            await notify_mediators(
+                session,
+                association_id=caller.association_id,
+                tracking_code=complaint.tracking_code,
+                event="complaint.escalated",
+                reason=UNREGISTERED_SUBJECT,
+                now=now,
             )
             return complaint
 
@@ -200,7 +255,9 @@ class MediationService(ComplaintActorService):
     async def decide(
         self, caller: Caller, tracking_code: str, outcome: MediationOutcome, note: str
     ) -> Complaint:
-        """The mediator's finding, logged: upheld complaints count against the vendor."""
+        """The mediator's finding, logged: upheld complaints count against the vendor, or
+        against the unregistered subject (domain, app id, credit code) a taken-up
+        complaint names."""
         text = self.message_text(note, field="note")
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
@@ -274,11 +331,12 @@ async def _complaint_to_link(
 ) -> Complaint:
     """The complaint awaiting triage that `caller` wants to link to a vendor."""
     complaint = (await session.execute(complaint_query(tracking_code))).scalar_one_or_none()
-    # A complaint already about a vendor is the business of that vendor's association:
-    # to anyone else it does not exist, so tracking codes cannot be probed here.
+    # A complaint already about a vendor, or taken up by an association's mediators, is the
+    # business of that association: to anyone else it does not exist, so tracking codes
+    # cannot be probed here.
     outside = (
         complaint is not None
-        and complaint.vendor_id is not None
+        and complaint.association_id is not None
         and caller.role is not Role.FEDERATION_ADMIN
         and complaint.association_id != caller.association_id
     )

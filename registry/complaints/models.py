@@ -163,6 +163,7 @@ class Complaint(IdMixin, CreatedAtMixin, Base):
         Index("ix_complaint_association_status", "association_id", "status"),
         Index("ix_complaint_contact_created", "contact_fingerprint", "created_at"),
         Index("ix_complaint_ip_created", "ip_fingerprint", "created_at"),
+        Index("ix_complaint_subject", "subject_kind", "subject_value"),
     )
 
 

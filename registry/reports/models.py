@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db.base import Base, IdMixin
@@ -49,6 +49,17 @@ VENDOR_COUNTERS: tuple[str, ...] = (
     "security_incidents",
 )
 """Certificate and audit events, by month and association."""
+BLACKLIST_COUNTERS: tuple[str, ...] = (
+    "opened",
+    "listed",
+    "not_listed",
+    "lapsed",
+    "appeals",
+    "appeals_overturned",
+    "repairs_applied",
+    "repairs_granted",
+)
+"""Blacklist case steps, by month, association and tier (see `rollups.case_counts`)."""
 NO_ASSOCIATION = 0
 """Rollup keys are NOT NULL (so an upsert can find its row): a complaint about an
 unregistered subject belongs to association 0 until a vendor is attached."""
@@ -139,6 +150,57 @@ class VendorRollup(Base):
     """Certificates whose validity ended in this month (renewed before, or expired)."""
     renewed_before_expiry: Mapped[int] = _counter()
     security_incidents: Mapped[int] = _counter()
+
+
+class BlacklistRollup(Base):
+    """Blacklist case steps by month (of the step), association and tier.
+
+    Each counter is attributed to the month its own step happened (a case opened in
+    October and listed in November counts in both months), unlike the complaint cohort:
+    the list's figures say what the committees did in a period. The waits behind the
+    medians are kept apart, one row each (`BlacklistDuration`).
+    """
+
+    __tablename__ = "blacklist_rollup"
+
+    month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    association_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tier: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """The tier the rule proposed (opened, not listed, lapsed) or the listing's tier
+    (listed, appeals, repairs)."""
+    opened: Mapped[int] = _counter()
+    listed: Mapped[int] = _counter()
+    not_listed: Mapped[int] = _counter()
+    """Decided not to list (lapsed cases are counted apart)."""
+    lapsed: Mapped[int] = _counter()
+    appeals: Mapped[int] = _counter()
+    """Appeals decided: upheld, overturned, or lapsed (the panel missed its deadline)."""
+    appeals_overturned: Mapped[int] = _counter()
+    repairs_applied: Mapped[int] = _counter()
+    repairs_granted: Mapped[int] = _counter()
+
+
+class BlacklistDuration(Base):
+    """One measured wait behind the blacklist's medians: a case's days from opening to a
+    decision to list or not (`decision`), or a granted repair's days from application to
+    delisting (`delisting`), under the month, association and tier of the decision.
+
+    Kept beside `blacklist_rollup` by the same subscriber: a median needs every value,
+    not a sum, and reading these narrow rows by month is what keeps the figures fast
+    (docs/architecture.md, `reports.blacklist_rollup`)."""
+
+    __tablename__ = "blacklist_duration"
+
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("blacklist_case.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """`decision` or `delisting` (a case has at most one of each: a granted repair ends
+    its listing)."""
+    month: Mapped[int] = mapped_column(Integer, index=True)
+    association_id: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(16))
+    days: Mapped[float] = mapped_column(Float)
 
 
 class PartnerScope(IdMixin, Base):

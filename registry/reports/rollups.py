@@ -11,6 +11,11 @@ Two ways in, one rule:
 `naive_complaint_counts` is a third, independent computation: a plain GROUP BY over the
 complaint table in SQL. The tests hold the rollup equal to it after random event
 sequences, and the bench times it against the rollup.
+
+The blacklist's figures follow the vendor rollup's pattern: each case event adds its
+counts (`case_counts`) to `blacklist_rollup` and its wait, if it ends one
+(`case_duration`), to `blacklist_duration`; `rebuild_blacklist` replays the same rules
+over events rebuilt from the stored case, listing, appeal and repair rows (`case_events`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,16 @@ from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.blacklist.events import (
+    AppealDecided,
+    CaseDecided,
+    CaseFact,
+    CaseOpened,
+    RepairApplied,
+    RepairDecided,
+)
+from registry.blacklist.models import Appeal, BlacklistCase, Listing, Repair
+from registry.blacklist.states import AppealState, CaseState, RepairState
 from registry.certification.audit_models import AuditRecord
 from registry.certification.events import AuditRecorded, CertificateTransitioned
 from registry.certification.models import Certification, CertificationTransition, Scheme
@@ -37,11 +52,14 @@ from registry.events import DomainEvent
 from registry.kernel import regions
 from registry.membership.models import Vendor
 from registry.reports.models import (
+    BLACKLIST_COUNTERS,
     COMPLAINT_COUNTERS,
     NO_ASSOCIATION,
     RESPONSE_BUCKETS,
     RESPONSE_HOUR_EDGES,
     VENDOR_COUNTERS,
+    BlacklistDuration,
+    BlacklistRollup,
     ComplaintFact,
     ComplaintRollup,
     VendorRollup,
@@ -311,6 +329,242 @@ def is_security_criterion(criterion_id: str) -> bool:
     return any(marker in lowered for marker in SECURITY_CRITERIA_MARKERS)
 
 
+BlacklistKey = tuple[int, int, str]
+"""(month, association_id, tier): a blacklist_rollup row."""
+_CASE_OUTCOMES = {
+    CaseState.LISTED: "listed",
+    CaseState.NOT_LISTED: "not_listed",
+    CaseState.LAPSED: "lapsed",
+}
+
+
+def case_counts(event: CaseFact) -> dict[str, int]:
+    """The counters one case step adds, in the month of the step, under the event's
+    association and tier (the figures' definitions are in the README)."""
+    if isinstance(event, CaseOpened):
+        return {"opened": 1}
+    if isinstance(event, CaseDecided):
+        return {_CASE_OUTCOMES[event.outcome]: 1}
+    if isinstance(event, AppealDecided):
+        return {"appeals": 1, "appeals_overturned": int(event.outcome is AppealState.OVERTURNED)}
+    if isinstance(event, RepairApplied):
+        return {"repairs_applied": 1}
+    if isinstance(event, RepairDecided):
+        return {"repairs_granted": int(event.outcome is RepairState.GRANTED)}
+    raise TypeError(f"not a counted case step: {type(event).__name__}")
+
+
+async def add_blacklist_counts(
+    session: AsyncSession, key: BlacklistKey, counts: dict[str, int]
+) -> None:
+    """blacklist_rollup[key] += counts, creating the row at zero when it is new."""
+    counts = {name: value for name, value in counts.items() if value}
+    if not counts:
+        return
+    unknown = set(counts) - set(BLACKLIST_COUNTERS)
+    if unknown:
+        raise ValueError(f"not blacklist counters: {sorted(unknown)}")
+    insert = _insert_for(session)
+    table = BlacklistRollup.__table__
+    month, association_id, tier = key
+    statement = insert(table).values(
+        month=month, association_id=association_id, tier=tier, **counts
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["month", "association_id", "tier"],
+        set_={name: table.c[name] + statement.excluded[name] for name in counts},
+    )
+    await session.execute(statement)
+
+
+def blacklist_key(event: CaseFact) -> BlacklistKey:
+    """Where a case step is counted: the month it happened (UTC), its association, tier."""
+    return (month_key(event.at), event.association_id, event.tier.value)
+
+
+DurationKey = tuple[int, str]
+"""(case_id, kind): a blacklist_duration row."""
+Duration = tuple[int, int, str, float]
+"""(month, association_id, tier, days) of a blacklist_duration row."""
+
+
+def case_duration(event: CaseFact) -> tuple[DurationKey, Duration] | None:
+    """The wait a case step ends, if it ends one the medians count: a decision to list or
+    not (days since the case opened), or a granted repair (days since the application;
+    the listing ends at the grant)."""
+    key = blacklist_key(event)
+    if isinstance(event, CaseDecided) and event.outcome in {
+        CaseState.LISTED,
+        CaseState.NOT_LISTED,
+    }:
+        return (event.case_id, "decision"), (*key, _days(event.at - event.opened_at))
+    if isinstance(event, RepairDecided) and event.outcome is RepairState.GRANTED:
+        return (event.case_id, "delisting"), (*key, _days(event.at - event.applied_at))
+    return None
+
+
+def _days(wait: timedelta) -> float:
+    return wait.total_seconds() / DAY.total_seconds()
+
+
+async def put_duration(session: AsyncSession, key: DurationKey, duration: Duration) -> None:
+    """Write (or rewrite) one wait of blacklist_duration."""
+    insert = _insert_for(session)
+    month, association_id, tier, days = duration
+    values = {"month": month, "association_id": association_id, "tier": tier, "days": days}
+    statement = insert(BlacklistDuration.__table__).values(case_id=key[0], kind=key[1], **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["case_id", "kind"], set_=values)
+    )
+
+
+async def on_case_event(session: AsyncSession, event: CaseFact) -> None:
+    """Subscriber: the blacklist rollup, and the waits behind its medians, follow every
+    counted case step."""
+    await add_blacklist_counts(session, blacklist_key(event), case_counts(event))
+    duration = case_duration(event)
+    if duration is not None:
+        await put_duration(session, *duration)
+
+
+async def case_events(session: AsyncSession) -> list[CaseFact]:
+    """Every counted case step, rebuilt from the stored case, listing, appeal and repair
+    rows as the events that recorded them (what `rebuild_blacklist` replays)."""
+    events: list[CaseFact] = []
+    cases = await session.execute(
+        select(BlacklistCase, Listing.tier).outerjoin(Listing, Listing.case_id == BlacklistCase.id)
+    )
+    for row, listed_tier in cases:
+        events.append(CaseOpened(row.id, row.association_id, row.tier_proposed, row.opened_at))
+        if row.decided_at is not None and row.state in _CASE_OUTCOMES:
+            tier = listed_tier if row.state is CaseState.LISTED else row.tier_proposed
+            events.append(
+                CaseDecided(
+                    row.id,
+                    row.association_id,
+                    tier,
+                    row.decided_at,
+                    outcome=row.state,
+                    opened_at=row.opened_at,
+                )
+            )
+    appeals = await session.execute(
+        select(Appeal, Listing.association_id, Listing.tier)
+        .join(Listing, Listing.id == Appeal.listing_id)
+        .where(Appeal.decided_at.is_not(None))
+    )
+    for appeal, association_id, tier in appeals:
+        assert appeal.decided_at is not None  # noqa: S101 - the query's own condition
+        events.append(
+            AppealDecided(
+                appeal.case_id,
+                association_id,
+                tier,
+                appeal.decided_at,
+                appeal_id=appeal.id,
+                listing_id=appeal.listing_id,
+                outcome=appeal.state,
+            )
+        )
+    repairs = await session.execute(
+        select(Repair, Listing.association_id, Listing.tier).join(
+            Listing, Listing.id == Repair.listing_id
+        )
+    )
+    for repair, association_id, tier in repairs:
+        events.append(
+            RepairApplied(
+                repair.case_id,
+                association_id,
+                tier,
+                repair.applied_at,
+                repair_id=repair.id,
+                listing_id=repair.listing_id,
+            )
+        )
+        if repair.decided_at is not None:
+            events.append(
+                RepairDecided(
+                    repair.case_id,
+                    association_id,
+                    tier,
+                    repair.decided_at,
+                    repair_id=repair.id,
+                    listing_id=repair.listing_id,
+                    outcome=repair.state,
+                    applied_at=repair.applied_at,
+                )
+            )
+    return events
+
+
+def sum_case_events(events: Iterable[CaseFact]) -> dict[BlacklistKey, dict[str, int]]:
+    """Every non-zero blacklist counter by rollup key, summed from `events`."""
+    sums: dict[BlacklistKey, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event in events:
+        for name, value in case_counts(event).items():
+            if value:
+                sums[blacklist_key(event)][name] += value
+    return {key: dict(counts) for key, counts in sums.items()}
+
+
+def case_durations(events: Iterable[CaseFact]) -> dict[DurationKey, Duration]:
+    """Every wait the medians count, from `events`."""
+    return dict(found for event in events if (found := case_duration(event)) is not None)
+
+
+async def rebuild_blacklist(db: Database, progress: Callable[[int, int], None]) -> int:
+    """Recompute blacklist_rollup and blacklist_duration from the case rows in one
+    transaction (the same rules as the subscriber, fed from the stored history); returns
+    the case steps read."""
+    async with db.transaction() as session:
+        events = await case_events(session)
+        total = len(events)
+        progress(0, total)
+        await session.execute(delete(BlacklistRollup))
+        await session.execute(delete(BlacklistDuration))
+        sums = sum_case_events(events)
+        for done, (key, counts) in enumerate(sums.items(), start=1):
+            await add_blacklist_counts(session, key, counts)
+            progress(min(total, done), total)
+        durations = [
+            {
+                "case_id": case_id,
+                "kind": kind,
+                "month": month,
+                "association_id": association_id,
+                "tier": tier,
+                "days": days,
+            }
+            for (case_id, kind), (month, association_id, tier, days) in case_durations(
+                events
+            ).items()
+        ]
+        if durations:
+            await session.execute(BlacklistDuration.__table__.insert(), durations)  # type: ignore[attr-defined]
+        progress(total, total)
+    return total
+
+
+async def stored_durations(session: AsyncSession) -> dict[DurationKey, Duration]:
+    """Every row of blacklist_duration, for comparison with `case_durations`."""
+    return {
+        (row.case_id, row.kind): (row.month, row.association_id, row.tier, row.days)
+        for row in await session.scalars(select(BlacklistDuration))
+    }
+
+
+async def rollup_blacklist_counts(session: AsyncSession) -> dict[BlacklistKey, dict[str, int]]:
+    """Every non-zero counter of blacklist_rollup by key, for comparison with a full
+    recomputation (`sum_case_events(await case_events(session))`)."""
+    result: dict[BlacklistKey, dict[str, int]] = {}
+    for row in await session.scalars(select(BlacklistRollup)):
+        counts = {n: int(getattr(row, n)) for n in BLACKLIST_COUNTERS if getattr(row, n)}
+        if counts:
+            result[(row.month, row.association_id, row.tier)] = counts
+    return result
+
+
 # --- from scratch ------------------------------------------------------------------------
 
 
@@ -449,7 +703,8 @@ def _month_sql(dialect: str, column: Any) -> Any:
     return cast(func.strftime("%Y%m", column), Integer)
 
 
-def _hours_sql(dialect: str, later: Any, earlier: Any) -> Any:
+def hours_sql(dialect: str, later: Any, earlier: Any) -> Any:
+    """Hours from `earlier` to `later` as an SQL expression (fractional)."""
     if dialect == "postgresql":
         return extract("epoch", later - earlier) / 3600.0
     return (func.julianday(later) - func.julianday(earlier)) * 24.0
@@ -475,7 +730,7 @@ class _ComplaintSql:
 def _complaint_sql(dialect: str) -> _ComplaintSql:
     c = Complaint
     started = func.coalesce(c.forwarded_at, c.created_at)
-    hours = _hours_sql(dialect, c.first_response_at, started)
+    hours = hours_sql(dialect, c.first_response_at, started)
     answered = c.first_response_at.is_not(None)
     upheld = c.substantiated.is_(True)
     conditions = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -30,6 +31,7 @@ from registry.federation.models import Association
 from registry.kernel import regions
 from registry.kernel.caller import Caller, Role
 from registry.membership.models import Vendor
+from registry.reports.blacklist import FIGURES, BlacklistFigures, blacklist_figures
 from registry.reports.kpis import KPI_BY_ID, KpiDefinition, KpiKind, TargetMeasure
 from registry.reports.models import (
     COMPLAINT_COUNTERS,
@@ -257,23 +259,58 @@ class ReportService:
             audience=audience,
             baseline=baseline,
         )
+        query = {
+            "kpis": list(kpis),
+            "period": period.as_data(),
+            "dimensions": [d.value for d in dimensions],
+            "scope": scope.as_data(),
+            "format": output,
+        }
+        await self._record_access(caller, report.generated_at, query, report.cell_count())
+        return report
+
+    async def _record_access(
+        self, caller: Caller, at: datetime, query: dict[str, Any], cells: int
+    ) -> None:
+        """One partner query in the access log (who, which report, when, how many cells)."""
         async with self.ctx.db.transaction() as session:
             session.add(
                 ReportAccess(
-                    at=report.generated_at,
+                    at=at,
                     principal_id=caller.principal_id,
                     token_id=caller.token_id,
-                    query={
-                        "kpis": list(kpis),
-                        "period": period.as_data(),
-                        "dimensions": [d.value for d in dimensions],
-                        "scope": scope.as_data(),
-                        "format": output,
-                    },
-                    cells=report.cell_count(),
+                    query=query,
+                    cells=cells,
                 )
             )
-        return report
+
+    # --- the blacklist's own figures ------------------------------------------------
+
+    async def blacklist_figures(
+        self, period: Period, scope: Scope | None = None
+    ) -> BlacklistFigures:
+        """The list's figures for `period` (`registry.reports.blacklist`): public records,
+        so nothing is suppressed, for the public and partners alike."""
+        async with self.ctx.db.read() as session:
+            return await blacklist_figures(session, period, scope or Scope(), self.ctx.clock.now())
+
+    async def partner_blacklist_figures(
+        self, caller: Caller, period: Period, output: str = "json"
+    ) -> BlacklistFigures:
+        """The figures inside the partner's associations (a partner scoped by regions only
+        sees every association: cases have no region), recorded in the access log."""
+        allowed = await self.partner_scope(caller)
+        scope = Scope(associations=allowed.associations)
+        figures = await self.blacklist_figures(period, scope)
+        rows = len(figures.rows) + len(figures.by_association) + len(figures.by_tier) + 1
+        query = {
+            "report": "blacklist_figures",
+            "period": period.as_data(),
+            "scope": scope.as_data(),
+            "format": output,
+        }
+        await self._record_access(caller, figures.generated_at, query, rows * len(FIGURES))
+        return figures
 
     # --- labels ----------------------------------------------------------------------
 

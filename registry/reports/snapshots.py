@@ -15,7 +15,6 @@ order and in number; a changed figure, a dropped or added table fails.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,12 +22,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from attestations.canonical import canonicalize, parse_json
-from attestations.envelope import Envelope, sign_envelope, verify_envelope
 from attestations.errors import AttestationError
 from attestations.keys import PublicKey
 from registry.context import RegistryContext
 from registry.errors import InvalidInput, NotFound
 from registry.kernel.clock import isoformat
+from registry.reports.blacklist import snapshot_table
 from registry.reports.exports import report_data, table_digest
 from registry.reports.kpis import KPIS, PROGRAMME_KPIS, kpi_versions
 from registry.reports.models import ReportSnapshot
@@ -43,6 +42,7 @@ from registry.reports.tables import (
     month_key,
     month_label,
 )
+from registry.signed_statements import SnapshotInvalid, open_by_federation, sign_by_federation
 from registry.transparency.entries import EntryType
 from registry.transparency.services import LogAppender, PendingLeaf
 
@@ -56,15 +56,8 @@ SNAPSHOT_TABLES: tuple[tuple[tuple[str, ...], tuple[Dimension, ...]], ...] = (
     (ALL_KPIS, (Dimension.CATEGORY,)),
 )
 """What a monthly snapshot freezes: every KPI by province, by association and by
-category, and complaints by province × category, as the public sees them."""
-
-
-class SnapshotInvalid(Exception):
-    """A snapshot that does not verify; `reason` says what failed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+category, and complaints by province × category, as the public sees them; then the
+blacklist's own figures (`registry.reports.blacklist.snapshot_table`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +123,7 @@ class SnapshotService:
                 audience=Audience.PUBLIC,
             )
             tables.extend(report_data(report)["tables"])
+        tables.append(snapshot_table(await self.reports.blacklist_figures(period)))
         next_month = add_months(month, 2)
         next_update = datetime(
             next_month // 100,
@@ -159,20 +153,17 @@ class SnapshotService:
                     for table in tables
                 ],
             }
-            envelope = sign_envelope(
-                canonicalize(statement), [self.ctx.federation_key], SNAPSHOT_PAYLOAD_TYPE
-            )
-            envelope_bytes = canonicalize(envelope.to_dict())
+            signed = sign_by_federation(statement, self.ctx.federation_key, SNAPSHOT_PAYLOAD_TYPE)
             index = await LogAppender(session, now).append(
-                PendingLeaf(EntryType.REPORT_SNAPSHOT, {"envelope": envelope.to_dict()})
+                PendingLeaf(EntryType.REPORT_SNAPSHOT, signed.log_body())
             )
             record = ReportSnapshot(
                 serial=serial,
                 period=month_label(month),
                 issued_at=now,
                 next_update=next_update,
-                envelope=envelope_bytes,
-                envelope_digest=hashlib.sha256(envelope_bytes).hexdigest(),
+                envelope=signed.envelope_bytes,
+                envelope_digest=signed.envelope_digest,
                 log_index=index,
                 tables=canonicalize({"tables": tables}).decode("utf-8"),
             )
@@ -214,16 +205,12 @@ def verify_snapshot(document: bytes, public_key: PublicKey) -> VerifiedSnapshot:
     """Check a snapshot document offline against the federation's public key."""
     try:
         data = parse_json(document)
-        envelope = Envelope.from_dict(data["envelope"])
+        envelope_json = data["envelope"]
     except (AttestationError, KeyError, TypeError) as exc:
         raise SnapshotInvalid(f"not a report snapshot document: {exc}") from exc
-    if envelope.payload_type != SNAPSHOT_PAYLOAD_TYPE:
-        raise SnapshotInvalid(f"payloadType is {envelope.payload_type!r}, not a report snapshot")
-    try:
-        verify_envelope(envelope, {public_key.key_id: public_key})
-        statement = parse_json(envelope.payload)
-    except AttestationError as exc:
-        raise SnapshotInvalid(exc.reason) from exc
+    _, statement = open_by_federation(
+        envelope_json, public_key, SNAPSHOT_PAYLOAD_TYPE, "report snapshot"
+    )
     if statement.get("_type") != SNAPSHOT_TYPE:
         raise SnapshotInvalid("the signed payload is not a report snapshot statement")
     signed = statement["tables"]

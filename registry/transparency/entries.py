@@ -50,6 +50,7 @@ class EntryType(enum.StrEnum):
     COMPLAINT_ATTACHED = "complaint.attached"
     DOMAIN_VERIFIED = "vendor.domain.verified"
     REPORT_SNAPSHOT = "report.snapshot"
+    BLACKLIST_SNAPSHOT = "blacklist.snapshot"
 
 
 def leaf_bytes(

@@ -4,7 +4,8 @@ critical finding fails the test; then the home search and the complaint form are
 from the keyboard alone, every stop showing a visible focus ring.
 
 Pages: home, search results (a match and no match), a vendor profile and verify page for
-every certification state the demo holds, handbook, guide, transparency, a 404, the
+every certification state the demo holds, handbook, guide, transparency, the blacklist
+(with and without a search) and a listing record in each listing state, a 404, the
 complaint form (empty, with a vendor search, with a vendor preselected, and sent back
 with errors), the filed page, the tracking form and the complaint as its filer sees it;
 then a complaint about a member vendor once the vendor has answered (the accept and
@@ -14,6 +15,7 @@ reject forms), once accepted (the rating form) and once rated.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -30,6 +32,7 @@ from tests.browser.demo_site import (
     NEEDS_CHROMIUM,
     badge_messages,
     blocking_findings,
+    get,
     report,
 )
 
@@ -59,6 +62,16 @@ def axe(page: Page, where: str) -> list[str]:
     return blocking_findings(results, where)
 
 
+def blacklist_records(site: str) -> list[str]:
+    """One listing record per listing state the demo holds (in force, retracted, repaired,
+    expired), as the list links them."""
+    html = get(f"{site}/blacklist?lang=en").decode()
+    rows = re.findall(r'data-reference="(BL-[0-9-]+)" data-state="(\w+)"', html)
+    by_state = {state: reference for reference, state in reversed(rows)}
+    assert set(by_state) == {"listed", "retracted", "repaired", "expired"}
+    return [f"/blacklist/{reference}" for reference in by_state.values()]
+
+
 def public_paths(site: str) -> list[str]:
     """The GET pages to check: fixed pages plus one profile and verify page per badge face."""
     paths = [
@@ -77,6 +90,9 @@ def public_paths(site: str) -> list[str]:
         "/complaints/track",
         "/statistics",
         "/partners",
+        "/blacklist",
+        "/blacklist?q=no-such-subject&tier=serious",
+        *blacklist_records(site),
     ]
     faces: dict[str, str] = {}
     for slug, message in badge_messages(site).items():

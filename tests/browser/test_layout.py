@@ -7,9 +7,11 @@ widths go to tests/artifacts/ (gitignored) for people to look at.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.browser.demo_site import ARTIFACTS, CHROMIUM, NEEDS_CHROMIUM, vendor_with_badge
+from tests.browser.demo_site import ARTIFACTS, CHROMIUM, NEEDS_CHROMIUM, get, vendor_with_badge
 
 pytestmark = [pytest.mark.browser, NEEDS_CHROMIUM]
 
@@ -48,6 +50,10 @@ def main_pages(site: str) -> dict[str, str]:
         "track": "/complaints/track",
         "statistics": "/statistics",
         "partner-sign-in": "/partners",
+        "blacklist": "/blacklist",
+        "blacklist-record": re.findall(
+            r'href="(/blacklist/BL-[0-9-]+)"', get(f"{site}/blacklist").decode()
+        )[0],
     }
 
 

@@ -9,6 +9,7 @@ and from the keyboard.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -127,3 +128,44 @@ def test_every_page_renders_for_a_demo_vendor_in_each_state(site: str) -> None:
         if "renewal due" in badge["message"]:
             faces.add("renewal due")
     assert {"certified", "renewal due", "suspended", "revoked", "expired", "not certified"} <= faces
+
+
+def test_blacklist_search_and_a_record_without_javascript(site: str, browser: Browser) -> None:
+    """From the header to a filtered list and a listing's record, scripts off, in Chinese
+    then English: the GET form filters, and the record shows tier, rule and every step."""
+    context = browser.new_context(locale="zh-CN", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(site + "/")
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="黑名单").click()
+    expect(page).to_have_url(f"{site}/blacklist")
+    expect(page.locator("h1")).to_have_text("黑名单")
+    rows = page.locator('table[data-table="listings"] tbody tr')
+    expect(rows).to_have_count(7)
+    shot(page, "blacklist-zh")
+
+    page.get_by_label("等级").select_option(label="轻微")
+    page.get_by_label("状态").select_option(label="公示中")
+    page.get_by_role("button", name="查询").click()
+    expect(rows).to_have_count(1)
+    expect(page.get_by_label("等级")).to_have_value("minor")
+    row = rows.first
+    expect(row).to_contain_text("小满电商科技有限公司")
+    expect(row).to_contain_text("轻微")
+
+    row.get_by_role("link").click()
+    expect(page.locator("h1")).to_contain_text("黑名单列入记录 BL-")
+    expect(page.locator('[data-field="tier"]')).to_contain_text("轻微")
+    expect(page.locator("#timeline-title")).to_have_text("全部步骤")
+    expect(page.locator('tr[data-step="listed"] a')).to_have_count(1)
+    shot(page, "blacklist-record-zh")
+
+    page.get_by_role("navigation", name="语言").get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator('[data-field="tier"]')).to_contain_text("Minor")
+    expect(page.locator('[data-field="rule-title"]')).to_have_text(
+        "Substantiated complaints from several consumers"
+    )
+    page.locator('tr[data-step="listed"] a').click()
+    expect(page).to_have_url(re.compile(r"/transparency/entries/\d+$"))
+    shot(page, "blacklist-log-entry-en")
+    context.close()

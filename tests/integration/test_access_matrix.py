@@ -146,3 +146,26 @@ def test_complaint_triage_and_mediator_feed_routes_are_walked() -> None:
         {Role.MEDIATOR, Role.ASSOCIATION_ADMIN, Role.FEDERATION_ADMIN}
     )
     assert declared[("GET", "/api/v1/mediation/notifications")] == frozenset({Role.MEDIATOR})
+
+
+async def test_blacklist_snapshots_are_public_to_every_caller(
+    api: httpx.AsyncClient, services: Services, role_tokens: dict[Role, str]
+) -> None:
+    """The snapshot and the changes feed are declared public and answer anonymous callers
+    and every role alike (a token changes nothing, a garbage one is still refused)."""
+    declared = {(method, path): access for method, path, access in ROUTES}
+    for path in ("/api/v1/blacklist/snapshot", "/api/v1/blacklist/changes"):
+        assert declared[("GET", path)].public
+    await services.blacklist_snapshots.make()
+    for path, params in (
+        ("/api/v1/blacklist/snapshot", {}),
+        ("/api/v1/blacklist/snapshot", {"serial": "1"}),
+        ("/api/v1/blacklist/changes", {"since": "0"}),
+    ):
+        anonymous = await api.get(path, params=params)
+        assert anonymous.status_code == 200, (path, anonymous.text)
+        for role, token in role_tokens.items():
+            answer = await api.get(
+                path, params=params, headers={"Authorization": f"Bearer {token}"}
+            )
+            assert (answer.status_code, answer.content) == (200, anonymous.content), role

@@ -10,11 +10,11 @@ import httpx
 
 from attestations.badge_token import verify_badge_token
 from attestations.keys import PublicKey
-from public_site.cache import LogWatchedCache
 from public_site.reads import PublicReads
 from registry.certification.machine import Trigger
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
+from registry.public_cache import LogWatchedCache
 from registry.services import Services
 from registry.settings import Settings
 from tests.factories import admin_caller, vendor_in_state

@@ -42,6 +42,7 @@ from registry.errors import Conflict, InvalidSignature, NotFound
 from registry.kernel.caller import Caller, Role
 from registry.kernel.clock import ManualClock
 from registry.keys.models import KeyStatus, SigningKeyRecord
+from registry.notifications.models import OutboxMessage
 from registry.services import Services
 from registry.transparency.models import LogEntry
 from tests.factories import MemberVendor, admin_caller, member_vendor
@@ -470,7 +471,12 @@ async def test_no_quorum_lapses_and_repair_and_expiry_end_listings(
     clock.advance(timedelta(days=60))
     assert await services.blacklist_remedies.finalise_listings() == 1
     assert await certificate_state(services, serious_vendor.slug) is CertificationState.REVOKED
-    assert await services.blacklist_remedies.finalise_listings() == 1  # harmless repeat
+    final = await _listing(services, serious)
+    assert final is not None
+    assert final.final_at == clock.now()
+    events = await _count(services, OutboxMessage)
+    assert await services.blacklist_remedies.finalise_listings() == 0  # final once
+    assert await _count(services, OutboxMessage) == events  # no second webhook either
     assert await certificate_state(services, serious_vendor.slug) is CertificationState.REVOKED
     recounts = await services.blacklist_recount.recount_all()
     assert len(recounts) == 5

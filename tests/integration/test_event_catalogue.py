@@ -4,13 +4,25 @@ reaches a subscriber once, in the order it happened, inside the publisher's tran
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.blacklist.events import (
+    AppealDecided,
+    CaseDecided,
+    CaseFact,
+    CaseOpened,
+    RepairApplied,
+    RepairDecided,
+)
+from registry.blacklist.models import Appeal, BlacklistCase, Repair
+from registry.blacklist.states import AppealState, CaseState, RepairState, Tier
 from registry.certification.audit_models import AuditRecord
 from registry.certification.events import (
     AttestationAccepted,
@@ -42,6 +54,7 @@ from registry.membership.events import VendorAdmitted, VendorDomainVerified
 from registry.membership.models import Vendor, VendorDomain
 from registry.services import Services
 from tests.factories import AUDITED_VENDOR_AGE, accredited_auditor, member_vendor
+from tests.integration.test_blacklist_figures import blacklist_demo
 
 DAY = timedelta(days=1)
 
@@ -85,6 +98,30 @@ async def _domain(session: AsyncSession, event: VendorDomainVerified) -> bool:
     return verified is not None
 
 
+async def _case_opened(session: AsyncSession, event: CaseOpened) -> bool:
+    row = await session.get(BlacklistCase, event.case_id, populate_existing=True)
+    return row is not None and row.tier_proposed is event.tier
+
+
+async def _case_decided(session: AsyncSession, event: CaseDecided) -> bool:
+    row = await session.get(BlacklistCase, event.case_id, populate_existing=True)
+    return row is not None and row.state is event.outcome and row.decided_at == event.at
+
+
+async def _appeal_decided(session: AsyncSession, event: AppealDecided) -> bool:
+    row = await session.get(Appeal, event.appeal_id, populate_existing=True)
+    return row is not None and row.state is event.outcome
+
+
+async def _repair_applied(session: AsyncSession, event: RepairApplied) -> bool:
+    return await session.get(Repair, event.repair_id) is not None
+
+
+async def _repair_decided(session: AsyncSession, event: RepairDecided) -> bool:
+    row = await session.get(Repair, event.repair_id, populate_existing=True)
+    return row is not None and row.state is event.outcome
+
+
 FACTS: dict[type[DomainEvent], Visible] = {
     ComplaintFiled: _complaint_where(lambda row, _: True),
     ComplaintForwarded: _complaint_where(lambda row, _: row.forwarded_at is not None),
@@ -100,6 +137,11 @@ FACTS: dict[type[DomainEvent], Visible] = {
     AuditRecorded: _audit,
     VendorAdmitted: _member,
     VendorDomainVerified: _domain,
+    CaseOpened: _case_opened,
+    CaseDecided: _case_decided,
+    AppealDecided: _appeal_decided,
+    RepairApplied: _repair_applied,
+    RepairDecided: _repair_decided,
 }
 
 
@@ -297,3 +339,49 @@ async def test_complaint_events(services: Services, association: str, clock: Man
     assert isinstance(escalated, ComplaintEscalated)
     assert escalated.reason == "sla_breach"
     assert breached.vendor_id == escalated.vendor_id == vendor.vendor_id
+
+
+@pytest.mark.slow
+async def test_blacklist_case_events(services: Services) -> None:
+    """The blacklist demo's stories publish each counted case step once, in order, with
+    the governing association and the tier: the proposed one until a listing, the
+    listing's after."""
+    seen = _record_every_event(services)
+    await blacklist_demo(services)
+    steps = [event for event in seen if isinstance(event, CaseFact)]
+    assert Counter(type(event).__name__ for event in steps) == {
+        "CaseOpened": 13,
+        "CaseDecided": 10,
+        "AppealDecided": 1,
+        "RepairApplied": 1,
+        "RepairDecided": 1,
+    }
+    decided = [e for e in steps if isinstance(e, CaseDecided)]
+    assert Counter(e.outcome for e in decided) == {
+        CaseState.LISTED: 8,
+        CaseState.NOT_LISTED: 1,
+        CaseState.LAPSED: 1,
+    }
+    assert Counter(e.tier for e in decided if e.outcome is CaseState.LISTED) == {
+        Tier.MINOR: 2,
+        Tier.GENERAL: 5,
+        Tier.SERIOUS: 1,
+    }
+    assert all(e.tier is Tier.GENERAL for e in steps if isinstance(e, CaseOpened))
+    opened: set[int] = set()
+    for event in steps:  # every later step of a case comes after its opening
+        if isinstance(event, CaseOpened):
+            opened.add(event.case_id)
+        else:
+            assert event.case_id in opened, event
+    (appeal,) = [e for e in steps if isinstance(e, AppealDecided)]
+    assert appeal.outcome is AppealState.OVERTURNED
+    (repair,) = [e for e in steps if isinstance(e, RepairDecided)]
+    assert repair.outcome is RepairState.GRANTED
+    assert repair.at - repair.applied_at == timedelta(days=1)
+    async with services.ctx.db.read() as session:
+        governed = {
+            row.id: row.association_id
+            for row in await session.execute(select(BlacklistCase.id, BlacklistCase.association_id))
+        }
+    assert all(governed[e.case_id] == e.association_id for e in steps)

@@ -328,6 +328,9 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
     ("POST", f"{MEDIATION}/close"): lambda w: [
         Probe(f"/api/v1/mediation/complaints/{w.complaint}/close", w.other_mediator, {"note": "x"})
     ],
+    ("POST", f"{MEDIATION}/take-up"): lambda w: [
+        Probe(f"/api/v1/mediation/complaints/{w.complaint}/take-up", w.other_mediator, {})
+    ],
     ("POST", f"{MEDIATION}/vendor"): lambda w: [
         Probe(
             f"/api/v1/mediation/complaints/{w.complaint}/vendor",
@@ -349,6 +352,20 @@ PROBES: Final[dict[tuple[str, str], Callable[[World], list[Probe]]]] = {
             f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-answer",
             w.other_mediator,
             {"statement": "代为陈述"},
+        )
+    ],
+    ("POST", f"{BLACKLIST_CASE}/relayed-appeal"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-appeal",
+            w.other_mediator,
+            {"grounds": "代为申诉"},
+        )
+    ],
+    ("POST", f"{BLACKLIST_CASE}/relayed-repair"): lambda w: [
+        Probe(
+            f"{BLACKLIST}/cases/{w.blacklist_case}/relayed-repair",
+            w.other_mediator,
+            {"commitment": "承诺整改", "changes": "已整改"},
         )
     ],
     ("GET", f"{BLACKLIST}/vendors/{{slug}}/cases"): lambda w: [
@@ -432,6 +449,8 @@ PUBLIC_RECORDS: Final = {
     ("GET", "/api/v1/reports/snapshots/{period}"),
     ("GET", "/transparency/entries/{index}"),
     ("GET", "/statistics/data/{name}"),
+    ("GET", "/blacklist/{reference}"),
+    ("GET", "/blacklist/notices/{reference}"),
     ("GET", "/vendors/{slug}"),
     ("GET", "/verify/{slug}"),
     ("GET", "/badges/{name}"),
@@ -443,7 +462,10 @@ PUBLIC_RECORDS: Final = {
 """Routes that name an object but only read what the registry publishes to everyone:
 the directory, keys, certificates and their history, schemes, clocks, blacklist rulebooks
 and terms, the log, badges, the monthly report snapshots, the public statistics' open
-data, and the site's own files."""
+data, blacklist listings and non-members' notices (a member's case before it is listed
+reads as absent: tests/integration/test_blacklist_pages.py), and the site's own files.
+(The blacklist snapshots and changes feed name theirs by query, not path:
+`test_access_matrix` checks every caller gets the same answer.)"""
 
 
 def routes_naming_objects() -> set[tuple[str, str]]:

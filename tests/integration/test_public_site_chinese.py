@@ -6,7 +6,8 @@ no half-width punctuation mark against a Chinese character.
 Text nodes count, and so do the attributes a screen reader speaks (alt, title,
 aria-label, placeholder). The pages: home and a search, the handbook, the guide, the
 transparency log with an entry of every type, the developers' page, every vendor's
-profile and verify page, the complaint form (empty, with a search and sent back with
+profile and verify page, the blacklist with a search and filters and every listing's
+record and notice, the complaint form (empty, with a search and sent back with
 errors), the filed page, the tracking form and the complaint as its filer sees it, and
 a 404.
 """
@@ -136,7 +137,17 @@ def public_pages(client: httpx.Client) -> Iterator[tuple[str, str]]:
         "/complaints/new",
         "/complaints/new?q=科技",
         "/complaints/track",
+        "/blacklist",
+        "/blacklist?q=no-such-subject",
+        "/blacklist?state=notice",
+        "/blacklist?tier=serious&state=listed",
+        "/blacklist/BL-0000-000000",
     ]
+    listings = re.findall(
+        r'href="(/blacklist/(?:notices/)?BL-[0-9-]+)"', client.get("/blacklist").text
+    )
+    assert len(listings) >= 7
+    fixed += listings
     vendors = client.get("/api/v1/vendors/", params={"page_size": 100}).json()["items"]
     assert len(vendors) > 10
     for vendor in vendors:

@@ -100,6 +100,7 @@ KERNEL_MODULES = frozenset(
         "registry.logs",
         "registry.outbound",
         "registry.pagination",
+        "registry.public_cache",
         "registry.rate_limits",
         "registry.scheduling_lease",
         "registry.settings",
@@ -200,6 +201,10 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     ("reports", "registry.certification.status"): "which certificate states count as certified",
     ("reports", "registry.membership.models"): "the compliance KPI places a vendor by its "
     "association and the region in its credit code",
+    ("reports", "registry.blacklist.models"): "the blacklist rollup is recomputed from the "
+    "case, listing, appeal and repair rows, and the medians are read from them",
+    ("reports", "registry.blacklist.states"): "which case, appeal and repair outcomes count "
+    "as listed, overturned or granted, and the tiers that label the figures",
     ("reports", "registry.accounts.models"): "a government partner's scope is granted to "
     "the principal of the token `admin create-token` just minted",
 }
@@ -426,12 +431,13 @@ def _published_event_types() -> set[str]:
 def test_the_documented_event_catalogue_matches_the_code() -> None:
     """Every event class has a row, every row names an event class, and each row lists
     exactly the subscribers the composition root registers, in their order."""
+    from attestations.keys import SigningKey
     from registry.events import EventBus
     from registry.services import subscribe_reactions
     from registry.settings import Settings
 
     bus = EventBus()
-    subscribe_reactions(bus, Settings())
+    subscribe_reactions(bus, Settings(), SigningKey.generate())
     registered: dict[str, list[str]] = {}
     for event, subscriber in bus.subscriptions():
         registered.setdefault(event, []).append(subscriber)

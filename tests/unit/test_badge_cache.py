@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from public_site.cache import MISSING, LogWatchedCache
+from registry.public_cache import MISSING, LogWatchedCache
 
 
 def cache(max_entries: int = 10, max_age: float = 60.0) -> LogWatchedCache[object]:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from registry.kernel import regions
+from registry.reports.blacklist import FIGURES
 from registry.reports.kpis import KPIS, PROGRAMME_KPIS, KpiKind, TargetMeasure
 from registry.reports.models import COMPLAINT_COUNTERS, VENDOR_COUNTERS
 from registry.reports.services import median_from_histogram
@@ -19,8 +20,11 @@ def _readme_section() -> str:
     return text.split("\n## Reports and statistics\n", 1)[1].split("\n## ", 1)[0]
 
 
+BLACKLIST_FIGURES_HEADING = "**The blacklist's own figures.**"
+
+
 def test_every_kpi_is_defined_in_the_readme_with_its_target() -> None:
-    section = _readme_section()
+    section = _readme_section().split(BLACKLIST_FIGURES_HEADING, 1)[0]
     rows = dict(re.findall(r"^\| `(\w+)` \| (.+) \|$", section, flags=re.MULTILINE))
     assert set(rows) == {kpi.id for kpi in KPIS}
     for kpi in KPIS:
@@ -76,3 +80,12 @@ def test_periods_and_medians() -> None:
     # Ten answers: five within the first hour, five between 2 and 4 hours.
     histogram = [5, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0]
     assert median_from_histogram(histogram) == 1.0
+
+
+def test_every_blacklist_figure_is_defined_in_the_readme() -> None:
+    """The README's table of the blacklist's own figures names exactly the figures the
+    API serves, each with what counts and the timestamp that places it in a period."""
+    section = _readme_section().split(BLACKLIST_FIGURES_HEADING, 1)[1].split("\n\n```", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (.+) \| (.+) \|$", section, flags=re.MULTILINE)
+    assert [name for name, _, _ in rows] == [key for key, _, _ in FIGURES]
+    assert all(counts.strip() and when.strip() for _, counts, when in rows)

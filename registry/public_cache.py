@@ -1,5 +1,9 @@
 """A per-worker memo of public read models, emptied whenever the transparency log grows.
 
+One instance per app (`Services.public_cache`) serves the public site's badges and pages
+and the API's public reads (the blacklist snapshots); the public site's plugin runs the
+one task per worker that polls the log and empties it.
+
 Every decision that changes what the public may see (an approval, a certification
 transition, a key revocation, a blacklist decision) appends a leaf to the transparency
 log in the same transaction. So the log size is a version number for the public state:
@@ -21,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Final, Generic, TypeVar
 
-logger = logging.getLogger("public_site.cache")
+logger = logging.getLogger("registry.public_cache")
 
 V = TypeVar("V")
 
@@ -102,3 +106,16 @@ class LogWatchedCache(Generic[V]):
                 self.log_size = None
                 self.clear()
             await asyncio.sleep(interval)
+
+
+def matches_validator(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 §13.1.2: weak comparison of the validators listed in If-None-Match, for
+    the public answers served with a strong ETag (badges, blacklist snapshots)."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(
+        candidate.strip().removeprefix("W/") == opaque for candidate in if_none_match.split(",")
+    )

@@ -1,0 +1,1 @@
+"""The blacklist pages: the list, a listing's record, a notice."""
