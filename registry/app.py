@@ -7,6 +7,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar
@@ -62,7 +63,7 @@ from registry.client_address import ClientAddressMiddleware, parse_networks
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
 from registry.federation.keyring import load_or_create_federation_key
-from registry.kernel.clock import Clock, SystemClock
+from registry.kernel.clock import Clock, OffsetClock, SystemClock
 from registry.logs import configure_logging
 from registry.services import Services
 from registry.settings import Settings
@@ -118,11 +119,13 @@ def create_app(
     *,
     context: RegistryContext | None = None,
     run_scheduler: bool | None = None,
+    clock: Clock | None = None,
 ) -> Litestar:
-    """Build the ASGI app; `context` lets tests share a database and move the clock."""
+    """Build the ASGI app; `context` lets tests share a database and move the clock,
+    `clock` gives an app of its own another clock than the wall's (`serve --now`)."""
     settings = context.settings if context is not None else (settings or Settings.from_env())
     configure_logging(settings.log_level)
-    ctx = context or build_context(settings)
+    ctx = context or build_context(settings, clock)
     services = Services(ctx)
     scheduler_on = settings.scheduler_enabled if run_scheduler is None else run_scheduler
     proxies = parse_networks(settings.trusted_proxies)
@@ -246,10 +249,19 @@ def _document_access(handler: Any, route: Any) -> None:
 
 
 def create_app_from_env() -> Litestar:
-    """Factory for `uvicorn --factory` workers: settings from the environment."""
-    app = create_app(Settings.from_env())
+    """Factory for `uvicorn --factory` workers: settings from the environment, and the
+    clock offset `registry serve --now` hands its workers."""
+    settings = Settings.from_env()
+    app = create_app(settings, clock=clock_of(settings))
     app.on_startup.append(settle_worker_heap)
     return app
+
+
+def clock_of(settings: Settings) -> Clock:
+    """The wall clock, or the wall clock moved by `clock_offset_seconds` (`serve --now`)."""
+    if settings.clock_offset_seconds:
+        return OffsetClock(timedelta(seconds=settings.clock_offset_seconds))
+    return SystemClock()
 
 
 def settle_worker_heap() -> None:

@@ -49,6 +49,7 @@ def application_envelope(
     issued_at: datetime,
     website: str | None = None,
     contact_email: str | None = None,
+    size: str | None = None,
 ) -> Envelope:
     """A signed application statement; the subject is the key being registered."""
     predicate: dict[str, Any] = {
@@ -65,6 +66,8 @@ def application_envelope(
         predicate["website"] = website
     if contact_email:
         predicate["contact_email"] = contact_email
+    if size:
+        predicate["size"] = size
     statement = make_statement(
         [Subject(name=f"credit-code:{credit_code}", digest={"sha256": key.key_id})],
         APPLICATION_PREDICATE,

@@ -22,7 +22,7 @@ from registry.certification.demo import DEMO_AUDITOR, load_certification_demo
 from registry.client import application_envelope
 from registry.complaints.demo import load_complaints_demo
 from registry.datadir import private_dir
-from registry.demo_history import DEMO_HISTORY_COMPLAINTS, load_complaint_history
+from registry.demo_history import DEMO_HISTORY_COMPLAINTS, HISTORY_MONTHS, load_complaint_history
 from registry.errors import Conflict
 from registry.kernel.clock import ManualClock
 from registry.kernel.credit_code import ALPHABET, check_character
@@ -235,6 +235,10 @@ def demo_key(directory: Path, slug: str) -> SigningKey:
     return key
 
 
+DEMO_SIZES = ("small", "medium", "micro", "small", "large", "micro", "medium", None)
+"""The size bands the demo vendors declare in turn (one in eight declares none)."""
+
+
 async def load_membership_demo(services: Services) -> list[DemoVendor]:
     """Associations and approved member vendors, each applying with its own signed statement.
 
@@ -266,6 +270,7 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
                 issued_at=now - timedelta(minutes=1),
                 website=f"https://www.{domain}",
                 contact_email=f"compliance@{domain}",
+                size=DEMO_SIZES[position % len(DEMO_SIZES)],
             )
             submitted = await services.membership.submit_application(envelope)
             if submitted.created:
@@ -282,7 +287,11 @@ async def load_membership_demo(services: Services) -> list[DemoVendor]:
 
 
 async def load_demo(
-    services: Services, *, if_empty: bool, history: int = DEMO_HISTORY_COMPLAINTS
+    services: Services,
+    *,
+    if_empty: bool,
+    history: int = DEMO_HISTORY_COMPLAINTS,
+    months: int = HISTORY_MONTHS,
 ) -> str:
     """Load every area's demo data; returns a one-line summary.
 
@@ -290,8 +299,8 @@ async def load_demo(
     applications would collide with what is there, half of it would be refused, and
     the refusal would name a key instead of the reason. `if_empty` makes a database
     that holds data a quiet no-op (`make run`); otherwise it is refused, saying how to
-    start again. `history` is how many complaints of two years' history are written in
-    bulk on top of the walked-through ones (`registry.demo_history`).
+    start again. `history` is how many complaints of `months` months' history are written
+    in bulk on top of the walked-through ones (`registry.demo_history`).
     """
     async with services.ctx.db.read() as session:
         existing = await session.scalar(select(func.count()).select_from(Vendor))
@@ -310,6 +319,7 @@ async def load_demo(
         services.complaints.consumers.vault,
         history,
         improving_association=ASSOCIATIONS[0][0],
+        months=months,
     )
     # The history was written in bulk, past the events the report rollups follow.
     with Progress(transient=True) as progress:

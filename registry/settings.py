@@ -10,6 +10,13 @@ from pathlib import Path
 from registry.client_address import parse_networks
 
 DEFAULT_DATA_DIR = "./var"
+CLOCK_OFFSET_VARIABLE = "REGISTRY_CLOCK_OFFSET_SECONDS"
+
+
+def hand_clock_offset_to_workers(seconds: int) -> None:
+    """`registry serve --now`: every worker it starts reads this offset through
+    `Settings.from_env`, so they all tell the same time."""
+    os.environ[CLOCK_OFFSET_VARIABLE] = str(seconds)
 
 
 def _env_int(name: str, default: int) -> int:
@@ -193,6 +200,8 @@ class Settings:
     """k of the government partners' (and the federation's) reports."""
     report_snapshot_day: int = 1
     """Day of the month the scheduled job freezes and signs the previous month's reports."""
+    clock_offset_seconds: int = 0
+    """How far a server's clock runs ahead of the wall clock (`registry serve --now`)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -211,6 +220,7 @@ class Settings:
             pii_key=os.environ.get("REGISTRY_PII_KEY", ""),
             public_base_url=os.environ.get("REGISTRY_PUBLIC_BASE_URL", base.public_base_url),
             trusted_proxies=_env_proxies("REGISTRY_TRUSTED_PROXIES"),
+            clock_offset_seconds=_env_int(CLOCK_OFFSET_VARIABLE, base.clock_offset_seconds),
             max_body_bytes=_env_int("REGISTRY_MAX_BODY_BYTES", base.max_body_bytes),
             checkpoint_interval_seconds=_env_int(
                 "REGISTRY_CHECKPOINT_INTERVAL_SECONDS", base.checkpoint_interval_seconds

@@ -22,6 +22,8 @@ class VendorOut(msgspec.Struct):
     domains: list[str]
     website: str | None
     member_since: datetime
+    size: str | None = None
+    """micro, small, medium or large, as the member declared it; null when it did not."""
 
 
 class VendorPage(msgspec.Struct):
@@ -75,6 +77,7 @@ def vendor_out(vendor: Vendor) -> VendorOut:
         domains=vendor.verified_domains,
         website=vendor.website,
         member_since=vendor.created_at,
+        size=None if vendor.size is None else vendor.size.value,
     )
 
 

@@ -31,13 +31,22 @@ if TYPE_CHECKING:
 API = "/api/v1/blacklist"
 
 
-def _clock(now_text: str | None) -> Clock:
+def clock_at(now_text: str | None) -> Clock:
     if not now_text:
         return SystemClock()
     try:
         return ManualClock(parse_iso(now_text))
     except ValueError:
         fail(f"--now must be an ISO 8601 time with a zone, not {now_text!r}")
+
+
+signed_at_option = click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="sign as of this ISO 8601 instant, for a server whose clock was moved with "
+    "`registry serve --now`; default: the wall clock",
+)
 
 
 @click.group()
@@ -65,7 +74,7 @@ def evaluate(now_text: str | None) -> None:
             "opened": result.opened,
         }
 
-    print_json(guarded(lambda: run_with_services(work, clock=_clock(now_text))))
+    print_json(guarded(lambda: run_with_services(work, clock=clock_at(now_text))))
 
 
 @blacklist.command("replay")
@@ -201,19 +210,34 @@ def terms(association: str, assignments: tuple[str, ...], token: str | None, url
 @click.option("--vendor", default=None, help="a vendor's inbox")
 @click.option("--association", default=None, help="the cases an association governs")
 @click.option("--state", default=None, help="only cases in this state (with --association)")
+@click.option(
+    "--references-only",
+    is_flag=True,
+    help="print only the case references, one a line, e.g. CASE=$(registry blacklist cases …)",
+)
 @token_option
 @url_option
 def cases(
-    vendor: str | None, association: str | None, state: str | None, token: str, url: str
+    vendor: str | None,
+    association: str | None,
+    state: str | None,
+    references_only: bool,
+    token: str,
+    url: str,
 ) -> None:
-    """List cases: a vendor's inbox, or those an association governs."""
+    """List cases: a vendor's inbox, or those an association governs (newest first)."""
     if bool(vendor) == bool(association):
         fail("give --vendor or --association")
     if vendor:
         path, params = f"{API}/vendors/{vendor}/cases", {}
     else:
         path, params = f"{API}/associations/{association}/cases", {"state": state} if state else {}
-    print_json(guarded(lambda: call(url, token, "GET", path, params=params)))
+    page = guarded(lambda: call(url, token, "GET", path, params=params))
+    if references_only:
+        for item in page["items"]:
+            click.echo(item["reference"])
+        return
+    print_json(page)
 
 
 @blacklist.command("case")
@@ -234,6 +258,7 @@ def case(reference: str, token: str, url: str) -> None:
 @click.option(
     "--evidence-digest", "digests", multiple=True, help="hex SHA-256 of a document (repeatable)"
 )
+@signed_at_option
 @url_option
 def answer(
     reference: str,
@@ -242,6 +267,7 @@ def answer(
     statement: str,
     remedies: tuple[str, ...],
     digests: tuple[str, ...],
+    now_text: str | None,
     url: str,
 ) -> None:
     """Sign the vendor's answer with KEY, log in with it and submit it."""
@@ -256,7 +282,7 @@ def answer(
             statement=statement,
             remedies=remedies,
             evidence_digests=digests,
-            issued_at=SystemClock().now(),
+            issued_at=clock_at(now_text).now(),
         )
         client = RegistryClient(url)
         try:

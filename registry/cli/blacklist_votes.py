@@ -16,7 +16,7 @@ from rich.progress import Progress
 
 from attestations.keys import SigningKey, load_public_key, load_signing_key
 from registry.blacklist.states import RecusalReason, Tier, VoteChoice
-from registry.cli.blacklist import API, blacklist
+from registry.cli.blacklist import API, blacklist, clock_at, signed_at_option
 from registry.cli.running import (
     call,
     fail,
@@ -27,7 +27,6 @@ from registry.cli.running import (
     url_option,
 )
 from registry.client import RegistryClient
-from registry.kernel.clock import SystemClock
 
 if TYPE_CHECKING:
     from registry.services import Services
@@ -124,6 +123,7 @@ def queue(key_path: Path, url: str) -> None:
     default=None,
     help="case:<id>, appeal:<id> or repair:<id> (default: from your queue)",
 )
+@signed_at_option
 @url_option
 def vote(
     reference: str,
@@ -132,6 +132,7 @@ def vote(
     tier: str | None,
     reason: str,
     ballot: str | None,
+    now_text: str | None,
     url: str,
 ) -> None:
     """Sign a vote on case REFERENCE with your key and cast it; a vote is final."""
@@ -158,7 +159,7 @@ def vote(
                 choice=VoteChoice(choice),
                 tier=Tier(tier) if tier else None,
                 reason=reason,
-                issued_at=SystemClock().now(),
+                issued_at=clock_at(now_text).now(),
             )
             return client.request("POST", f"{API}/cases/{reference}/votes", json=envelope.to_dict())
         finally:
@@ -213,9 +214,16 @@ def extend(reference: str, reason: str, token: str, url: str) -> None:
 @click.option("--vendor", required=True, help="vendor slug")
 @click.option("--grounds", required=True, help="why the listing should be overturned")
 @click.option("--evidence-digest", "digests", multiple=True, help="hex SHA-256 (repeatable)")
+@signed_at_option
 @url_option
 def appeal(
-    reference: str, key_path: Path, vendor: str, grounds: str, digests: tuple[str, ...], url: str
+    reference: str,
+    key_path: Path,
+    vendor: str,
+    grounds: str,
+    digests: tuple[str, ...],
+    now_text: str | None,
+    url: str,
 ) -> None:
     """Sign an appeal against case REFERENCE's listing with the vendor's key and file it;
     a panel of other associations' members is drawn at once."""
@@ -228,7 +236,7 @@ def appeal(
             case=reference,
             vendor=vendor,
             grounds=grounds,
-            issued_at=SystemClock().now(),
+            issued_at=clock_at(now_text).now(),
             evidence_digests=digests,
         )
         return _as_key_holder(
@@ -247,6 +255,7 @@ def appeal(
 @click.option(
     "--remediation-digest", "digests", multiple=True, help="hex SHA-256 of evidence (repeatable)"
 )
+@signed_at_option
 @url_option
 def repair(
     reference: str,
@@ -255,6 +264,7 @@ def repair(
     commitment: str,
     changes: str,
     digests: tuple[str, ...],
+    now_text: str | None,
     url: str,
 ) -> None:
     """Sign a credit-repair application (free) for case REFERENCE's listing and file it."""
@@ -268,7 +278,7 @@ def repair(
             vendor=vendor,
             commitment=commitment,
             changes=changes,
-            issued_at=SystemClock().now(),
+            issued_at=clock_at(now_text).now(),
             remediation_digests=digests,
         )
         return _as_key_holder(

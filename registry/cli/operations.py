@@ -27,19 +27,38 @@ if TYPE_CHECKING:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="start the server's clock at this ISO 8601 instant and let it run on from there "
+    "(a throwaway federation's walkthrough; never in production); default: the wall clock",
+)
+def serve(host: str, port: int, workers: int, now_text: str | None) -> None:
     """Migrate the database, create keys if absent, and serve the API and site."""
     import uvicorn
 
     from registry.federation.keyring import load_or_create_federation_key
+    from registry.kernel.clock import OffsetClock, parse_iso
+    from registry.settings import hand_clock_offset_to_workers
     from registry.workers import reuse_port_available, serve_workers
 
     settings = Settings.from_env()
+    if now_text:
+        try:
+            start = parse_iso(now_text)
+        except ValueError:
+            fail(f"--now must be an ISO 8601 time with a zone, not {now_text!r}")
+        # Every worker reads it: one offset, fixed here, so they all tell the same time.
+        offset = OffsetClock.starting_at(start).offset
+        hand_clock_offset_to_workers(round(offset.total_seconds()))
     load_or_create_federation_key(settings)
-    run_with_services(lambda _s: asyncio.sleep(0))
+    run_with_services(backfill_rollups)
     from registry.db.session import describe_database
 
     click.echo(f"Trust Registry on http://{host}:{port}; database: {describe_database(settings)}")
+    if now_text:
+        click.echo(f"the server's clock runs from {now_text}, not the wall clock")
     config: dict[str, Any] = {
         "app": "registry.app:create_app_from_env",
         "factory": True,
@@ -61,6 +80,21 @@ def serve(host: str, port: int, workers: int) -> None:
     uvicorn.run(workers=workers, **config)
 
 
+async def backfill_rollups(services: Services) -> None:
+    """After migrating: rebuild empty report rollups from existing complaints and
+    certificates, saying so (a deployment upgraded past 0015_reports)."""
+    from registry.reports.rollups import backfill_if_empty
+
+    done = await backfill_if_empty(services.ctx.db)
+    if done is not None:
+        click.echo(
+            f"report rollups were empty: rebuilt from {done.complaints} complaints, "
+            f"{done.history} certificate transitions and audits and {done.case_steps} "
+            "blacklist case steps",
+            err=True,
+        )
+
+
 def _safe_url(settings: Settings) -> str:
     """The database URL without any password."""
     from sqlalchemy.engine import make_url
@@ -75,8 +109,9 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
-    run_with_services(lambda _s: asyncio.sleep(0))
+    """Apply every pending migration (and fill the report rollups if they are empty while
+    complaints exist, as after the upgrade to 0015_reports)."""
+    run_with_services(backfill_rollups)
     click.echo("database is at the newest migration")
 
 
@@ -107,14 +142,20 @@ def db_check() -> None:
     "history",
     type=click.IntRange(min=0),
     default=None,
-    help="complaints of two years' history to write in bulk (default 3000; 1000000 for the bench)",
+    help="complaints of history to write in bulk (default 3000; 1000000 for the bench)",
 )
-def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
+@click.option(
+    "--months",
+    type=click.IntRange(min=1, max=120),
+    default=None,
+    help="months the history spans, ending with the current one (default 24; 36 for the bench)",
+)
+def demo(if_empty: bool, reset: bool, yes: bool, history: int | None, months: int | None) -> None:
     """Load a realistic demo federation into an empty database (keys kept under
     <data dir>/demo-keys). With --reset, empty the database first: stop the server."""
     from registry.db.migrate import drop_everything, upgrade
     from registry.demo import load_demo
-    from registry.demo_history import DEMO_HISTORY_COMPLAINTS
+    from registry.demo_history import DEMO_HISTORY_COMPLAINTS, HISTORY_MONTHS
 
     if if_empty and reset:
         raise click.UsageError("give --if-empty or --reset, not both")
@@ -137,6 +178,7 @@ def demo(if_empty: bool, reset: bool, yes: bool, history: int | None) -> None:
             services,
             if_empty=if_empty,
             history=DEMO_HISTORY_COMPLAINTS if history is None else history,
+            months=HISTORY_MONTHS if months is None else months,
         )
 
     click.echo(guarded(lambda: run_with_services(work)))

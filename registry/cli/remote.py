@@ -127,6 +127,13 @@ def keys_compromised(key_id: str, token: str, url: str) -> None:
 @click.option("--website", default=None)
 @click.option("--email", "contact_email", default=None)
 @click.option(
+    "--size",
+    type=click.Choice(["micro", "small", "medium", "large"]),
+    default=None,
+    help="SME band for software and IT services (工信部联企业〔2011〕300号): micro <10 "
+    "employees or <¥0.5M revenue, small <100 or <¥10M, medium <300 or <¥100M, large above",
+)
+@click.option(
     "--id-only",
     is_flag=True,
     help="print only the application id, e.g. for APPLICATION_ID=$(registry apply … --id-only)",
@@ -142,6 +149,7 @@ def apply(
     domains: tuple[str, ...],
     website: str | None,
     contact_email: str | None,
+    size: str | None,
     id_only: bool,
     url: str,
 ) -> None:
@@ -159,6 +167,7 @@ def apply(
             issued_at=SystemClock().now(),
             website=website,
             contact_email=contact_email,
+            size=size,
         )
         return call(url, None, "POST", "/api/v1/applications/", json=envelope.to_dict())
 

@@ -54,7 +54,7 @@ def run_with_services(
     from registry.app import build_context
     from registry.db.migrate import upgrade
     from registry.db.session import DatabaseUnavailable, check_connection
-    from registry.services import Services
+    from registry.services import Services  # the whole registry: only a command that needs it
 
     # Whatever this process writes under the data directory is the registry's alone.
     os.umask(PRIVATE_UMASK)

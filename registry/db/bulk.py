@@ -12,16 +12,61 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Dialect, Table, insert
+from sqlalchemy import Boolean, Dialect, Enum, Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
+
+from registry.db.base import UTCDateTime
+
+Processor = Callable[[Any], Any]
+
+
+def _processor(column_type: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """The dialect's bind processor for a column type, or a faster one that stores the
+    same thing (`tests/integration/test_driver_insert.py` compares them with a Core insert):
+
+    - a UTC timestamp on SQLite is one `isoformat` call instead of the type decorator's
+      conversion followed by SQLite's %-formatting of seven fields (`_sqlite_utc`);
+    - an enum or boolean takes few values, so each is converted once and remembered."""
+    if isinstance(column_type, UTCDateTime) and dialect.name == "sqlite":
+        return _sqlite_utc
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or not isinstance(column_type, Enum | Boolean):
+        return process
+    return _remembered(process)
+
+
+def _sqlite_utc(value: datetime | None) -> str | None:
+    """What UTCDateTime and SQLite's DATETIME store: naive UTC, always with microseconds."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _remembered(process: Processor) -> Processor:
+    seen: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            converted = seen[value] = process(value)
+            return converted
+
+    return remembered
 
 
 @dataclass(frozen=True)
 class _Rendered:
     sql: str
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    processors: tuple[Processor | None, ...]
 
 
 class DriverInsert:
@@ -47,8 +92,7 @@ class DriverInsert:
                     f"{dialect.name}: a driver insert needs positional parameters in column order"
                 )
             processors = tuple(
-                self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                for name in self.columns
+                _processor(self.table.c[name].type, dialect) for name in self.columns
             )
             rendered = self._rendered[dialect.name] = _Rendered(str(compiled), processors)
         return rendered

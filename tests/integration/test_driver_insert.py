@@ -5,8 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, insert
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Enum,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    insert,
+)
 
+from registry.complaints.models import ComplaintStatus
 from registry.db.base import UTCDateTime
 from registry.db.bulk import DriverInsert
 from registry.services import Services
@@ -22,13 +34,32 @@ _TABLE = Table(
     Column("flag", Boolean),
     Column("doc", JSON),
     Column("blob", LargeBinary),
+    Column(
+        "status",
+        Enum(
+            ComplaintStatus,
+            native_enum=False,
+            length=24,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+    ),
 )
-_COLUMNS = ["source", "name", "at", "flag", "doc", "blob"]
+_COLUMNS = ["source", "name", "at", "flag", "doc", "blob", "status"]
 _BEIJING = timezone(timedelta(hours=8))
 _VALUES = [
-    ("上海", datetime(2026, 11, 29, 18, 30, tzinfo=_BEIJING), True, {"a": 1.5, "b": [1]}, b"\0x"),
-    ("exact", datetime(2026, 1, 1, tzinfo=UTC), False, {}, b""),
-    (None, None, None, None, None),
+    (
+        "上海",
+        datetime(2026, 11, 29, 18, 30, tzinfo=_BEIJING),
+        True,
+        {"a": 1.5, "b": [1]},
+        b"\0x",
+        ComplaintStatus.FORWARDED,
+    ),
+    ("exact", datetime(2026, 1, 1, tzinfo=UTC), False, {}, b"", ComplaintStatus.CLOSED),
+    # Microseconds, a year before 1000, and repeated values (converted once, remembered).
+    ("µs", datetime(2026, 1, 1, 3, 4, 5, 60, tzinfo=UTC), True, None, b"", "forwarded"),
+    ("early", datetime(999, 1, 2, tzinfo=UTC), False, [], None, ComplaintStatus.CLOSED),
+    (None, None, None, None, None, None),
 ]
 
 
@@ -47,7 +78,8 @@ async def test_rows_match_the_core_insert(services: Services) -> None:
         # What the driver hands back, unconverted: the stored representation itself.
         stored = (
             await connection.exec_driver_sql(
-                "SELECT source, name, at, flag, doc, blob FROM driver_insert_probe ORDER BY id"
+                "SELECT source, name, at, flag, doc, blob, status FROM driver_insert_probe "
+                "ORDER BY id"
             )
         ).all()
         typed = (await connection.execute(_TABLE.select().order_by(_TABLE.c.id))).all()
@@ -55,8 +87,9 @@ async def test_rows_match_the_core_insert(services: Services) -> None:
     driver = [tuple(row[1:]) for row in stored if row[0] == "driver"]
     assert len(core) == len(_VALUES)
     assert driver == core
-    assert [tuple(row[2:]) for row in typed[3:]] == [
-        (name, at and at.astimezone(UTC), flag, doc, blob) for name, at, flag, doc, blob in _VALUES
+    assert [tuple(row[2:]) for row in typed[len(_VALUES) :]] == [
+        (name, at and at.astimezone(UTC), flag, doc, blob, status and ComplaintStatus(status))
+        for name, at, flag, doc, blob, status in _VALUES
     ]
 
 

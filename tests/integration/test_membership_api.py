@@ -67,7 +67,7 @@ async def test_apply_approve_login_rotate_revoke(
 ) -> None:
     """The whole life of a vendor's membership and keys, as the README walks it."""
     key = SigningKey.generate()
-    body = _application(key, clock)
+    body = _application(key, clock, size="small")
     created = await api.post("/api/v1/applications/", json=body)
     assert created.status_code == 201, created.text
     application = created.json()
@@ -103,6 +103,7 @@ async def test_apply_approve_login_rotate_revoke(
 
     vendor = (await api.get("/api/v1/vendors/acme-cloud")).json()
     assert vendor["status"] == "active"
+    assert vendor["size"] == "small"  # as the application declared it
     assert vendor["domains"] == []  # listed, not yet proven: not shown as the vendor's
 
     login = await _login(api, key)
@@ -170,6 +171,7 @@ async def test_apply_approve_login_rotate_revoke(
         ({"slug": "Bad Slug!"}, 422, "slug"),
         ({"domains": ["not a domain"]}, 422, "host name"),
         ({"name_zh": "  "}, 422, "name_zh"),
+        ({"size": "huge"}, 422, "size must be one of micro, small, medium, large"),
     ],
 )
 async def test_invalid_applications_write_nothing(

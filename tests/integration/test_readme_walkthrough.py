@@ -6,8 +6,8 @@ this checkout's, the demo loaded into its `var/`, and `registry serve` on it. Th
 blocks then run as written in one bash (`set -euo pipefail`, so every command must exit
 0), with three differences from a person at a terminal, all outside the README's text:
 
-- the ports: `8000` (the `make run` server) and `8001` (the certification walkthrough's
-  throwaway server) become free ports, so that parallel test runs do not collide;
+- the ports: `8000` (the `make run` server) and `8001` (the throwaway server of the
+  certification and blacklist walkthroughs) become free ports, so that parallel test runs do not collide;
 - `curl` fails on an HTTP error status and prints the problem (`fail-with-body` in a
   `.curlrc` under `CURL_HOME`), so a refused request fails the run instead of printing
   a problem nobody reads;
@@ -103,6 +103,8 @@ def test_the_readme_has_the_walkthroughs_in_order() -> None:
         "complaints",
         "triage",
         "public-site",
+        "blacklist",
+        "blacklist-repair",
     ]
 
 

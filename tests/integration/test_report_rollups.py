@@ -29,7 +29,7 @@ from registry.complaints.models import (
 from registry.context import RegistryContext
 from registry.db.session import Database, create_engine
 from registry.kernel.clock import ManualClock
-from registry.membership.models import Vendor
+from registry.membership.models import Vendor, VendorSize
 from registry.reports.models import ComplaintFact
 from registry.reports.rollups import (
     COMPLAINT_COLUMNS,
@@ -215,6 +215,11 @@ async def test_rollups_equal_a_full_recomputation_after_random_event_sequences(
                 )
             ).all()
         )
+    # One member declared its size, the other did not: both keys of the dimension.
+    async with services.ctx.db.transaction() as session:
+        vendor = await session.get(Vendor, vendor_ids[0])
+        assert vendor is not None
+        vendor.size = VendorSize.MEDIUM
     database = services.ctx.settings
 
     @settings(

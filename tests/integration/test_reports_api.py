@@ -322,3 +322,57 @@ async def test_create_token_scopes_a_government_partner_and_refuses_a_bad_region
     assert "329999" in refused.output
     async with services.ctx.db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Principal)) == before
+
+
+async def test_an_upgraded_deployment_gets_its_empty_rollups_filled(
+    services: Services, association: str, clock: ManualClock
+) -> None:
+    """0015_reports and 0018_blacklist_figures created the rollups empty; `registry db
+    upgrade` (and `serve`) fill them from the complaints and blacklist cases already there,
+    say so, and leave filled rollups alone."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from registry.reports.models import (
+        BlacklistDuration,
+        BlacklistRollup,
+        ComplaintFact,
+        ComplaintRollup,
+    )
+    from registry.reports.rollups import rollup_blacklist_counts
+    from tests.cli import operator_env, run_cli
+    from tests.integration.test_blacklist_cases import conceded_complaints
+
+    vendor = await member_vendor(services, association, "report-backfill")
+    await _handled(services, vendor.slug, vendor.token, "440305", count=3, first=60)
+    # A blacklist case opened by the real rules over five conceded complaints.
+    await conceded_complaints(services, vendor, 5, 3)
+    await services.blacklist_rules.publish_default_rulebooks()
+    clock.advance(timedelta(days=31))
+    assert len((await services.blacklist_rules.evaluate()).opened) == 1
+    async with services.ctx.db.read() as session:
+        kept = await rollup_complaint_counts(session)
+        kept_cases = await rollup_blacklist_counts(session)
+    assert kept
+    assert kept_cases
+    # As an existing deployment stood right after migrating to 0015_reports and 0018.
+    async with services.ctx.db.transaction() as session:
+        for table in (ComplaintFact, ComplaintRollup, BlacklistRollup, BlacklistDuration):
+            await session.execute(delete(table))
+    async with services.ctx.db.read() as session:
+        assert await rollup_complaint_counts(session) == {}
+        assert await rollup_blacklist_counts(session) == {}
+
+    upgraded = await run_cli(["db", "upgrade"], env=operator_env(services))
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "report rollups were empty: rebuilt from 8 complaints" in upgraded.output
+    assert "and 1 blacklist case steps" in upgraded.output
+    async with services.ctx.db.read() as session:
+        assert await rollup_complaint_counts(session) == kept
+        assert kept == await naive_complaint_counts(session)
+        assert await rollup_blacklist_counts(session) == kept_cases
+
+    again = await run_cli(["db", "upgrade"], env=operator_env(services))
+    assert again.exit_code == 0, again.output
+    assert "rollups were empty" not in again.output

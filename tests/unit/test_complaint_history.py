@@ -105,3 +105,12 @@ def test_the_same_seed_gives_the_same_history() -> None:
     first = [(p.filed_at, p.category, p.region, p.status) for p in history(500)]
     again = [(p.filed_at, p.category, p.region, p.status) for p in history(500)]
     assert first == again
+
+
+def test_months_before_the_vendors_were_admitted_take_none_and_the_count_is_kept() -> None:
+    """`registry demo --months 36` reaches back past the vendors' admission (800 days):
+    every complaint still comes, all of them after the vendors were admitted."""
+    planned = list(plan_history(random.Random(7), 2000, NOW, vendors(), months=36))
+    assert len(planned) == 2000
+    assert min(p.filed_at for p in planned) > ADMITTED
+    assert list(plan_history(random.Random(7), 10, ADMITTED, vendors())) == []

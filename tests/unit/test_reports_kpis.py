@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from registry.kernel import regions
 from registry.reports.blacklist import FIGURES
 from registry.reports.kpis import KPIS, PROGRAMME_KPIS, KpiKind, TargetMeasure
@@ -68,6 +70,43 @@ def test_the_code_table_has_every_province_and_rolls_counties_up() -> None:
     assert not regions.within("440305", "110000")
     assert not regions.is_known("999999")
     assert regions.region("440300") is not None
+
+
+@pytest.mark.parametrize(
+    ("code", "english"),
+    [
+        ("440300", "Shenzhen"),  # 深圳市: a city is its name alone
+        ("610100", "Xi'an"),  # the apostrophe keeps Xi-an apart from Xian
+        ("341500", "Lu'an"),  # 六安: read lù in this name, and the apostrophe
+        ("140400", "Changzhi"),  # 长治: cháng, not zhǎng
+        ("211300", "Chaoyang"),  # 朝阳: cháo, not zhāo
+        ("141100", "Lüliang"),
+        ("150100", "Hohhot"),  # Mongolian names as English writes them
+        ("650100", "Urumqi"),
+        ("540100", "Lhasa"),
+        ("653100", "Kashgar Prefecture"),  # 地区
+        ("152200", "Hinggan League"),  # 盟
+        ("222400", "Yanbian Korean Autonomous Prefecture"),
+        ("522300", "Qianxinan Bouyei Miao Autonomous Prefecture"),
+        ("469029", "Baoting Li Miao Autonomous County"),
+        ("429021", "Shennongjia Forestry District"),
+        ("110105", "Chaoyang District"),  # a county-level district of Beijing
+        ("440000", "Guangdong"),
+    ],
+)
+def test_divisions_have_english_names(code: str, english: str) -> None:
+    unit = regions.region(code)
+    assert unit is not None
+    assert unit.name("en") == english
+    assert unit.name("zh") == unit.name_zh
+
+
+def test_every_prefecture_has_a_romanised_english_name() -> None:
+    """No Chinese characters, code or empty name reaches an English reader."""
+    for unit in regions.prefectures():
+        name = unit.name("en")
+        assert name[:1].isupper(), unit
+        assert all(not ("\u4e00" <= ch <= "\u9fff") and not ch.isdigit() for ch in name), unit
 
 
 def test_periods_and_medians() -> None:
