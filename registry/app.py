@@ -22,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 from member_api.access import access_guard
 from member_api.accounts.controllers import AuthController
 from member_api.audits.controllers import AuditController, AuditorController
+from member_api.blacklist.check import BlacklistCheckController
 from member_api.blacklist.committee import (
     BlacklistAppealPanelController,
     BlacklistBallotController,
@@ -100,6 +101,7 @@ API_ROUTES: Sequence[ControllerRouterHandler] = (
     BlacklistBallotController,
     BlacklistCommitteeMembersController,
     BlacklistAppealPanelController,
+    BlacklistCheckController,
     BlacklistSnapshotController,
 )
 

@@ -33,11 +33,12 @@ import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import certifi
 import httpx
-from publicsuffixlist import PublicSuffixList
+from publicsuffixlist import PSLFILE, PublicSuffixList
 
 from registry.settings import Settings
 
@@ -88,6 +89,40 @@ def is_public_suffix(domain: str) -> bool:
     """True for a suffix under which the public registers names (`com.cn`, `github.io`),
     or a name under a TLD the list does not know: nobody can prove control of these."""
     return _public_suffixes().privatesuffix(domain) is None
+
+
+def registrable_domain(domain: str) -> str | None:
+    """The name a registrant holds for `domain` (the public suffix plus one label:
+    `example.com.cn` for `shop.example.com.cn`), or None for a public suffix itself."""
+    registrable: str | None = _public_suffixes().privatesuffix(domain)
+    return registrable
+
+
+@cache
+def _names_with_rules_below() -> frozenset[str]:
+    """Every name the Public Suffix List has a rule strictly below (`amazonaws.com` for
+    `s3.amazonaws.com`, `kawasaki.jp` for `*.kawasaki.jp`), read from the list the
+    package ships, in its own and in `xn--` spelling."""
+    names: set[str] = set()
+    for line in Path(PSLFILE).read_text(encoding="utf-8").splitlines():
+        rule = line.split(" ", 1)[0].strip().lower()
+        if not rule or rule.startswith("//"):
+            continue
+        wildcard = rule.startswith("*.")
+        base = rule.removeprefix("!").removeprefix("*.")
+        for spelling in {base, base.encode("idna").decode("ascii")}:
+            labels = spelling.split(".")
+            names.update(".".join(labels[i:]) for i in range(1, len(labels)))
+            if wildcard:
+                names.add(spelling)
+    return frozenset(names)
+
+
+def subdomains_share_registrable(domain: str) -> bool:
+    """True when every name under `domain` has the registrable domain `domain` has: the
+    domain is itself registrable (or below) and the list has no rule under it. Then a
+    name under it needs no look-up of its own (the blacklist check's parent domains)."""
+    return registrable_domain(domain) is not None and domain not in _names_with_rules_below()
 
 
 def ipv4_literal(host: str) -> ipaddress.IPv4Address | None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from attestations.keys import SigningKey
 from registry.accounts.services import AccountService, revoke_tokens_obtained_with
 from registry.accounts.sessions import BrowserSessions
+from registry.blacklist.check import BlacklistCheckService
 from registry.blacklist.committee import BlacklistCommitteeService
 from registry.blacklist.events import (
     CASE_EVENTS,
@@ -21,6 +22,7 @@ from registry.blacklist.events import (
     HoldAction,
     ListingEvent,
 )
+from registry.blacklist.identifiers import index_proven_domain
 from registry.blacklist.notice import BlacklistNoticeService
 from registry.blacklist.public_reads import BlacklistPublicReads
 from registry.blacklist.recount import BlacklistRecountService
@@ -105,6 +107,7 @@ class Services:
         self.blacklist_committee = BlacklistCommitteeService(ctx)
         self.blacklist_remedies = BlacklistRemedyService(ctx)
         self.blacklist_recount = BlacklistRecountService(ctx)
+        self.blacklist_check = BlacklistCheckService(ctx)
         self.blacklist_snapshots = BlacklistSnapshotService(ctx)
         self.blacklist_public = BlacklistPublicReads(ctx)
         self.reports = ReportService(ctx)
@@ -171,6 +174,16 @@ def subscribe_reactions(bus: EventBus, settings: Settings, federation_key: Signi
 
     bus.subscribe(VendorAdmitted, attach_complaints_on_admission, name="complaints.attach_waiting")
     bus.subscribe(VendorDomainVerified, attach_complaints_on_proof, name="complaints.attach_domain")
+
+    async def index_domain_of_listed_vendor(
+        session: AsyncSession, event: VendorDomainVerified
+    ) -> None:
+        # A listed vendor's new domain is checked as listed from the same commit on.
+        await index_proven_domain(session, event.vendor_id, event.domain)
+
+    bus.subscribe(
+        VendorDomainVerified, index_domain_of_listed_vendor, name="blacklist.index_domain"
+    )
     bus.subscribe(KeyRevoked, withdraw_tokens_of_revoked_key, name="accounts.revoke_tokens")
     bus.subscribe(
         CertificateTransitioned, notify_certificate_change, name="notifications.vendor_webhook"

@@ -179,6 +179,8 @@ class Settings:
     """Committee members of other associations drawn to hear an appeal (never fewer than 3)."""
     blacklist_evaluation_interval_seconds: int = 3600
     """How often the scheduler evaluates the rulebooks (`registry blacklist evaluate`)."""
+    blacklist_check_max: int = 10_000
+    """Identifiers one bulk check (`POST /api/v1/blacklist/check`) may name."""
     blacklist_snapshot_interval_hours: int = 24
     """A blacklist snapshot's `next_update`: hours after its `issued_at` (a new one is
     signed at every change and at least this often)."""
@@ -251,6 +253,7 @@ class Settings:
                 "REGISTRY_BLACKLIST_EVALUATION_INTERVAL_SECONDS",
                 base.blacklist_evaluation_interval_seconds,
             ),
+            blacklist_check_max=_env_int("REGISTRY_BLACKLIST_CHECK_MAX", base.blacklist_check_max),
             blacklist_snapshot_interval_hours=_env_int(
                 "REGISTRY_BLACKLIST_SNAPSHOT_INTERVAL_HOURS",
                 base.blacklist_snapshot_interval_hours,

@@ -42,6 +42,7 @@ from registry.blacklist.events import (
     ListingEnded,
     RepairDecided,
 )
+from registry.blacklist.identifiers import index_listing, unindex_listing
 from registry.blacklist.listings import listing_owner
 from registry.blacklist.lookups import association_by_slug, case_by_reference, vendor_slug_of
 from registry.blacklist.models import (
@@ -705,6 +706,7 @@ async def _list(
     )
     session.add(listing)
     await session.flush()
+    await index_listing(session, listing)
     step = await record_step(
         session,
         case,
@@ -759,6 +761,7 @@ async def end_listing(
     listing.ended_at = now
     listing.end_ref = end_ref
     listing.watch_until = watch_until
+    await unindex_listing(session, listing.id)
     if step_kind is not None:
         await record_step(
             session,

@@ -444,10 +444,44 @@ class BlacklistChange(IdMixin, Base):
     __table_args__ = (UniqueConstraint("serial", "listing_id"),)
 
 
+class BlacklistIdentifier(IdMixin, Base):
+    """One identifier of a listing in force, normalised: what the bulk check matches.
+
+    Written in the transaction that publishes the listing and deleted in the one that
+    ends it (`registry.blacklist.identifiers`): the subject itself, and for a member
+    vendor its slug, credit code and every domain it has proven (a domain proven later is
+    added by the `blacklist.index_domain` reaction). A listing's own dates stay on the
+    listing; the check reads both.
+    """
+
+    __tablename__ = "blacklist_identifier"
+
+    kind: Mapped[SubjectKind] = mapped_column(_enum(SubjectKind, 16))
+    value: Mapped[str] = mapped_column(String(253))
+    """Normalised as the check normalises a query: upper-case credit code, lower-case
+    domain without a trailing dot, slug, app id as given."""
+    listing_id: Mapped[int] = mapped_column(ForeignKey("blacklist_listing.id"), index=True)
+
+    __table_args__ = (UniqueConstraint("kind", "value", "listing_id"),)
+
+
+class BlacklistIdentifierHead(Base):
+    """The identifier index's generation: one row, raised in every transaction that
+    changes `blacklist_identifier`, so each worker knows when its in-memory copy is old."""
+
+    __tablename__ = "blacklist_identifier_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """Always 1."""
+    generation: Mapped[int]
+
+
 __all__ = [
     "Appeal",
     "BlacklistCase",
     "BlacklistChange",
+    "BlacklistIdentifier",
+    "BlacklistIdentifierHead",
     "BlacklistRule",
     "BlacklistSnapshot",
     "BlacklistTerms",

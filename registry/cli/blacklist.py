@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from rich.progress import Progress
 
 from attestations.keys import load_signing_key
+from registry.blacklist.identifiers import rebuild_index
 from registry.cli.running import (
     call,
     fail,
@@ -75,6 +76,54 @@ def evaluate(now_text: str | None) -> None:
         }
 
     print_json(guarded(lambda: run_with_services(work, clock=clock_at(now_text))))
+
+
+@blacklist.command("reindex")
+def reindex() -> None:
+    """Write the bulk check's identifier index again from the listings in force and their
+    vendors (after a restore, say); every worker rebuilds its copy on its next check."""
+
+    async def work(services: Services) -> int:
+        async with services.ctx.db.transaction() as session:
+            return await rebuild_index(session)
+
+    print_json({"identifiers": guarded(lambda: run_with_services(work))})
+
+
+@blacklist.command("check")
+@click.argument("identifiers", nargs=-1)
+@click.option(
+    "--file",
+    "file",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="more identifiers, one KIND:VALUE a line ('-' for stdin)",
+)
+@click.option("--signed", is_flag=True, help="ask for the answer signed by the federation key")
+@token_option
+@url_option
+def check(
+    identifiers: tuple[str, ...], file: TextIO | None, signed: bool, token: str, url: str
+) -> None:
+    """Bulk-check identifiers given as KIND:VALUE (credit_code:…, domain:…, app_id:…,
+    vendor:…) against the listings in force; prints the answer (or the signed envelope)."""
+    lines = [*identifiers, *(line.strip() for line in (file or []) if line.strip())]
+    if not lines:
+        fail("give identifiers as KIND:VALUE, or --file")
+    items = []
+    for line in lines:
+        kind, separator, value = line.partition(":")
+        if not separator:
+            fail(f"{line!r}: write an identifier as KIND:VALUE, e.g. domain:shop.example.cn")
+        items.append({"kind": kind.strip(), "value": value.strip()})
+    params = {"signed": "true"} if signed else {}
+    print_json(
+        guarded(
+            lambda: call(
+                url, token, "POST", f"{API}/check", params=params, json={"identifiers": items}
+            )
+        )
+    )
 
 
 @blacklist.command("replay")

@@ -30,12 +30,11 @@ from registry.complaints.models import ComplaintCategory, SubjectKind
 from registry.complaints.pii import Contact
 from registry.kernel import regions
 from registry.kernel.credit_code import CreditCodeError, normalise_credit_code
-from registry.kernel.patterns import DOMAIN_PATTERN, EMAIL_PATTERN
+from registry.kernel.patterns import APP_ID_PATTERN, DOMAIN_PATTERN, EMAIL_PATTERN
 from registry.settings import Settings
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{5,19}$")
 E = TypeVar("E", ComplaintCategory, SubjectKind)
-APP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{1,199}$")
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,15 @@ def test_complaint_triage_and_mediator_feed_routes_are_walked() -> None:
     assert declared[("GET", "/api/v1/mediation/notifications")] == frozenset({Role.MEDIATOR})
 
 
+def test_the_bulk_check_admits_member_principals_only() -> None:
+    """Every principal acting for the federation, an association or a member vendor may
+    bulk-check the blacklist; a government partner may not (README, "Blacklist")."""
+    declared = {(method, path): access.roles for method, path, access in RESTRICTED}
+    assert declared[("POST", "/api/v1/blacklist/check")] == frozenset(Role) - {
+        Role.GOVERNMENT_PARTNER
+    }
+
+
 async def test_blacklist_snapshots_are_public_to_every_caller(
     api: httpx.AsyncClient, services: Services, role_tokens: dict[Role, str]
 ) -> None:

@@ -651,3 +651,20 @@ async def test_outsiders_are_refused_every_object_and_write_nothing(
     assert refused == [], "outsiders were not refused:\n" + "\n".join(refused)
     assert wrote == [], "refused requests wrote:\n" + "\n".join(wrote)
     assert sent >= len(PROBES)
+
+    # The bulk check names its objects in the body, not the path: it answers every member
+    # principal with what the registry publishes (listings in force) and says nothing of
+    # the case still open against the victim, and writes nothing.
+    victim = [
+        {"kind": "vendor", "value": world.victim.slug},
+        {"kind": "credit_code", "value": world.victim.credit_code},
+    ]
+    for token in (world.other_vendor.token, world.other_mediator, world.other_member):
+        answer = await api.post(
+            "/api/v1/blacklist/check",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"identifiers": victim},
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"] == [{**item, "listed": False} for item in victim]
+        assert await _footprint(services) == before

@@ -175,7 +175,8 @@ ALLOWED_CROSSINGS: dict[tuple[str, str], str] = {
     ("blacklist", "registry.certification.audit_models"): "the leak and contradiction rules "
     "read audits' major nonconformities",
     ("blacklist", "registry.membership.models"): "evaluation and notice read member vendors "
-    "(status, domains) to name and notify the subject",
+    "(status, domains) to name and notify the subject; the bulk check's identifier index "
+    "reads a listed vendor's slug, credit code and proven domains",
     ("blacklist", "registry.transparency.models"): "evidence items carry their log indexes, "
     "and a recount reads the vote leaves back from the log",
     ("blacklist", "registry.accounts.models"): "appointing a committee member makes its "

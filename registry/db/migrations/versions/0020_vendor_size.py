@@ -4,7 +4,7 @@ The reports' vendor-size dimension splits complaints by it; members that applied
 declared none and stay NULL ("size not recorded") until they apply again with one.
 
 Revision ID: 0020_vendor_size
-Revises: 0018_blacklist_figures
+Revises: 0019_blacklist_identifiers
 Create Date: 2026-12-03 20:10:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_vendor_size"
-down_revision: str | None = "0018_blacklist_figures"
+down_revision: str | None = "0019_blacklist_identifiers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
