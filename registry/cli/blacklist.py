@@ -13,7 +13,6 @@ import click
 from rich.progress import Progress
 
 from attestations.keys import load_signing_key
-from registry.blacklist.identifiers import rebuild_index
 from registry.cli.running import (
     call,
     fail,
@@ -82,6 +81,8 @@ def evaluate(now_text: str | None) -> None:
 def reindex() -> None:
     """Write the bulk check's identifier index again from the listings in force and their
     vendors (after a restore, say); every worker rebuilds its copy on its next check."""
+
+    from registry.blacklist.identifiers import rebuild_index  # the ORM: only when run
 
     async def work(services: Services) -> int:
         async with services.ctx.db.transaction() as session:
