@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -37,11 +38,40 @@ def registry_env(data_dir: Path, database_url: str | None = None) -> dict[str, s
     return env
 
 
+PORT_BLOCK_START, PORT_BLOCK_SIZE, PORT_BLOCKS = 20000, 1500, 8
+"""Where `free_port` looks: below Linux's ephemeral range (32768-60999), so no outgoing
+connection can take a port between the moment it is chosen and the moment the server
+binds it (a start takes up to a minute on a busy machine), in one block of 1,500 ports
+per pytest-xdist worker (gw0, gw1, ...), so that two workers never pick the same one."""
+_handed_out: set[int] = set()
+
+
+def _port_block() -> range:
+    """This process's block: the xdist worker's own, the first outside xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(worker) % PORT_BLOCKS if worker.isdigit() else 0
+    start = PORT_BLOCK_START + index * PORT_BLOCK_SIZE
+    return range(start, start + PORT_BLOCK_SIZE)
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nobody listens on right now, in this process's block and not yet
+    handed out by this process (a server given the last one may not have bound it yet)."""
+    block = _port_block()
+    # A random start: another checkout's suite on the same machine uses the same blocks.
+    offset = random.randrange(len(block))
+    for step in range(len(block)):
+        port = block[(offset + step) % len(block)]
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {block.start}-{block.stop - 1}")
 
 
 def wait_until_ready(

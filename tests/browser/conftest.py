@@ -1,9 +1,10 @@
 """Fixtures of the browser tests: the demo federation served by `registry serve`, and a
-headless chromium. Each test module gets its own server and data directory."""
+headless chromium. Each test module gets its own server and its own copy of the demo data
+(`demo_data` in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,15 +18,16 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="module")
-def site_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The data directory of the module's demo site (for CLI commands beside the server)."""
-    return tmp_path_factory.mktemp("browser-site")
+def site_data(tmp_path_factory: pytest.TempPathFactory, demo_data: Callable[[Path], Path]) -> Path:
+    """The data directory of the module's demo site (for CLI commands beside the server):
+    the module's own copy of the demo federation."""
+    return demo_data(tmp_path_factory.mktemp("browser-site"))
 
 
 @pytest.fixture(scope="module")
 def site(site_data: Path) -> Iterator[str]:
-    """`registry demo` then `registry serve` in a scratch directory; yields the base URL."""
-    with registry_server(site_data, demo=True) as base:
+    """`registry serve` on the module's demo data; yields the base URL."""
+    with registry_server(site_data) as base:
         yield base
 
 

@@ -13,7 +13,7 @@ so it stays near a minute and writes no Hypothesis database.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -64,10 +64,12 @@ BOUNDED: Final = settings(
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """`registry demo` then `registry serve`; yields (base URL, a demo vendor's token)."""
-    data_dir: Path = tmp_path_factory.mktemp("schemathesis")
-    with registry_server(data_dir, demo=True) as base:
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, demo_data: Callable[[Path], Path]
+) -> Iterator[tuple[str, str]]:
+    """`registry serve` on a copy of the demo; yields (base URL, a demo vendor's token)."""
+    data_dir = demo_data(tmp_path_factory.mktemp("schemathesis"))
+    with registry_server(data_dir) as base:
         issued = subprocess.run(
             [REGISTRY, "admin", "create-token", "--role", "vendor_admin", "--vendor", DEMO_VENDOR],
             env=registry_env(data_dir),

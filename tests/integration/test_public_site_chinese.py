@@ -15,7 +15,7 @@ a 404.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Final
@@ -105,9 +105,11 @@ def latin_words(html: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo federation served by `registry serve`."""
-    with registry_server(tmp_path_factory.mktemp("zh-scan"), demo=True) as base:
+def demo_site(
+    tmp_path_factory: pytest.TempPathFactory, demo_data: Callable[[Path], Path]
+) -> Iterator[str]:
+    """The demo federation served by `registry serve` (on a copy of the demo data)."""
+    with registry_server(demo_data(tmp_path_factory.mktemp("zh-scan"))) as base:
         yield base
 
 
