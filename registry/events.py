@@ -36,6 +36,7 @@ __all__ = [
     "attach",
     "dispatch_pending",
     "publish",
+    "waiting",
 ]
 
 _BUS_KEY = "registry.events.bus"
@@ -124,6 +125,16 @@ def publish(session: AsyncSession, event: DomainEvent) -> None:
             f"{type(event).__name__} was published outside Database.transaction()"
         )
     pending.append(event)
+
+
+def waiting(session: AsyncSession) -> tuple[DomainEvent, ...]:
+    """The events published on the session and not dispatched yet, in dispatch order.
+
+    A subscriber whose work a later event of the same unit of work repeats (it recomputes
+    from the rows, not from the event) may leave it to that later event.
+    """
+    pending: deque[DomainEvent] | None = session.info.get(_PENDING_KEY)
+    return tuple(pending) if pending else ()
 
 
 async def dispatch_pending(session: AsyncSession) -> None:

@@ -48,7 +48,7 @@ from registry.complaints.events import ComplaintFact as ComplaintHappened
 from registry.complaints.models import Complaint, ComplaintCategory
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database
-from registry.events import DomainEvent
+from registry.events import DomainEvent, waiting
 from registry.kernel import regions
 from registry.membership.models import Vendor
 from registry.reports.models import (
@@ -272,9 +272,20 @@ async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]
 
 
 async def on_complaint_event(session: AsyncSession, event: DomainEvent) -> None:
-    """Subscriber of every complaint event: the complaint's rollup rows follow it."""
-    if isinstance(event, ComplaintHappened):
-        await refresh_complaints(session, [event.complaint_id])
+    """Subscriber of every complaint event: the complaint's rollup rows follow it.
+
+    The refresh reads the complaint as it stands, so when another event of the same
+    complaint still waits in this unit of work (filing publishes Filed then Forwarded),
+    the last one alone refreshes it: the same rows, half the statements.
+    """
+    if not isinstance(event, ComplaintHappened):
+        return
+    if any(
+        isinstance(later, ComplaintHappened) and later.complaint_id == event.complaint_id
+        for later in waiting(session)
+    ):
+        return
+    await refresh_complaints(session, [event.complaint_id])
 
 
 # --- certificates and audits -------------------------------------------------------------
