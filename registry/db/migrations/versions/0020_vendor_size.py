@@ -8,6 +8,7 @@ Revises: 0019_blacklist_identifiers
 Create Date: 2026-12-03 20:10:00
 """
 
+import sqlite3
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -19,25 +20,22 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_SIZE = sa.Enum(
+    "micro", "small", "medium", "large", name="vendorsize", native_enum=False, length=16
+)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("vendor") as batch:
-        batch.add_column(
-            sa.Column(
-                "size",
-                sa.Enum(
-                    "micro",
-                    "small",
-                    "medium",
-                    "large",
-                    name="vendorsize",
-                    native_enum=False,
-                    length=16,
-                ),
-                nullable=True,
-            )
-        )
+    # A plain ADD COLUMN on both databases: a batch copy of `vendor` on SQLite would drop
+    # and recreate the table every other table refers to.
+    op.add_column("vendor", sa.Column("size", _SIZE, nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("vendor") as batch:
-        batch.drop_column("size")
+    # SQLite has DROP COLUMN since 3.35; a batch copy would DROP TABLE vendor, which the
+    # rows referring to it refuse while foreign keys are enforced.
+    if op.get_bind().dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35):
+        with op.batch_alter_table("vendor") as batch:
+            batch.drop_column("size")
+        return
+    op.drop_column("vendor", "size")
