@@ -113,6 +113,7 @@ class BlacklistFiguresController(Controller):
     @get(
         "/api/v1/blacklist/figures.csv",
         opt=opt(PUBLIC),
+        media_type=CSV_MEDIA_TYPE,
         responses=problems(HTTP_422_UNPROCESSABLE_ENTITY),
     )
     async def public_csv(
@@ -150,6 +151,7 @@ class BlacklistFiguresController(Controller):
     @get(
         "/api/v1/reports/partner/blacklist.csv",
         opt=opt(PARTNERS),
+        media_type=CSV_MEDIA_TYPE,
         responses=problems(HTTP_422_UNPROCESSABLE_ENTITY),
     )
     async def partner_csv(

@@ -22,7 +22,8 @@ from registry.reports.suppression import MIN_RATE_DENOMINATOR, RULE_VERSION
 from registry.reports.tables import Audience, Dimension, Period, Report, Scope
 
 PARTNERS = roles(Role.GOVERNMENT_PARTNER, Role.FEDERATION_ADMIN)
-CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+CSV_MEDIA_TYPE = "text/csv"
+"""Litestar adds `; charset=utf-8` to a text type itself."""
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 KpiIds = Annotated[
@@ -273,7 +274,12 @@ class ReportController(Controller):
             )
         )
 
-    @get("/public.csv", opt=opt(PUBLIC), responses=problems(HTTP_422_UNPROCESSABLE_ENTITY))
+    @get(
+        "/public.csv",
+        opt=opt(PUBLIC),
+        media_type=CSV_MEDIA_TYPE,
+        responses=problems(HTTP_422_UNPROCESSABLE_ENTITY),
+    )
     async def public_csv(
         self,
         *,
@@ -291,7 +297,12 @@ class ReportController(Controller):
         )
         return _download(report_csv(report, lang), CSV_MEDIA_TYPE, "report.csv")
 
-    @get("/public.xlsx", opt=opt(PUBLIC), responses=problems(HTTP_422_UNPROCESSABLE_ENTITY))
+    @get(
+        "/public.xlsx",
+        opt=opt(PUBLIC),
+        media_type=XLSX_MEDIA_TYPE,
+        responses=problems(HTTP_422_UNPROCESSABLE_ENTITY),
+    )
     async def public_xlsx(
         self,
         *,
@@ -354,6 +365,7 @@ class ReportController(Controller):
     @get(
         "/partner.csv",
         opt=opt(PARTNERS),
+        media_type=CSV_MEDIA_TYPE,
         responses=problems(HTTP_422_UNPROCESSABLE_ENTITY),
     )
     async def partner_csv(
@@ -377,6 +389,7 @@ class ReportController(Controller):
     @get(
         "/partner.xlsx",
         opt=opt(PARTNERS),
+        media_type=XLSX_MEDIA_TYPE,
         responses=problems(HTTP_422_UNPROCESSABLE_ENTITY),
     )
     async def partner_xlsx(

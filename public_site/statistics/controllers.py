@@ -93,7 +93,7 @@ PREFECTURE_TABLE: Final = PageTable(
 PARTNER_TABLES: Final = (*PAGE_TABLES, PREFECTURE_TABLE)
 PUBLIC_FORMATS: Final = ("csv", "json")
 MEDIA_TYPES: Final = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to a text type
     "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
