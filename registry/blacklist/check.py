@@ -24,6 +24,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count, repeat
 from typing import Any, Final
 
 import msgspec
@@ -176,15 +177,15 @@ class BlacklistCheckService:
         loaded, snapshot = await self._current()
         now = self.ctx.clock.now()
         found = loaded.index.lookup(batch, now)
-        results: list[CheckResult] = []
-        append = results.append
+        # Every identifier unlisted in one C-level pass, then the listed ones (about one
+        # in eight in a member's batch) replaced.
+        results = list(map(CheckResult, batch.kinds, batch.values, repeat(False)))
         listed = 0
-        for kind, value, matches in zip(batch.kinds, batch.values, found, strict=True):
-            if matches:
-                listed += 1
-                append(_listed(kind, value, matches, loaded))
-            else:
-                append(CheckResult(kind, value, False))
+        for position in compress(count(), found):
+            listed += 1
+            results[position] = _listed(
+                batch.kinds[position], batch.values[position], found[position], loaded
+            )
         return BlacklistCheck(
             type=CHECK_TYPE,
             serial=snapshot.serial,
@@ -266,7 +267,7 @@ def _listed(kind: Any, value: str, matches: tuple[Match, ...], loaded: _Loaded) 
         value,
         True,
         tier=most_severe(matches).value,
-        listings=tuple(loaded.report(m) for m in matches),
+        listings=tuple(map(loaded.report, matches)),
     )
 
 

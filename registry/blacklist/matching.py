@@ -18,15 +18,17 @@ identifier and per parent domain, so a batch of 10,000 costs milliseconds.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Final, NamedTuple, Protocol
 
 import msgspec
 
 from registry.blacklist.listings import severity
 from registry.blacklist.states import SubjectKind, Tier
-from registry.kernel.credit_code import normalise_credit_code
+from registry.kernel.credit_code import is_canonical, normalise_credit_code
 from registry.kernel.patterns import APP_ID_PATTERN, DOMAIN_PATTERN, SLUG_PATTERN
 from registry.outbound import registrable_domain, subdomains_share_registrable
 
@@ -112,20 +114,49 @@ class Normalised(NamedTuple):
     values: list[str]
 
 
+AS_HELD: Final[tuple[tuple[SubjectKind, Callable[[str], object]], ...]] = (
+    (SubjectKind.DOMAIN, DOMAIN_PATTERN.fullmatch),
+    (SubjectKind.VENDOR, SLUG_PATTERN.fullmatch),
+    (SubjectKind.APP_ID, APP_ID_PATTERN.fullmatch),
+    (SubjectKind.CREDIT_CODE, is_canonical),
+)
+"""Whether a value is already written as listings hold it, per kind (the patterns bound
+the length too)."""
+
+
 def normalise_batch(queries: Sequence[IdentifierQuery]) -> Normalised:
     """Every identifier of a batch normalised, in order; IdentifierRefused names the
     first that is not one, and nothing is checked then."""
+    return _as_held(queries) or _normalise_each(queries)
+
+
+def _as_held(queries: Sequence[IdentifierQuery]) -> Normalised | None:
+    """The batch as it is, when every identifier is already written as listings hold it
+    (what a member's tooling sends), else None.
+
+    The test runs kind by kind in C-level passes (`map`, `compress`) rather than one
+    Python step per identifier: at ten thousand identifiers a request, those steps were
+    a third of the check. Anything else (an unknown kind, upper case, spaces, a bad
+    value) goes to `_normalise_each`, which normalises it or names it."""
+    values = [query.value for query in queries]
+    try:
+        kinds = list(map(KINDS.__getitem__, [query.kind for query in queries]))
+    except (KeyError, TypeError):
+        return None
+    for kind, held in AS_HELD:
+        if not all(map(held, compress(values, map(is_, kinds, repeat(kind))))):
+            return None
+    return Normalised(kinds, values)
+
+
+def _normalise_each(queries: Sequence[IdentifierQuery]) -> Normalised:
+    """The batch normalised one identifier at a time, stopping at the first refused."""
     kinds: list[SubjectKind] = []
     values: list[str] = []
     add_kind, add_value = kinds.append, values.append
     known = KINDS
-    # A value already written as listings hold it passes its kind's pattern as it is
-    # (the patterns bound the length too); anything else is normalised, or refused.
-    as_held = {
-        SubjectKind.DOMAIN: DOMAIN_PATTERN.fullmatch,
-        SubjectKind.VENDOR: SLUG_PATTERN.fullmatch,
-        SubjectKind.APP_ID: APP_ID_PATTERN.fullmatch,
-    }
+    as_held = dict(AS_HELD)
+    del as_held[SubjectKind.CREDIT_CODE]  # normalised below at the same cost
     for index, query in enumerate(queries):
         raw = query.value
         kind = known.get(query.kind)
@@ -189,10 +220,10 @@ class ListingIndex:
     ) -> None:
         self.generation = generation
         grouped: dict[SubjectKind, dict[str, list[Match]]] = {kind: {} for kind in SubjectKind}
-        listings: set[int] = set()
+        listings: dict[int, ListingInForce] = {}
         for kind, value, listing in entries:
             grouped[kind].setdefault(value, []).append(Match(listing, kind, value))
-            listings.add(listing.id)
+            listings[listing.id] = listing
         self._by_kind: dict[SubjectKind, dict[str, tuple[Match, ...]]] = {
             kind: {value: tuple(found) for value, found in values.items()}
             for kind, values in grouped.items()
@@ -208,29 +239,40 @@ class ListingIndex:
         self._tails3 = {_tail3(d) for d in self._domains if d.count(".") > 1}
         self.listings = len(listings)
         """How many listings the index covers."""
+        self._all_in_force = (
+            max((listing.published_from for listing in listings.values()), default=None),
+            min((listing.published_until for listing in listings.values()), default=None),
+        )
+        """From when until when every listing of the index is published: until the first
+        end, which the scheduled job then records in a new generation, a look-up need not
+        check each listing it finds."""
         self.identifiers = sum(len(values) for values in self._by_kind.values())
         """How many distinct identifiers it holds."""
 
     def lookup(self, batch: Normalised, now: datetime) -> list[tuple[Match, ...]]:
-        """The listings in force at `now` that cover each identifier, in order."""
-        found: list[tuple[Match, ...]] = []
-        append = found.append
-        gets = {kind: values.get for kind, values in self._by_kind.items()}
-        domain, tails2, tails3 = SubjectKind.DOMAIN, self._tails2, self._tails3
-        for kind, value in zip(batch.kinds, batch.values, strict=True):
-            if kind is domain:
-                # The tails inline (`_tail2`, `_tail3`): most names stop here.
-                last = value.rfind(".")
-                second = value.rfind(".", 0, last)
-                if value[second + 1 :] not in tails2 and (
-                    second < 0 or value[value.rfind(".", 0, second) + 1 :] not in tails3
-                ):
-                    append(NO_MATCH)
-                    continue
-                matches = self._with_parents(value)
-            else:
-                matches = gets[kind](value, NO_MATCH)
-            append(_in_force(matches, now) if matches else NO_MATCH)
+        """The listings in force at `now` that cover each identifier, in order.
+
+        Every identifier is first read as it is from its kind's dictionary, in one C-level
+        pass; then only the domains look for listed parents, and only the identifiers
+        found are checked against `now`."""
+        kinds, values = batch
+        found = list(map(dict.get, map(self._by_kind.__getitem__, kinds), values, repeat(NO_MATCH)))
+        tails2, tails3 = self._tails2, self._tails3
+        for position in compress(count(), map(is_, kinds, repeat(SubjectKind.DOMAIN))):
+            value = values[position]
+            # A listed name or parent ends in listed tails (`_tail2`, `_tail3`, inline):
+            # most names stop here, with their exact look-up (none) already made.
+            last = value.rfind(".")
+            second = value.rfind(".", 0, last)
+            if value[second + 1 :] in tails2 or (
+                second >= 0 and value[value.rfind(".", 0, second) + 1 :] in tails3
+            ):
+                found[position] = self._with_parents(value)
+        latest_start, first_end = self._all_in_force
+        if latest_start is not None and first_end is not None and latest_start <= now < first_end:
+            return found
+        for position in list(compress(count(), found)):
+            found[position] = _in_force(found[position], now)
         return found
 
     def _with_parents(self, domain: str) -> tuple[Match, ...]:
@@ -311,4 +353,6 @@ def _in_force(matches: tuple[Match, ...], now: datetime) -> tuple[Match, ...]:
 
 def most_severe(matches: Sequence[Match]) -> Tier:
     """The most severe tier among the matches (there is at least one)."""
+    if len(matches) == 1:
+        return matches[0].listing.tier
     return max((m.listing.tier for m in matches), key=severity)

@@ -19,6 +19,9 @@ _WEIGHTS = tuple(pow(3, i, 31) for i in range(CODE_LENGTH - 1))
 _WELL_FORMED = re.compile(f"[{ALPHABET}]{{2}}[0-9]{{6}}[{ALPHABET}]{{10}}")
 """Length, alphabet and division code at once: the common case needs no loop (the bulk
 blacklist check validates thousands per request)."""
+_VALUES = bytes.maketrans(ALPHABET.encode("ascii"), bytes(range(len(ALPHABET))))
+"""Each character of the alphabet as its value, for `bytes.translate`: the values of a
+whole code in one C-level step."""
 
 
 class CreditCodeError(ValueError):
@@ -31,6 +34,17 @@ def check_character(first17: str) -> str:
         raise ValueError(f"the check character is computed over {CODE_LENGTH - 1} characters")
     total = sum(map(mul, map(_VALUE.__getitem__, first17), _WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
+
+
+def is_canonical(code: str) -> bool:
+    """Whether `code` is a valid code exactly as written: upper case, nothing around it,
+    the check character right. The bulk blacklist check asks this of thousands of codes a
+    request, so it costs a regular expression and one sum; `normalise_credit_code` says
+    what is wrong with a code that is not."""
+    if _WELL_FORMED.fullmatch(code) is None:
+        return False
+    total = sum(map(mul, code[:17].encode("ascii").translate(_VALUES), _WEIGHTS))
+    return code[17] == ALPHABET[-total % 31]
 
 
 def normalise_credit_code(raw: str) -> str:

@@ -23,6 +23,8 @@ from registry.blacklist.matching import (
     ListingIndex,
     ListingInForce,
     Normalised,
+    _as_held,
+    _normalise_each,
     normalise,
     normalise_batch,
 )
@@ -89,6 +91,34 @@ def test_a_batch_names_its_first_bad_identifier() -> None:
     )
 
 
+def test_a_batch_written_as_held_is_read_as_normalising_each_would() -> None:
+    """The C-level pass for a batch already written as listings hold it gives what
+    normalising one identifier at a time gives, and leaves anything else to that."""
+    code = new_credit_code()
+    held = [
+        Query("credit_code", code),
+        Query("domain", "shop.example.cn"),
+        Query("app_id", "com.Example.App"),
+        Query("vendor", "acme-cloud"),
+    ]
+    expected = Normalised([C, D, A, V], [code, "shop.example.cn", "com.Example.App", "acme-cloud"])
+    assert _as_held(held) == _normalise_each(held) == normalise_batch(held) == expected
+    wrong = code[:17] + ("0" if code[17] != "0" else "1")
+    for query in [
+        Query("credit_code", code.lower()),
+        Query("credit_code", f" {code}"),
+        Query("credit_code", wrong),
+        Query("domain", "Shop.example.cn"),
+        Query("vendor", "acme\n"),
+        Query("fax", "1"),
+    ]:
+        assert _as_held([*held, query]) is None
+    assert normalise_batch([*held, Query("credit_code", code.lower())]).values[4] == code
+    with pytest.raises(IdentifierRefused, match="check character") as refused:
+        normalise_batch([*held, Query("credit_code", wrong)])
+    assert refused.value.index == 4
+
+
 def test_parent_domains_match_up_to_the_registrable_domain_only() -> None:
     index = ListingIndex(
         1,
@@ -133,6 +163,21 @@ def test_only_listings_in_force_at_the_instant_match() -> None:
     assert _found(index, A, "com.a") == []
     assert _found(index, A, "com.b") == [(3, "com.b")]
     assert index.listings == 4
+
+
+def test_a_listing_past_its_end_stops_matching_before_the_index_changes() -> None:
+    """Until the first end every listing of the index is in force and the look-up skips
+    the dates; from then on it checks them, with no new generation needed."""
+    index = ListingIndex(
+        1,
+        [
+            (A, "com.a", _listing(1, A, "com.a", until=NOW + timedelta(days=1))),
+            (A, "com.b", _listing(2, A, "com.b")),
+        ],
+    )
+    batch = Normalised([A, A], ["com.a", "com.b"])
+    assert [len(m) for m in index.lookup(batch, NOW)] == [1, 1]
+    assert [len(m) for m in index.lookup(batch, NOW + timedelta(days=1))] == [0, 1]
 
 
 def test_the_answer_bytes_are_rfc8785() -> None:
