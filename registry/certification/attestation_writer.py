@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from registry.certification.attestation_claims import (
@@ -174,7 +175,21 @@ class AttestationWriter:
         return prepared
 
     async def _write_alone(self, job: _WriteJob) -> _Outcome:
-        """The job in a transaction of its own, rolled back if it stores nothing."""
+        """The job in a transaction of its own, rolled back if it stores nothing; once
+        more if another worker committed the same row first.
+
+        On PostgreSQL two workers can each read that a vendor has no certificate yet (or
+        not this envelope) and both insert it; the second insert fails on the unique
+        index once the first commits. A new transaction reads what the other committed
+        and decides as if it had come second, which it did (the same envelope again is
+        then the stored record). SQLite's write lock serialises the two."""
+        try:
+            return await self._write_alone_once(job)
+        except IntegrityError:
+            logger.warning("an attestation write met a concurrent write; writing it again")
+            return await self._write_alone_once(job)
+
+    async def _write_alone_once(self, job: _WriteJob) -> _Outcome:
         outcome = _Outcome()
         schemes: _SchemeCache = {}
         with contextlib.suppress(_NothingStored):
@@ -218,6 +233,14 @@ class AttestationWriter:
                             session, [job for job, _ in group], schemes
                         )
                     self._remember(schemes)
+                except IntegrityError:
+                    # Another worker wrote the same row first (see `_write_alone`):
+                    # expected, so no traceback. Written alone, each job reads it.
+                    logger.warning(
+                        "a grouped attestation write met a concurrent write; writing one by one"
+                    )
+                    await self._write_each_alone(group)
+                    continue
                 except Exception:
                     # Something no check foresaw: nothing of the group was committed.
                     logger.exception("a grouped attestation write failed; writing one by one")
