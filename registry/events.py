@@ -33,10 +33,10 @@ __all__ = [
     "DomainEvent",
     "EventBus",
     "EventOutsideUnitOfWork",
+    "any_waiting",
     "attach",
     "dispatch_pending",
     "publish",
-    "waiting",
 ]
 
 _BUS_KEY = "registry.events.bus"
@@ -127,14 +127,15 @@ def publish(session: AsyncSession, event: DomainEvent) -> None:
     pending.append(event)
 
 
-def waiting(session: AsyncSession) -> tuple[DomainEvent, ...]:
-    """The events published on the session and not dispatched yet, in dispatch order.
+def any_waiting(session: AsyncSession, kind: type[DomainEvent]) -> bool:
+    """Whether an event of `kind` was published on the session and is not dispatched yet.
 
     A subscriber whose work a later event of the same unit of work repeats (it recomputes
-    from the rows, not from the event) may leave it to that later event.
+    from the rows, not from the event) may leave it to that later event. The search
+    stops at the first such event, usually the next one.
     """
     pending: deque[DomainEvent] | None = session.info.get(_PENDING_KEY)
-    return tuple(pending) if pending else ()
+    return pending is not None and any(isinstance(event, kind) for event in pending)
 
 
 async def dispatch_pending(session: AsyncSession) -> None:

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Integer, case, cast, delete, extract, func, literal, null, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,7 +48,7 @@ from registry.complaints.events import ComplaintFact as ComplaintHappened
 from registry.complaints.models import Complaint, ComplaintCategory
 from registry.db.bulk import DriverInsert
 from registry.db.session import Database
-from registry.events import DomainEvent, waiting
+from registry.events import DomainEvent, any_waiting
 from registry.kernel import regions
 from registry.membership.models import Vendor
 from registry.reports.models import (
@@ -232,6 +232,7 @@ async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]
             await session.scalars(select(ComplaintFact).where(ComplaintFact.complaint_id.in_(ids)))
         )
     }
+    deltas: dict[RollupKey, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
     for complaint_id in ids:
         row = rows.get(complaint_id)
         now = contribution(row) if row is not None else None
@@ -247,18 +248,12 @@ async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]
         )
         if now == before:
             continue
-        if before is not None and now is not None and before.key == now.key:
-            delta = defaultdict(int, _counts(now.flags, now.response_bucket, 1))
+        if before is not None:
             for name, value in _counts(before.flags, before.response_bucket, -1).items():
-                delta[name] += value
-            await _add_to_rollup(session, now.key, {n: v for n, v in delta.items() if v})
-        else:
-            if before is not None:
-                await _add_to_rollup(
-                    session, before.key, _counts(before.flags, before.response_bucket, -1)
-                )
-            if now is not None:
-                await _add_to_rollup(session, now.key, _counts(now.flags, now.response_bucket, 1))
+                deltas[before.key][name] += value
+        if now is not None:
+            for name, value in _counts(now.flags, now.response_bucket, 1).items():
+                deltas[now.key][name] += value
         if now is None:
             if fact is not None:
                 await session.delete(fact)
@@ -269,23 +264,34 @@ async def refresh_complaints(session: AsyncSession, complaint_ids: Sequence[int]
         (fact.month, fact.association_id, fact.region, fact.category, fact.vendor_size) = now.key
         fact.flags = now.flags
         fact.response_bucket = now.response_bucket
+    # One statement per rollup row however many complaints moved it, in key order so that
+    # two transactions touching the same rows take their locks in the same order.
+    for key in sorted(deltas):
+        await _add_to_rollup(session, key, {n: v for n, v in deltas[key].items() if v})
+
+
+_TO_REFRESH: Final = "reports.complaints_to_refresh"
+"""Where a unit of work keeps the complaints its events named, until the last one."""
 
 
 async def on_complaint_event(session: AsyncSession, event: DomainEvent) -> None:
-    """Subscriber of every complaint event: the complaint's rollup rows follow it.
+    """Subscriber of every complaint event: the complaints' rollup rows follow them.
 
-    The refresh reads the complaint as it stands, so when another event of the same
-    complaint still waits in this unit of work (filing publishes Filed then Forwarded),
-    the last one alone refreshes it: the same rows, half the statements.
+    The refresh reads the complaints as they stand, so it waits for the last complaint
+    event of the unit of work and then refreshes every complaint the events named, at
+    once: filing (Filed then Forwarded) refreshes once, and an SLA scan escalating a
+    thousand complaints makes one read and one statement per rollup row it moves, not
+    a thousand refreshes.
     """
     if not isinstance(event, ComplaintHappened):
         return
-    if any(
-        isinstance(later, ComplaintHappened) and later.complaint_id == event.complaint_id
-        for later in waiting(session)
-    ):
+    named: set[int] = session.info.setdefault(_TO_REFRESH, set())
+    named.add(event.complaint_id)
+    if any_waiting(session, ComplaintHappened):
         return
-    await refresh_complaints(session, [event.complaint_id])
+    ids = sorted(named)
+    named.clear()
+    await refresh_complaints(session, ids)
 
 
 # --- certificates and audits -------------------------------------------------------------

@@ -54,6 +54,8 @@ class Op:
     index: int
     hours: int
     choice: int
+    joins: bool
+    """Happens in the previous one's transaction (as an SLA scan escalates many at once)."""
 
 
 ops = st.lists(
@@ -76,6 +78,7 @@ ops = st.lists(
         index=st.integers(0, 50),
         hours=st.integers(0, 24 * 420),
         choice=st.integers(0, 1000),
+        joins=st.booleans(),
     ),
     min_size=1,
     max_size=12,
@@ -83,88 +86,107 @@ ops = st.lists(
 
 
 async def _apply(services: Services, vendor_ids: list[int], sequence: list[Op]) -> None:
-    for op in sequence:
+    for together in _transactions(sequence):
         async with services.ctx.db.transaction() as session:
-            ids = list((await session.scalars(select(Complaint.id).order_by(Complaint.id))).all())
-            if op.kind == "file" or not ids:
-                vendor_id = vendor_ids[op.choice % len(vendor_ids)] if op.choice % 3 else None
-                association_id = (
-                    (await session.get_one(Vendor, vendor_id)).association_id
-                    if vendor_id is not None
-                    else None
+            for op in together:
+                ids = list(
+                    (await session.scalars(select(Complaint.id).order_by(Complaint.id))).all()
                 )
-                complaint = Complaint(
-                    created_at=TEST_EPOCH - timedelta(hours=op.hours),
-                    tracking_code=secrets.token_hex(6),
-                    secret_hash="0" * 64,
-                    association_id=association_id,
-                    vendor_id=vendor_id,
-                    subject_kind=SubjectKind.VENDOR if vendor_id else SubjectKind.DOMAIN,
-                    subject_value="example.cn",
-                    product="app",
-                    category=list(ComplaintCategory)[op.choice % len(ComplaintCategory)],
-                    description="d",
-                    desired_remedy="r",
-                    region=REGIONS[op.choice % len(REGIONS)],
-                    occurred_on=date(2026, 1, 1),
-                    language="zh",
-                    status=ComplaintStatus.SUBMITTED,
-                    ip_fingerprint="0" * 64,
-                    consent_to_share=False,
-                    vendor_conceded=False,
-                    substantiated=False,
-                    duplicates_merged=0,
-                )
-                if vendor_id is not None:
-                    complaint.forwarded_at = complaint.created_at
-                    complaint.first_response_due_at = complaint.created_at + timedelta(hours=24)
-                session.add(complaint)
-                await session.flush()
-                ce.publish_complaint_fact(
-                    session,
-                    ce.ComplaintFiled,
-                    complaint,
-                    TEST_EPOCH,
-                    category=complaint.category.value,
-                    subject_kind=complaint.subject_kind.value,
-                )
-                continue
-            complaint = await session.get_one(Complaint, ids[op.index % len(ids)])
-            after = timedelta(minutes=op.hours * 7)
-            kind: type[ce.ComplaintFact]
-            values: dict[str, object]
-            if op.kind == "forward":
-                complaint.forwarded_at = complaint.created_at + after / 10
-                complaint.first_response_due_at = complaint.forwarded_at + timedelta(hours=24)
-                kind, values = ce.ComplaintForwarded, {"matched_by": None}
-            elif op.kind == "answer":
-                complaint.first_response_at = complaint.created_at + after
-                kind, values = ce.ComplaintFirstResponded, {"due_at": None}
-            elif op.kind == "resolve":
-                complaint.resolved_at = complaint.created_at + after
-                complaint.vendor_conceded = bool(op.choice % 2)
-                complaint.substantiated = complaint.vendor_conceded
-                kind, values = ce.ComplaintResolved, {"vendor_conceded": complaint.vendor_conceded}
-            elif op.kind == "escalate":
-                complaint.escalated_at = complaint.created_at + after
-                kind, values = ce.ComplaintEscalated, {"reason": "sla_breach"}
-            elif op.kind == "mediate":
-                outcome = list(MediationOutcome)[op.choice % 2]
-                complaint.mediation_outcome = outcome
-                complaint.substantiated = outcome is MediationOutcome.UPHELD
-                kind, values = ce.ComplaintMediated, {"outcome": outcome.value}
-            elif op.kind == "rate":
-                complaint.rating = op.choice % 5 + 1
-                kind, values = ce.ComplaintRated, {"score": complaint.rating}
-            elif op.kind == "attach":
-                vendor_id = vendor_ids[op.choice % len(vendor_ids)]
-                complaint.vendor_id = vendor_id
-                complaint.association_id = (await session.get_one(Vendor, vendor_id)).association_id
-                kind, values = ce.ComplaintForwarded, {"matched_by": "linked by mediator"}
-            else:
-                complaint.duplicate_joined_at = complaint.created_at + after
-                kind, values = ce.ComplaintClosed, {"reason": "duplicate_joined"}
-            ce.publish_complaint_fact(session, kind, complaint, TEST_EPOCH, **values)
+                if op.kind == "file" or not ids:
+                    vendor_id = vendor_ids[op.choice % len(vendor_ids)] if op.choice % 3 else None
+                    association_id = (
+                        (await session.get_one(Vendor, vendor_id)).association_id
+                        if vendor_id is not None
+                        else None
+                    )
+                    complaint = Complaint(
+                        created_at=TEST_EPOCH - timedelta(hours=op.hours),
+                        tracking_code=secrets.token_hex(6),
+                        secret_hash="0" * 64,
+                        association_id=association_id,
+                        vendor_id=vendor_id,
+                        subject_kind=SubjectKind.VENDOR if vendor_id else SubjectKind.DOMAIN,
+                        subject_value="example.cn",
+                        product="app",
+                        category=list(ComplaintCategory)[op.choice % len(ComplaintCategory)],
+                        description="d",
+                        desired_remedy="r",
+                        region=REGIONS[op.choice % len(REGIONS)],
+                        occurred_on=date(2026, 1, 1),
+                        language="zh",
+                        status=ComplaintStatus.SUBMITTED,
+                        ip_fingerprint="0" * 64,
+                        consent_to_share=False,
+                        vendor_conceded=False,
+                        substantiated=False,
+                        duplicates_merged=0,
+                    )
+                    if vendor_id is not None:
+                        complaint.forwarded_at = complaint.created_at
+                        complaint.first_response_due_at = complaint.created_at + timedelta(hours=24)
+                    session.add(complaint)
+                    await session.flush()
+                    ce.publish_complaint_fact(
+                        session,
+                        ce.ComplaintFiled,
+                        complaint,
+                        TEST_EPOCH,
+                        category=complaint.category.value,
+                        subject_kind=complaint.subject_kind.value,
+                    )
+                    continue
+                complaint = await session.get_one(Complaint, ids[op.index % len(ids)])
+                after = timedelta(minutes=op.hours * 7)
+                kind: type[ce.ComplaintFact]
+                values: dict[str, object]
+                if op.kind == "forward":
+                    complaint.forwarded_at = complaint.created_at + after / 10
+                    complaint.first_response_due_at = complaint.forwarded_at + timedelta(hours=24)
+                    kind, values = ce.ComplaintForwarded, {"matched_by": None}
+                elif op.kind == "answer":
+                    complaint.first_response_at = complaint.created_at + after
+                    kind, values = ce.ComplaintFirstResponded, {"due_at": None}
+                elif op.kind == "resolve":
+                    complaint.resolved_at = complaint.created_at + after
+                    complaint.vendor_conceded = bool(op.choice % 2)
+                    complaint.substantiated = complaint.vendor_conceded
+                    kind, values = (
+                        ce.ComplaintResolved,
+                        {"vendor_conceded": complaint.vendor_conceded},
+                    )
+                elif op.kind == "escalate":
+                    complaint.escalated_at = complaint.created_at + after
+                    kind, values = ce.ComplaintEscalated, {"reason": "sla_breach"}
+                elif op.kind == "mediate":
+                    outcome = list(MediationOutcome)[op.choice % 2]
+                    complaint.mediation_outcome = outcome
+                    complaint.substantiated = outcome is MediationOutcome.UPHELD
+                    kind, values = ce.ComplaintMediated, {"outcome": outcome.value}
+                elif op.kind == "rate":
+                    complaint.rating = op.choice % 5 + 1
+                    kind, values = ce.ComplaintRated, {"score": complaint.rating}
+                elif op.kind == "attach":
+                    vendor_id = vendor_ids[op.choice % len(vendor_ids)]
+                    complaint.vendor_id = vendor_id
+                    complaint.association_id = (
+                        await session.get_one(Vendor, vendor_id)
+                    ).association_id
+                    kind, values = ce.ComplaintForwarded, {"matched_by": "linked by mediator"}
+                else:
+                    complaint.duplicate_joined_at = complaint.created_at + after
+                    kind, values = ce.ComplaintClosed, {"reason": "duplicate_joined"}
+                ce.publish_complaint_fact(session, kind, complaint, TEST_EPOCH, **values)
+
+
+def _transactions(sequence: list[Op]) -> list[list[Op]]:
+    """The sequence cut into transactions: an op that joins goes with the one before."""
+    cut: list[list[Op]] = []
+    for op in sequence:
+        if op.joins and cut:
+            cut[-1].append(op)
+        else:
+            cut.append([op])
+    return cut
 
 
 async def _check(database: Settings, vendor_ids: list[int], sequence: list[Op]) -> None:
