@@ -176,6 +176,7 @@ async def load_index(session: AsyncSession) -> ListingIndex:
     # Core rows on the session's connection: the ORM's result machinery is not needed
     # for plain columns, and at this size its cost shows.
     connection = await session.connection()
+    # Columns in the order of ListingInForce's fields.
     listings = {
         row[0]: ListingInForce(*row)
         for row in await connection.execute(
@@ -201,7 +202,7 @@ async def load_index(session: AsyncSession) -> ListingIndex:
             BlacklistIdentifier.listing_id,
         )
     )
-    # An ended listing's identifiers are deleted with its end; the test is a safeguard.
+    # An ended listing's identifiers are deleted with its end; the filter is a safeguard.
     entries = [
         (KINDS[kind], value, listings[listing_id])
         for kind, value, listing_id in identifiers

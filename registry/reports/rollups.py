@@ -204,7 +204,11 @@ def _counts(flags: int, bucket: int | None, sign: int) -> dict[str, int]:
 
 
 def _insert_for(session: AsyncSession) -> Callable[[Any], Any]:
-    dialect = session.get_bind().dialect.name
+    return _dialect_insert(session.get_bind().dialect.name)
+
+
+def _dialect_insert(dialect: str) -> Callable[[Any], Any]:
+    """The INSERT with ON CONFLICT of the dialect named."""
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
@@ -227,7 +231,7 @@ async def _add_to_rollup(session: AsyncSession, key: RollupKey, counts: dict[str
 def _rollup_upsert(dialect: str, counters: tuple[str, ...]) -> Any:
     """The upsert adding `counters` to a complaint_rollup row, built once per dialect and
     set of counters: building it anew cost more than running it, on every filing."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = _dialect_insert(dialect)
     table = ComplaintRollup.__table__
     columns = (*_KEY_COLUMNS, "province", "prefecture", *counters)
     statement = insert(ComplaintRollup).values({name: bindparam(name) for name in columns})
